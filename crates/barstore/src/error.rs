@@ -1,0 +1,113 @@
+//! The library's error type: one enum for every operation that can fail as a whole.
+//!
+//! A *row* that cannot be loaded is not an error here: it is a [`crate::parse::Reject`]
+//! written to the error log while the load goes on. An [`Error`] stops the operation
+//! (or, during a load, the one file it names).
+
+use std::path::PathBuf;
+
+/// Why a load, read or store operation failed. Every message names the object at fault
+/// (file, symbol, store path) and, where there is one, the fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or directory could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The layout of an input file could not be recognised.
+    #[error("{file}: cannot recognise the layout: {reason}; pass --format (e.g. --format datetime,open,high,low,close,volume)")]
+    Unrecognised {
+        /// The input file (or `archive.zip!member`).
+        file: String,
+        /// What was missing or ambiguous.
+        reason: String,
+    },
+    /// A `--format` specification is invalid.
+    #[error("invalid format {spec:?}: {reason}")]
+    Format {
+        /// The specification as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A symbol that cannot be used as a store key.
+    #[error("invalid symbol {symbol:?}: {reason}")]
+    Symbol {
+        /// The offending symbol.
+        symbol: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// The symbol could not be derived from a file name.
+    #[error("{file}: cannot derive a symbol from the file name with pattern {pattern:?}; pass --pattern, e.g. '{{symbol}}_full_1min_adjsplit.txt'")]
+    Pattern {
+        /// The input file.
+        file: String,
+        /// The pattern that did not match.
+        pattern: String,
+    },
+    /// An unknown IANA time zone.
+    #[error("unknown time zone {zone:?}: use an IANA name such as America/New_York")]
+    TimeZone {
+        /// The name as given.
+        zone: String,
+    },
+    /// An argument of a read or load request is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// A Parquet file of the store could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Parquet {
+        /// The Parquet file.
+        path: PathBuf,
+        /// The Parquet library's error.
+        source: parquet::errors::ParquetError,
+    },
+    /// The store holds data it did not expect (a file written by something else, a
+    /// symbol loaded with another time zone).
+    #[error("{}: {detail}", path.display())]
+    Store {
+        /// The store file or directory at fault.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        detail: String,
+    },
+    /// Another process holds the store's write lock.
+    #[error("{}: the store is being written by another barstore process; wait for it to finish", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// No rows are stored for the symbol.
+    #[error("symbol {0:?} is not in the store (see `barstore symbols`)")]
+    UnknownSymbol(String),
+    /// The operation was cancelled by the caller (Ctrl-C); what was completed is kept.
+    #[error("cancelled: completed files are kept; run the same command again to resume")]
+    Cancelled,
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a Parquet error with the file it concerns.
+    pub fn parquet(path: impl Into<PathBuf>, source: parquet::errors::ParquetError) -> Self {
+        Error::Parquet {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,32 @@
+//! barstore: load minute-resolution market bars (OHLCV) into a store and read any slice
+//! of them back fast.
+//!
+//! The pipeline, one module per step:
+//!
+//! - [`source`] finds input files (plain, `.gz`, `.zip` members) and streams them as
+//!   blocks of whole lines.
+//! - [`format`] recognises a file's layout; [`parse`] turns blocks into columnar
+//!   [`bars::Bars`] and rejected rows, converting exchange wall-clock times to UTC with
+//!   [`calendar::Zone`].
+//! - [`bucket`] assigns each bar its exchange-local month, the unit every store
+//!   partitions by.
+//! - [`store`] holds the bars: [`store::Embedded`] is a partitioned Parquet dataset.
+//! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
+//!   [`read`] and [`resample`] serve range reads; [`verify`] compares a store with
+//!   its source files.
+//!
+//! Errors that stop an operation are [`Error`]; rows that cannot load are
+//! [`parse::Reject`]s, logged while the load goes on.
+
+pub mod bars;
+pub mod bucket;
+pub mod calendar;
+mod error;
+pub mod format;
+pub mod load;
+pub mod parse;
+pub mod source;
+pub mod store;
+pub mod symbol;
+
+pub use error::{Error, Result};

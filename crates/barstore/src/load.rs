@@ -1,0 +1,505 @@
+//! Loading: input files → parsed, validated, bucketed bars → a store.
+//!
+//! Files load in parallel, and each file's blocks parse in parallel, on one pool of
+//! `jobs` threads. Memory is bounded whatever the file size: a file is read one batch of
+//! blocks at a time, and the bars of completed months are handed to the store once a
+//! file has buffered [`FLUSH_ROWS`] of them.
+//!
+//! A file counts as loaded only when all its months are in the store; then it is
+//! recorded in the store's manifest, and later loads skip it while its size and mtime
+//! (or, failing those, its content hash) are unchanged. A crash between the two leaves
+//! an unrecorded file whose rows are partly stored; the rerun loads it again, and since
+//! stores replace rows by (symbol, time) the result is exact.
+
+use crate::bars::Bars;
+use crate::bucket::Month;
+use crate::calendar::Zone;
+use crate::error::{Error, Result};
+use crate::format::{detect, FormatSpec};
+use crate::parse::{Parsed, Parser, Reject, Severity};
+use crate::source::{discover, Blocks, Source};
+use crate::store::{ManifestEntry, MonthBars, Store};
+use crate::symbol;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Bytes per parse block.
+const BLOCK: usize = 1 << 20;
+/// Blocks read before a parallel parse.
+const BATCH: usize = 8;
+/// Buffered rows of one file above which completed months go to the store.
+pub const FLUSH_ROWS: usize = 1 << 20;
+
+/// How to load.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// File-name pattern with `{symbol}`; `None` takes the text before the first `_`.
+    pub pattern: Option<String>,
+    /// Input layout.
+    pub format: FormatSpec,
+    /// IANA zone of the files' wall-clock times.
+    pub zone: String,
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    /// Load files even when the manifest says they are loaded and unchanged.
+    pub force: bool,
+    /// Where rejected rows and warnings are written (JSON lines).
+    pub errors: PathBuf,
+    /// Set to stop the load at the next batch; completed files are kept.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            pattern: None,
+            format: FormatSpec::Auto,
+            zone: "America/New_York".into(),
+            jobs: 0,
+            force: false,
+            errors: PathBuf::from("barstore-errors.jsonl"),
+            cancel: Arc::default(),
+        }
+    }
+}
+
+/// Receives progress as a load goes; every method has a no-op default.
+pub trait Progress: Sync {
+    /// The load starts with `files` inputs totalling `bytes` on disk.
+    fn start(&self, _files: u64, _bytes: u64) {}
+    /// More bytes were read and rows parsed.
+    fn advance(&self, _bytes: u64, _rows: u64) {}
+    /// A file finished (loaded, skipped or failed).
+    fn file_done(&self, _source: &str, _outcome: &FileOutcome) {}
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What happened to one input file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FileOutcome {
+    /// Loaded (possibly with rejected rows).
+    Loaded(FileStats),
+    /// Already loaded and unchanged.
+    Skipped,
+    /// Not loaded; the message says why.
+    Failed(String),
+}
+
+/// Row counts of one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileStats {
+    /// Rows written to the store.
+    pub rows: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Rows loaded with a warning (including duplicates replaced by a later line).
+    pub warnings: u64,
+}
+
+/// The outcome of a load.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    /// Input files found.
+    pub files: u64,
+    /// Files loaded in this run.
+    pub loaded: u64,
+    /// Files skipped as already loaded.
+    pub skipped: u64,
+    /// Files that could not be loaded, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Rows written.
+    pub rows: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Rows loaded with a warning.
+    pub warnings: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// The error log, when anything was written to it.
+    pub error_log: Option<PathBuf>,
+}
+
+impl LoadReport {
+    /// The documented exit status: 0 when every row loaded, 1 when rows were rejected,
+    /// 2 when a file could not be loaded at all.
+    pub fn exit_code(&self) -> i32 {
+        if !self.failed.is_empty() {
+            2
+        } else if self.rejected > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LogLine<'a> {
+    file: &'a str,
+    line: u64,
+    raw: &'a str,
+    reason: &'a str,
+    severity: &'a str,
+}
+
+/// The per-row error log, opened on its first entry.
+pub(crate) struct ErrorLog {
+    path: PathBuf,
+    out: Mutex<Option<BufWriter<File>>>,
+}
+
+impl ErrorLog {
+    fn new(path: PathBuf) -> Self {
+        ErrorLog {
+            path,
+            out: Mutex::new(None),
+        }
+    }
+
+    fn write(&self, file: &str, rejects: &[Reject]) -> Result<()> {
+        if rejects.is_empty() {
+            return Ok(());
+        }
+        let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            let f = File::create(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            *guard = Some(BufWriter::new(f));
+        }
+        let out = guard.as_mut().expect("opened above");
+        for r in rejects {
+            let line = LogLine {
+                file,
+                line: r.line,
+                raw: &r.raw,
+                reason: &r.reason,
+                severity: match r.severity {
+                    Severity::Rejected => "rejected",
+                    Severity::Warning => "warning",
+                },
+            };
+            serde_json::to_writer(&mut *out, &line)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        out.flush().map_err(|e| Error::io(&self.path, e))
+    }
+
+    fn used(&self) -> bool {
+        self.out.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+}
+
+/// Bars of one file waiting for the store, by month, with their line numbers.
+#[derive(Default)]
+struct Pending {
+    months: BTreeMap<Month, (Bars, Vec<u64>)>,
+    rows: usize,
+}
+
+impl Pending {
+    fn absorb(&mut self, p: &mut Parsed, base: u64) {
+        let n = p.bars.len();
+        let mut i = 0;
+        while i < n {
+            let month = p.months[i];
+            let mut j = i + 1;
+            while j < n && p.months[j] == month {
+                j += 1;
+            }
+            let (bars, lines) = self.months.entry(month).or_default();
+            for k in i..j {
+                bars.push(p.bars.row(k));
+                lines.push(base + p.lines[k] as u64);
+            }
+            i = j;
+        }
+        self.rows += n;
+    }
+
+    /// Takes the months before the latest one (all of them when `all`, or when the
+    /// latest is the only one).
+    fn take(&mut self, all: bool) -> Vec<(Month, Bars, Vec<u64>)> {
+        let keep = if all || self.months.len() < 2 {
+            BTreeMap::new()
+        } else {
+            let last = *self.months.keys().next_back().expect("non-empty");
+            self.months.split_off(&last)
+        };
+        let taken = std::mem::replace(&mut self.months, keep);
+        self.rows = self.months.values().map(|(b, _)| b.len()).sum();
+        taken.into_iter().map(|(m, (b, l))| (m, b, l)).collect()
+    }
+}
+
+/// Where parsed months go: the store when loading, a collector when verifying.
+pub(crate) type Sink<'a> = dyn Fn(&str, Vec<MonthBars>) -> Result<()> + Sync + 'a;
+
+/// Everything a file read needs besides the file.
+pub(crate) struct ReadContext<'a> {
+    pub format: &'a FormatSpec,
+    pub zone: &'a Zone,
+    pub log: Option<&'a ErrorLog>,
+    pub progress: &'a dyn Progress,
+    pub cancel: &'a AtomicBool,
+    pub sink: &'a Sink<'a>,
+}
+
+/// Reads one input into the sink; returns its counts and content hash.
+pub(crate) fn read_source(
+    source: &Source,
+    symbol: &str,
+    ctx: &ReadContext<'_>,
+) -> Result<(FileStats, String)> {
+    let id = source.id();
+    let read_bytes = AtomicU64::new(0);
+    source.with_reader(&read_bytes, |reader| {
+        let mut blocks = Blocks::new(reader);
+        let io = |e| Error::io(&source.path, e);
+        let mut stats = FileStats::default();
+        let Some(mut first) = blocks.next_block(BLOCK).map_err(io)? else {
+            return Ok((stats, blocks.hash()));
+        };
+        let layout = detect(&first[..first.len().min(64 * 1024)], ctx.format, &id)?;
+        let mut base = 0u64;
+        if layout.header {
+            let cut = memchr::memchr(b'\n', &first).map_or(first.len(), |i| i + 1);
+            first.drain(..cut);
+            base = 1;
+        }
+        let parser = Parser::new(layout, ctx.zone.clone());
+        let mut pending = Pending::default();
+        let mut batch = vec![first];
+        let mut reported = 0u64;
+        let flush = |pending: &mut Pending, all: bool, stats: &mut FileStats| -> Result<()> {
+            let mut months = Vec::new();
+            let mut warnings = Vec::new();
+            for (month, mut bars, lines) in pending.take(all) {
+                for (dropped, winner) in bars.sort_dedup_last() {
+                    warnings.push(Reject {
+                        line: lines[dropped],
+                        raw: String::new(),
+                        reason: format!("duplicate timestamp: replaced by line {}", lines[winner]),
+                        severity: Severity::Warning,
+                    });
+                }
+                stats.rows += bars.len() as u64;
+                months.push(MonthBars { month, bars });
+            }
+            stats.warnings += warnings.len() as u64;
+            if let Some(log) = ctx.log {
+                log.write(&id, &warnings)?;
+            }
+            if months.is_empty() {
+                return Ok(());
+            }
+            (ctx.sink)(symbol, months)
+        };
+        loop {
+            while batch.len() < BATCH {
+                match blocks.next_block(BLOCK).map_err(io)? {
+                    Some(b) => batch.push(b),
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let mut parsed: Vec<Parsed> = batch
+                .par_iter()
+                .map(|b| parser.clone().parse_chunk(b))
+                .collect();
+            batch.clear();
+            let mut rows = 0;
+            for p in &mut parsed {
+                for r in &mut p.rejects {
+                    r.line += base;
+                    match r.severity {
+                        Severity::Rejected => stats.rejected += 1,
+                        Severity::Warning => stats.warnings += 1,
+                    }
+                }
+                if let Some(log) = ctx.log {
+                    log.write(&id, &p.rejects)?;
+                }
+                pending.absorb(p, base);
+                base += p.line_count;
+                rows += p.bars.len() as u64;
+            }
+            let now = read_bytes.load(Ordering::Relaxed);
+            ctx.progress.advance(now - reported, rows);
+            reported = now;
+            if ctx.cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            if pending.rows >= FLUSH_ROWS {
+                flush(&mut pending, false, &mut stats)?;
+            }
+        }
+        flush(&mut pending, true, &mut stats)?;
+        Ok((stats, blocks.hash()))
+    })
+}
+
+/// An input with the symbol its rows go to.
+pub(crate) fn with_symbols(
+    sources: Vec<Source>,
+    pattern: Option<&str>,
+) -> Vec<(Source, Result<String>)> {
+    sources
+        .into_iter()
+        .map(|s| {
+            let sym = symbol::from_file_name(&s.file_name(), pattern)
+                .ok_or_else(|| Error::Pattern {
+                    file: s.id(),
+                    pattern: pattern.unwrap_or("{symbol}_...").to_string(),
+                })
+                .and_then(|sym| symbol::validate(&sym).map(|()| sym));
+            (s, sym)
+        })
+        .collect()
+}
+
+/// A thread pool of `jobs` threads (0: one per core).
+pub(crate) fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))
+}
+
+/// Is the manifest entry for this input still valid? Compares size and mtime, and
+/// when only the mtime changed, the content hash.
+fn unchanged(source: &Source, entry: &ManifestEntry) -> Result<bool> {
+    if entry.size != source.size {
+        return Ok(false);
+    }
+    if entry.mtime_ns == source.mtime_ns {
+        return Ok(true);
+    }
+    let hash = source.with_reader(&AtomicU64::new(0), |r| {
+        let mut blocks = Blocks::new(r);
+        while blocks
+            .next_block(BLOCK)
+            .map_err(|e| Error::io(&source.path, e))?
+            .is_some()
+        {}
+        Ok(blocks.hash())
+    })?;
+    Ok(hash == entry.hash)
+}
+
+/// Loads every input under `paths` into `store`.
+///
+/// A per-file failure (unreadable file, unrecognised layout) is reported in
+/// [`LoadReport::failed`] and the other files go on; only problems with the store or
+/// the options end the whole load with an error.
+pub fn load(
+    store: &dyn Store,
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<LoadReport> {
+    let started = Instant::now();
+    let zone = Zone::new(&opts.zone)?;
+    let sources = with_symbols(discover(paths)?, opts.pattern.as_deref());
+    store.begin_load()?;
+    let manifest = store.manifest()?;
+    if opts.errors.exists() {
+        std::fs::remove_file(&opts.errors).map_err(|e| Error::io(&opts.errors, e))?;
+    }
+    let log = ErrorLog::new(opts.errors.clone());
+    progress.start(
+        sources.len() as u64,
+        sources.iter().map(|(s, _)| s.size).sum(),
+    );
+    let sink = |symbol: &str, months: Vec<MonthBars>| store.upsert(symbol, &zone, months);
+    let ctx = ReadContext {
+        format: &opts.format,
+        zone: &zone,
+        log: Some(&log),
+        progress,
+        cancel: &opts.cancel,
+        sink: &sink,
+    };
+    let load_one = |(source, symbol): &(Source, Result<String>)| -> Result<FileOutcome> {
+        let symbol = match symbol {
+            Ok(s) => s,
+            Err(e) => return Ok(FileOutcome::Failed(e.to_string())),
+        };
+        let id = source.id();
+        if !opts.force {
+            if let Some(entry) = manifest.get(&id) {
+                if unchanged(source, entry)? {
+                    progress.advance(source.size, 0);
+                    return Ok(FileOutcome::Skipped);
+                }
+            }
+        }
+        if let Some(stored) = store.zone_of(symbol)? {
+            if stored != zone.name() {
+                return Ok(FileOutcome::Failed(format!(
+                    "{id}: symbol {symbol} is stored with time zone {stored}; load it with --tz {stored}"
+                )));
+            }
+        }
+        match read_source(source, symbol, &ctx) {
+            Ok((stats, hash)) => {
+                store.record(&ManifestEntry {
+                    source: id,
+                    size: source.size,
+                    mtime_ns: source.mtime_ns,
+                    hash,
+                    rows: stats.rows,
+                    symbol: symbol.clone(),
+                })?;
+                Ok(FileOutcome::Loaded(stats))
+            }
+            Err(e @ (Error::Unrecognised { .. } | Error::Io { .. })) => {
+                Ok(FileOutcome::Failed(e.to_string()))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let outcomes: Vec<Result<FileOutcome>> = pool(opts.jobs)?.install(|| {
+        sources
+            .par_iter()
+            .map(|item| {
+                let outcome = load_one(item);
+                if let Ok(o) = &outcome {
+                    progress.file_done(&item.0.id(), o);
+                }
+                outcome
+            })
+            .collect()
+    });
+    let mut report = LoadReport {
+        files: sources.len() as u64,
+        ..LoadReport::default()
+    };
+    for ((source, _), outcome) in sources.iter().zip(outcomes) {
+        match outcome? {
+            FileOutcome::Loaded(s) => {
+                report.loaded += 1;
+                report.rows += s.rows;
+                report.rejected += s.rejected;
+                report.warnings += s.warnings;
+            }
+            FileOutcome::Skipped => report.skipped += 1,
+            FileOutcome::Failed(why) => report.failed.push((source.id(), why)),
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.error_log = log.used().then(|| opts.errors.clone());
+    Ok(report)
+}

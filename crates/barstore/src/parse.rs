@@ -1,0 +1,514 @@
+//! The hot path: bytes of complete lines in, columnar bars and rejected rows out.
+//!
+//! Pure over bytes (no I/O), so it can run on many chunks of one file at once and be
+//! benchmarked without files. Each line is checked in full: a row that fails any check
+//! becomes a [`Reject`] with its line number and reason, and never affects its
+//! neighbours.
+
+use crate::bars::Bars;
+use crate::bucket::Month;
+use crate::calendar::{days_from_civil, days_in_month, LocalTimeError, Zone, DAY};
+use crate::format::{Field, Layout};
+
+/// Whether a logged row was dropped or loaded with a warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The row was not loaded.
+    Rejected,
+    /// The row was loaded; something about it looks wrong.
+    Warning,
+}
+
+/// A row the error log records: where it is, what it said and what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reject {
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// The line as written (without its line ending), or empty when not kept.
+    pub raw: String,
+    /// What is wrong, in words a user can act on.
+    pub reason: String,
+    /// Whether the row was dropped.
+    pub severity: Severity,
+}
+
+/// What parsing one chunk of lines produced.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The good rows, in file order (not yet sorted or de-duplicated).
+    pub bars: Bars,
+    /// The exchange-local month of each good row.
+    pub months: Vec<Month>,
+    /// 1-based line number (within the chunk) of each good row.
+    pub lines: Vec<u32>,
+    /// Rejected rows and warnings, with line numbers within the chunk.
+    pub rejects: Vec<Reject>,
+    /// Number of lines in the chunk.
+    pub line_count: u64,
+}
+
+/// Parses rows of one layout in one exchange time zone. Cheap to clone: one per thread.
+#[derive(Clone, Debug)]
+pub struct Parser {
+    layout: Layout,
+    zone: Zone,
+    month_cache: (i64, Month),
+}
+
+fn digits2(s: &[u8]) -> Option<u32> {
+    let (a, b) = (s[0].wrapping_sub(b'0'), s[1].wrapping_sub(b'0'));
+    (a < 10 && b < 10).then(|| (a * 10 + b) as u32)
+}
+
+fn digits4(s: &[u8]) -> Option<u32> {
+    Some(digits2(&s[..2])? * 100 + digits2(&s[2..4])?)
+}
+
+/// Parses `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD` at the start of `s`; returns days
+/// since the epoch and the length consumed.
+fn parse_date(s: &[u8]) -> Option<(i64, usize)> {
+    let (y, m, d, n) = if s.len() >= 10 && (s[4] == b'-' || s[4] == b'/') && s[7] == s[4] {
+        (digits4(s)?, digits2(&s[5..7])?, digits2(&s[8..10])?, 10)
+    } else if s.len() >= 8 {
+        (digits4(s)?, digits2(&s[4..6])?, digits2(&s[6..8])?, 8)
+    } else {
+        return None;
+    };
+    let y = y as i64;
+    ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
+        .then(|| (days_from_civil(y, m, d), n))
+}
+
+/// Parses `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fff` at the start of `s`; returns
+/// milliseconds since midnight and the length consumed.
+fn parse_time(s: &[u8]) -> Option<(i64, usize)> {
+    if s.len() < 5 || s[2] != b':' {
+        return None;
+    }
+    let (h, m) = (digits2(s)?, digits2(&s[3..5])?);
+    let mut sec = 0;
+    let mut n = 5;
+    if s.len() >= 8 && s[5] == b':' {
+        sec = digits2(&s[6..8])?;
+        n = 8;
+    }
+    let mut ms = 0i64;
+    if s.len() > n + 1 && s[n] == b'.' {
+        let frac = s[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if frac == 0 {
+            return None;
+        }
+        for (k, c) in s[n + 1..n + 1 + frac].iter().enumerate() {
+            if k < 3 {
+                ms = ms * 10 + (c - b'0') as i64;
+            }
+        }
+        ms *= 10i64.pow(3u32.saturating_sub(frac as u32));
+        n += 1 + frac;
+    }
+    (h < 24 && m < 60 && sec < 60).then(|| ((h * 3600 + m * 60 + sec) as i64 * 1000 + ms, n))
+}
+
+/// Parses an explicit UTC offset suffix: `Z`, `+HH:MM`, `-HHMM` or `+HH`.
+fn parse_offset(s: &[u8]) -> Option<i64> {
+    match s {
+        [b'Z'] | [b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (h, m) = match rest.len() {
+                2 => (digits2(rest)?, 0),
+                4 => (digits2(rest)?, digits2(&rest[2..])?),
+                5 if rest[2] == b':' => (digits2(rest)?, digits2(&rest[3..])?),
+                _ => return None,
+            };
+            let secs = (h * 3600 + m * 60) as i64;
+            Some(if *sign == b'-' { -secs } else { secs })
+        }
+        _ => None,
+    }
+}
+
+/// Trims spaces, tabs and surrounding double quotes from a field.
+#[inline]
+fn clean(f: &[u8]) -> &[u8] {
+    let f = f.trim_ascii();
+    match f {
+        [b'"', inner @ .., b'"'] => inner.trim_ascii(),
+        _ => f,
+    }
+}
+
+/// A wall-clock time in the file, or an instant already in UTC.
+enum When {
+    LocalMs(i64),
+    UtcMs(i64),
+}
+
+impl Parser {
+    /// A parser for `layout` whose wall-clock times are in `zone`.
+    pub fn new(layout: Layout, zone: Zone) -> Self {
+        Parser {
+            layout,
+            zone,
+            month_cache: (i64::MIN, Month { year: 0, month: 1 }),
+        }
+    }
+
+    /// The layout this parser reads.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    #[inline]
+    fn month(&mut self, local_secs: i64) -> Month {
+        let day = local_secs.div_euclid(DAY);
+        if self.month_cache.0 != day {
+            self.month_cache = (day, Month::of_local(local_secs));
+        }
+        self.month_cache.1
+    }
+
+    /// Parses every line of `chunk` (which must end at a line boundary) into `out`.
+    pub fn parse_chunk(&mut self, chunk: &[u8]) -> Parsed {
+        let mut out = Parsed {
+            bars: Bars::with_capacity(chunk.len() / 48),
+            months: Vec::with_capacity(chunk.len() / 48),
+            lines: Vec::with_capacity(chunk.len() / 48),
+            ..Parsed::default()
+        };
+        let mut start = 0;
+        let mut line_no = 0u32;
+        while start < chunk.len() {
+            let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
+            line_no += 1;
+            let mut line = &chunk[start..end];
+            start = end + 1;
+            if let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            match self.parse_line(line) {
+                Ok((local, ts, values, warning)) => {
+                    out.bars.push((ts, values));
+                    let month = self.month(local);
+                    out.months.push(month);
+                    out.lines.push(line_no);
+                    if let Some(reason) = warning {
+                        out.rejects.push(Reject {
+                            line: line_no as u64,
+                            raw: String::from_utf8_lossy(line).into_owned(),
+                            reason,
+                            severity: Severity::Warning,
+                        });
+                    }
+                }
+                Err(reason) => out.rejects.push(Reject {
+                    line: line_no as u64,
+                    raw: String::from_utf8_lossy(line).into_owned(),
+                    reason,
+                    severity: Severity::Rejected,
+                }),
+            }
+        }
+        out.line_count = line_no as u64;
+        out
+    }
+
+    /// Parses one line: (local seconds, UTC ms, [o, h, l, c, v], warning).
+    #[allow(clippy::type_complexity)]
+    fn parse_line(&mut self, line: &[u8]) -> Result<(i64, i64, [f64; 5], Option<String>), String> {
+        let delimiter = self.layout.delimiter;
+        let expected = self.layout.fields.len();
+        let mut values = [f64::NAN; 5];
+        let mut date_days: Option<i64> = None;
+        let mut time_ms: Option<i64> = None;
+        let mut when: Option<When> = None;
+        let mut rest = line;
+        for (k, &field) in self.layout.fields.iter().enumerate() {
+            let (raw, more) = match memchr::memchr(delimiter, rest) {
+                Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+                None => (rest, None),
+            };
+            let last = k + 1 == expected;
+            match (more, last) {
+                (None, false) => {
+                    return Err(format!("expected {expected} fields, found {}", k + 1));
+                }
+                (Some(tail), true) => {
+                    let found = expected + 1 + memchr::memchr_iter(delimiter, tail).count();
+                    return Err(format!("expected {expected} fields, found {found}"));
+                }
+                _ => {}
+            }
+            rest = more.unwrap_or(&[]);
+            let f = clean(raw);
+            let bad = |what: &str| {
+                format!(
+                    "field {} ({}): cannot parse {:?} as {what}",
+                    k + 1,
+                    field.name(),
+                    String::from_utf8_lossy(f)
+                )
+            };
+            match field {
+                Field::DateTime => {
+                    when = Some(parse_datetime(f).ok_or_else(|| bad("a date-time"))?)
+                }
+                Field::Date => match parse_date(f) {
+                    Some((d, n)) if n == f.len() => date_days = Some(d),
+                    _ => return Err(bad("a date")),
+                },
+                Field::Time => match parse_time(f) {
+                    Some((ms, n)) if n == f.len() => time_ms = Some(ms),
+                    _ => return Err(bad("a time")),
+                },
+                Field::EpochSeconds | Field::EpochMillis => {
+                    let v: i64 = std::str::from_utf8(f)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| bad("an epoch number"))?;
+                    let ms = if field == Field::EpochSeconds {
+                        v.checked_mul(1000).ok_or_else(|| bad("an epoch number"))?
+                    } else {
+                        v
+                    };
+                    when = Some(When::UtcMs(ms));
+                }
+                Field::Skip => {}
+                Field::Volume if f.is_empty() => {}
+                Field::Open | Field::High | Field::Low | Field::Close | Field::Volume => {
+                    let v: f64 = fast_float2::parse(f).map_err(|_| bad("a number"))?;
+                    let slot = match field {
+                        Field::Open => 0,
+                        Field::High => 1,
+                        Field::Low => 2,
+                        Field::Close => 3,
+                        _ => 4,
+                    };
+                    values[slot] = v;
+                }
+            }
+        }
+        let when = match (when, date_days, time_ms) {
+            (Some(w), _, _) => w,
+            (None, Some(d), Some(t)) => When::LocalMs(d * DAY * 1000 + t),
+            _ => return Err("no time in the row".into()),
+        };
+        let (local, utc_ms) = match when {
+            When::LocalMs(ms) => {
+                let secs = ms.div_euclid(1000);
+                let utc = self.zone.local_to_utc_ms(secs).map_err(|e| match e {
+                    LocalTimeError::Gap => format!(
+                        "time does not exist in {} (skipped by a daylight-saving change)",
+                        self.zone.name()
+                    ),
+                    LocalTimeError::OutOfRange => "time is out of range".to_string(),
+                })?;
+                (secs, utc + ms.rem_euclid(1000))
+            }
+            When::UtcMs(ms) => (self.zone.utc_ms_to_local(ms), ms),
+        };
+        let [o, h, l, c, v] = values;
+        for (name, p) in [("open", o), ("high", h), ("low", l), ("close", c)] {
+            if !p.is_finite() {
+                return Err(format!("{name} is not a finite number ({p})"));
+            }
+            if p <= 0.0 {
+                return Err(format!("{name} is not positive ({p})"));
+            }
+        }
+        if v.is_infinite() {
+            return Err(format!("volume is not a finite number ({v})"));
+        }
+        if v < 0.0 {
+            return Err(format!("volume is negative ({v})"));
+        }
+        if h < l {
+            return Err(format!("high {h} is below low {l}"));
+        }
+        let warning = if !(l..=h).contains(&o) || !(l..=h).contains(&c) {
+            Some(format!(
+                "open {o} or close {c} is outside [low {l}, high {h}]; loaded as is"
+            ))
+        } else {
+            None
+        };
+        Ok((local, utc_ms, values, warning))
+    }
+}
+
+/// Parses a date-time field: local wall-clock unless it carries `Z` or an offset.
+fn parse_datetime(f: &[u8]) -> Option<When> {
+    let (days, n) = parse_date(f)?;
+    let rest = f.get(n..)?;
+    let rest = match rest.first()? {
+        b' ' | b'T' => rest[1..].trim_ascii_start(),
+        _ => return None,
+    };
+    let (ms, n) = parse_time(rest)?;
+    let local_ms = days * DAY * 1000 + ms;
+    let tail = rest[n..].trim_ascii_start();
+    if tail.is_empty() {
+        Some(When::LocalMs(local_ms))
+    } else {
+        Some(When::UtcMs(local_ms - parse_offset(tail)? * 1000))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{detect, FormatSpec};
+
+    fn parse(text: &str) -> Parsed {
+        parse_in(text, "America/New_York")
+    }
+
+    fn parse_in(text: &str, zone: &str) -> Parsed {
+        let layout = detect(text.as_bytes(), &FormatSpec::Auto, "t").unwrap();
+        let skip = if layout.header {
+            text.find('\n').unwrap() + 1
+        } else {
+            0
+        };
+        Parser::new(layout, Zone::new(zone).unwrap()).parse_chunk(&text.as_bytes()[skip..])
+    }
+
+    fn utc(y: i64, m: u32, d: u32, hh: i64, mm: i64) -> i64 {
+        (days_from_civil(y, m, d) * DAY + hh * 3600 + mm * 60) * 1000
+    }
+
+    fn reasons(p: &Parsed) -> Vec<(u64, &str)> {
+        p.rejects
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn firstrate_rows_become_utc() {
+        let p = parse("2024-04-29 09:30:00,170.49,171.99,170.4,171.75,18053\r\n2024-01-02 09:30:00,1,2,0.5,1.5,7\r\n");
+        assert!(p.rejects.is_empty(), "{:?}", p.rejects);
+        assert_eq!(
+            p.bars.ts,
+            vec![utc(2024, 4, 29, 13, 30), utc(2024, 1, 2, 14, 30)]
+        );
+        assert_eq!(p.bars.open, vec![170.49, 1.0]);
+        assert_eq!(p.bars.high, vec![171.99, 2.0]);
+        assert_eq!(p.bars.low, vec![170.4, 0.5]);
+        assert_eq!(p.bars.close, vec![171.75, 1.5]);
+        assert_eq!(p.bars.volume, vec![18053.0, 7.0]);
+        assert_eq!(p.months[0].to_string(), "2024-04");
+        assert_eq!(p.lines, vec![1, 2]);
+        assert_eq!(p.line_count, 2);
+    }
+
+    #[test]
+    fn every_layout_gives_the_same_instant() {
+        let expected = utc(2024, 1, 2, 14, 30);
+        for text in [
+            "2024-01-02 09:30:00,1,2,0.5,1.5,7\n",
+            "2024-01-02T09:30:00,1,2,0.5,1.5,7\n",
+            "2024-01-02T09:30,1,2,0.5,1.5,7\n",
+            "2024/01/02 09:30:00,1,2,0.5,1.5,7\n",
+            "20240102,09:30:00,1,2,0.5,1.5,7\n",
+            "2024-01-02;09:30;1;2;0.5;1.5;7\n",
+            "2024-01-02\t09:30:00\t1\t2\t0.5\t1.5\t7\n",
+            "  2024-01-02 09:30:00 , 1 , 2 , 0.5 , 1.5 , 7  \r\n",
+            "\"2024-01-02 09:30:00\",\"1\",\"2\",\"0.5\",\"1.5\",\"7\"\n",
+            "1704205800,1,2,0.5,1.5,7\n",
+            "1704205800000,1,2,0.5,1.5,7\n",
+            "2024-01-02T14:30:00Z,1,2,0.5,1.5,7\n",
+            "2024-01-02T09:30:00-05:00,1,2,0.5,1.5,7\n",
+            "Date,Time,Open,High,Low,Close,Volume\n2024-01-02,09:30:00,1,2,0.5,1.5,7\n",
+            "volume,close,low,high,open,timestamp\n7,1.5,0.5,2,1,2024-01-02 09:30:00\n",
+        ] {
+            let p = parse(text);
+            assert!(p.rejects.is_empty(), "{text:?}: {:?}", p.rejects);
+            assert_eq!(p.bars.ts, vec![expected], "{text:?}");
+            assert_eq!(p.bars.row(0).1, [1.0, 2.0, 0.5, 1.5, 7.0], "{text:?}");
+        }
+    }
+
+    #[test]
+    fn missing_volume_is_nan() {
+        let p = parse("2024-01-02 09:30:00,1,2,0.5,1.5\n");
+        assert!(p.bars.volume[0].is_nan());
+        let p = parse("2024-01-02 09:30:00,1,2,0.5,1.5,\n2024-01-02 09:31:00,1,2,0.5,1.5,3\n");
+        assert!(p.rejects.is_empty());
+        assert!(p.bars.volume[0].is_nan());
+    }
+
+    #[test]
+    fn each_rejection_kind_names_its_line_and_reason() {
+        let p = parse(concat!(
+            "2024-01-02 09:30:00,1,2,0.5,1.5,7\n",
+            "2024-01-02 09:31:00,1,2,0.5,1.5\n",
+            "2024-01-02 09:32:00,1,2,0.5,1.5,7,9\n",
+            "2024-01-02 09:33:00,1,abc,0.5,1.5,7\n",
+            "2024-13-02 09:34:00,1,2,0.5,1.5,7\n",
+            "2024-01-02 25:00:00,1,2,0.5,1.5,7\n",
+            "2024-01-02 09:35:00,inf,2,0.5,1.5,7\n",
+            "2024-01-02 09:36:00,NaN,2,0.5,1.5,7\n",
+            "2024-01-02 09:37:00,0,2,0.5,1.5,7\n",
+            "2024-01-02 09:38:00,1,2,-0.5,1.5,7\n",
+            "2024-01-02 09:39:00,1,2,0.5,1.5,-7\n",
+            "2024-01-02 09:40:00,1,0.5,2,1.5,7\n",
+            "2024-01-02 09:41:00,3,2,0.5,1.5,7\n",
+            "\n",
+            "2024-03-10 02:30:00,1,2,0.5,1.5,7\n",
+            "2024-01-02 09:42:00,1,2,0.5,1.5,7\n",
+        ));
+        assert_eq!(
+            reasons(&p),
+            vec![
+                (2, "expected 6 fields, found 5"),
+                (3, "expected 6 fields, found 7"),
+                (4, "field 3 (high): cannot parse \"abc\" as a number"),
+                (
+                    5,
+                    "field 1 (datetime): cannot parse \"2024-13-02 09:34:00\" as a date-time"
+                ),
+                (
+                    6,
+                    "field 1 (datetime): cannot parse \"2024-01-02 25:00:00\" as a date-time"
+                ),
+                (7, "open is not a finite number (inf)"),
+                (8, "open is not a finite number (NaN)"),
+                (9, "open is not positive (0)"),
+                (10, "low is not positive (-0.5)"),
+                (11, "volume is negative (-7)"),
+                (12, "high 0.5 is below low 2"),
+                (
+                    13,
+                    "open 3 or close 1.5 is outside [low 0.5, high 2]; loaded as is"
+                ),
+                (
+                    15,
+                    "time does not exist in America/New_York (skipped by a daylight-saving change)"
+                ),
+            ]
+        );
+        assert_eq!(p.rejects[11].severity, Severity::Warning);
+        assert_eq!(p.rejects[0].raw, "2024-01-02 09:31:00,1,2,0.5,1.5");
+        // the good rows around the bad ones all load, the warned one too
+        assert_eq!(p.lines, vec![1, 13, 16]);
+        assert_eq!(p.line_count, 16);
+    }
+
+    #[test]
+    fn dst_fold_and_month_of_exchange_date() {
+        let p = parse("2024-11-03 01:30:00,1,2,0.5,1.5,7\n2024-01-31 20:00:00,1,2,0.5,1.5,7\n");
+        assert_eq!(p.bars.ts[0], utc(2024, 11, 3, 5, 30));
+        assert_eq!(p.months[1].to_string(), "2024-01");
+        let p = parse_in("2024-01-31 20:00:00,1,2,0.5,1.5,7\n", "UTC");
+        assert_eq!(p.bars.ts[0], utc(2024, 1, 31, 20, 0));
+    }
+
+    #[test]
+    fn fractional_seconds_keep_milliseconds() {
+        let p = parse_in("2024-01-02 09:30:00.25,1,2,0.5,1.5,7\n", "UTC");
+        assert_eq!(p.bars.ts[0], utc(2024, 1, 2, 9, 30) + 250);
+    }
+}

@@ -1,0 +1,89 @@
+//! Stores: where loaded bars live and how they come back.
+//!
+//! - [`Store`] is what the loader, reader and verifier need from any store: upsert whole
+//!   months, scan a time range, list symbols, and keep the resume manifest.
+//! - [`embedded`] is the default store: a Hive-partitioned Parquet dataset on local disk.
+//!
+//! Every store keys rows by (symbol, UTC instant); writing a row that exists replaces it,
+//! which is what makes loads idempotent and resumable.
+
+pub mod embedded;
+
+use crate::bars::Bars;
+use crate::bucket::Month;
+use crate::calendar::Zone;
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub use embedded::Embedded;
+
+/// The bars of one symbol for one exchange-local month, sorted and duplicate-free.
+#[derive(Clone, Debug)]
+pub struct MonthBars {
+    /// The month every bar belongs to.
+    pub month: Month,
+    /// The bars.
+    pub bars: Bars,
+}
+
+/// A completely loaded input file, as recorded in a store's manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// [`crate::source::Source::id`]: absolute path, plus `!member` inside a zip.
+    pub source: String,
+    /// Size on disk in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// xxh3-128 of the decompressed content, hex.
+    pub hash: String,
+    /// Rows loaded from the file.
+    pub rows: u64,
+    /// The symbol the rows went to.
+    pub symbol: String,
+}
+
+/// What a store holds for one symbol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolInfo {
+    /// The symbol.
+    pub symbol: String,
+    /// Number of bars.
+    pub rows: u64,
+    /// First bar, UTC ms.
+    pub first: i64,
+    /// Last bar, UTC ms.
+    pub last: i64,
+    /// The exchange time zone the symbol was loaded with.
+    pub zone: String,
+}
+
+/// A place bars are stored. Implementations are shared across loader threads.
+pub trait Store: Send + Sync {
+    /// Where the store is, for messages.
+    fn location(&self) -> String;
+
+    /// Prepares for writing: creates what is missing, takes the store's write lock
+    /// (held until the store is dropped) and removes debris of an interrupted write.
+    fn begin_load(&self) -> Result<()>;
+
+    /// The time zone `symbol` was loaded with, or `None` when it is not stored.
+    fn zone_of(&self, symbol: &str) -> Result<Option<String>>;
+
+    /// Writes whole months of one symbol. A bar at an instant already stored replaces
+    /// it; other stored bars are kept. `zone` is the symbol's exchange zone.
+    fn upsert(&self, symbol: &str, zone: &Zone, months: Vec<MonthBars>) -> Result<()>;
+
+    /// The bars of `symbol` with `start <= ts <= end` (UTC ms), sorted by time.
+    fn scan(&self, symbol: &str, start: i64, end: i64) -> Result<Bars>;
+
+    /// Every stored symbol, sorted by name.
+    fn symbols(&self) -> Result<Vec<SymbolInfo>>;
+
+    /// The manifest: completed input files by [`ManifestEntry::source`].
+    fn manifest(&self) -> Result<HashMap<String, ManifestEntry>>;
+
+    /// Records a completed input file; must be durable when it returns.
+    fn record(&self, entry: &ManifestEntry) -> Result<()>;
+}
