@@ -148,6 +148,21 @@ impl Zone {
         Ok((local - offset) * 1000)
     }
 
+    /// Converts a wall-clock time used as a query bound to UTC milliseconds: a time in
+    /// a DST gap moves forward past the gap, a time in a fold takes its first occurrence.
+    pub fn bound_to_utc_ms(&self, local: i64) -> Result<i64> {
+        let dt = jiff::Timestamp::from_second(local)
+            .map_err(|e| Error::Invalid(format!("time out of range: {e}")))?
+            .to_zoned(TimeZone::UTC)
+            .datetime();
+        let ts = self
+            .tz
+            .to_ambiguous_timestamp(dt)
+            .compatible()
+            .map_err(|e| Error::Invalid(format!("time out of range: {e}")))?;
+        Ok(ts.as_millisecond())
+    }
+
     fn utc_offset_slow(&self, utc_secs: i64) -> i64 {
         jiff::Timestamp::from_second(utc_secs)
             .map(|ts| self.tz.to_offset(ts).seconds() as i64)

@@ -25,8 +25,11 @@ mod error;
 pub mod format;
 pub mod load;
 pub mod parse;
+pub mod read;
+pub mod resample;
 pub mod source;
 pub mod store;
 pub mod symbol;
+pub mod verify;
 
 pub use error::{Error, Result};

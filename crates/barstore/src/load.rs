@@ -471,15 +471,28 @@ pub fn load(
             Err(e) => Err(e),
         }
     };
-    let outcomes: Vec<Result<FileOutcome>> = pool(opts.jobs)?.install(|| {
-        sources
+    // Files of one symbol load one after another, in order, so that when two of them
+    // hold the same bar the later file wins, as `verify` expects; symbols load in
+    // parallel.
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (_, symbol)) in sources.iter().enumerate() {
+        groups
+            .entry(symbol.as_deref().unwrap_or(""))
+            .or_default()
+            .push(i);
+    }
+    let groups: Vec<Vec<usize>> = groups.into_values().collect();
+    let outcomes: Vec<(usize, Result<FileOutcome>)> = pool(opts.jobs)?.install(|| {
+        groups
             .par_iter()
-            .map(|item| {
-                let outcome = load_one(item);
-                if let Ok(o) = &outcome {
-                    progress.file_done(&item.0.id(), o);
-                }
-                outcome
+            .flat_map_iter(|group| {
+                group.iter().map(|&i| {
+                    let outcome = load_one(&sources[i]);
+                    if let Ok(o) = &outcome {
+                        progress.file_done(&sources[i].0.id(), o);
+                    }
+                    (i, outcome)
+                })
             })
             .collect()
     });
@@ -487,7 +500,8 @@ pub fn load(
         files: sources.len() as u64,
         ..LoadReport::default()
     };
-    for ((source, _), outcome) in sources.iter().zip(outcomes) {
+    for (i, outcome) in outcomes {
+        let source = &sources[i].0;
         match outcome? {
             FileOutcome::Loaded(s) => {
                 report.loaded += 1;

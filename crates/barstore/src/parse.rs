@@ -66,7 +66,7 @@ fn digits4(s: &[u8]) -> Option<u32> {
 
 /// Parses `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD` at the start of `s`; returns days
 /// since the epoch and the length consumed.
-fn parse_date(s: &[u8]) -> Option<(i64, usize)> {
+pub(crate) fn parse_date(s: &[u8]) -> Option<(i64, usize)> {
     let (y, m, d, n) = if s.len() >= 10 && (s[4] == b'-' || s[4] == b'/') && s[7] == s[4] {
         (digits4(s)?, digits2(&s[5..7])?, digits2(&s[8..10])?, 10)
     } else if s.len() >= 8 {
@@ -81,7 +81,7 @@ fn parse_date(s: &[u8]) -> Option<(i64, usize)> {
 
 /// Parses `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fff` at the start of `s`; returns
 /// milliseconds since midnight and the length consumed.
-fn parse_time(s: &[u8]) -> Option<(i64, usize)> {
+pub(crate) fn parse_time(s: &[u8]) -> Option<(i64, usize)> {
     if s.len() < 5 || s[2] != b':' {
         return None;
     }

@@ -1,0 +1,268 @@
+//! Range reads: a symbol's bars between two exchange wall-clock times, optionally
+//! filtered to the regular session, resampled and rounded, and written as CSV or
+//! Parquet.
+
+use crate::bars::Bars;
+use crate::calendar::{format_local, Zone, DAY};
+use crate::error::{Error, Result};
+use crate::parse::{parse_date, parse_time};
+use crate::resample::{resample, Interval};
+use crate::store::Store;
+use arrow::array::{ArrayRef, RecordBatch, TimestampMillisecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Which bars of the day to keep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Session {
+    /// Every bar.
+    #[default]
+    All,
+    /// Bars with 09:30 <= exchange time < 16:00.
+    Regular,
+}
+
+impl std::str::FromStr for Session {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "all" => Ok(Session::All),
+            "regular" | "rth" => Ok(Session::Regular),
+            _ => Err(Error::Invalid(format!(
+                "invalid session {s:?}: use all or regular"
+            ))),
+        }
+    }
+}
+
+/// A read of one symbol.
+#[derive(Clone, Debug, Default)]
+pub struct ReadRequest {
+    /// The symbol.
+    pub symbol: String,
+    /// First bar to include: a date (`2024-05-01`) or date-time, inclusive.
+    pub start: Option<String>,
+    /// Last bar to include: a date (the whole day) or date-time, inclusive.
+    pub end: Option<String>,
+    /// Session filter.
+    pub session: Session,
+    /// Round prices and volume to this many decimals (half to even, as numpy).
+    pub round: Option<u32>,
+    /// Resample into wider bars.
+    pub resample: Option<Interval>,
+    /// Show (and interpret `start`/`end`) in this zone instead of the symbol's own.
+    pub tz: Option<String>,
+}
+
+/// The result of a read: bars with their wall-clock times in `zone`.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// The zone of `local`.
+    pub zone: String,
+    /// Bar start as wall-clock seconds since the local epoch.
+    pub local: Vec<i64>,
+    /// The bars (`ts` in UTC ms).
+    pub bars: Bars,
+}
+
+/// Parses a bound: a date, or a date and time (`2024-05-01 09:30[:00]`, `T` allowed).
+/// Returns local seconds and whether only a date was given.
+fn parse_bound(s: &str) -> Result<(i64, bool)> {
+    let bad = || {
+        Error::Invalid(format!(
+            "invalid time {s:?}: use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]"
+        ))
+    };
+    let b = s.trim().as_bytes();
+    let (days, n) = parse_date(b).ok_or_else(bad)?;
+    if n == b.len() {
+        return Ok((days * DAY, true));
+    }
+    if b[n] != b' ' && b[n] != b'T' {
+        return Err(bad());
+    }
+    let rest = &b[n + 1..];
+    match parse_time(rest) {
+        Some((ms, m)) if m == rest.len() => Ok((days * DAY + ms / 1000, false)),
+        _ => Err(bad()),
+    }
+}
+
+/// Rounds half to even at `decimals`, as `numpy.round` and `DataFrame.round` do.
+pub fn round_to(x: f64, decimals: u32) -> f64 {
+    let p = 10f64.powi(decimals as i32);
+    (x * p).round_ties_even() / p
+}
+
+/// Reads a symbol's bars.
+pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
+    let zone_name = match &req.tz {
+        Some(z) => z.clone(),
+        None => store
+            .zone_of(&req.symbol)?
+            .ok_or_else(|| Error::UnknownSymbol(req.symbol.clone()))?,
+    };
+    let mut zone = Zone::new(&zone_name)?;
+    let start = match &req.start {
+        Some(s) => zone.bound_to_utc_ms(parse_bound(s)?.0)?,
+        None => i64::MIN,
+    };
+    let end = match &req.end {
+        Some(s) => match parse_bound(s)? {
+            (day, true) => zone.bound_to_utc_ms(day + DAY)? - 1,
+            (t, false) => zone.bound_to_utc_ms(t)?,
+        },
+        None => i64::MAX,
+    };
+    if start > end {
+        return Err(Error::Invalid(format!(
+            "--start {} is after --end {}",
+            req.start.as_deref().unwrap_or(""),
+            req.end.as_deref().unwrap_or("")
+        )));
+    }
+    let mut bars = store.scan(&req.symbol, start, end)?;
+    let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
+    if req.session == Session::Regular {
+        let open = 9 * 3600 + 30 * 60;
+        let close = 16 * 3600;
+        let keep: Vec<bool> = local
+            .iter()
+            .map(|t| (open..close).contains(&t.rem_euclid(DAY)))
+            .collect();
+        bars = bars.retain_index(|i| keep[i]);
+        local.retain({
+            let mut k = keep.iter();
+            move |_| *k.next().expect("one flag per bar")
+        });
+    }
+    if let Some(interval) = req.resample {
+        let (labels, mut agg) = resample(&local, &bars, interval);
+        agg.ts = labels
+            .iter()
+            .map(|&l| zone.bound_to_utc_ms(l))
+            .collect::<Result<_>>()?;
+        local = labels;
+        bars = agg;
+    }
+    if let Some(d) = req.round {
+        for col in [
+            &mut bars.open,
+            &mut bars.high,
+            &mut bars.low,
+            &mut bars.close,
+            &mut bars.volume,
+        ] {
+            col.iter_mut().for_each(|x| *x = round_to(*x, d));
+        }
+    }
+    Ok(Frame {
+        zone: zone_name,
+        local,
+        bars,
+    })
+}
+
+/// Writes a frame as CSV: `timestamp,open,high,low,close,volume`, wall-clock times
+/// `YYYY-MM-DD HH:MM:SS`, shortest round-tripping numbers, empty missing volumes.
+pub fn write_csv(frame: &Frame, out: &mut dyn Write) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    let mut buf = String::with_capacity(1 << 16);
+    buf.push_str("timestamp,open,high,low,close,volume\n");
+    let b = &frame.bars;
+    for i in 0..b.len() {
+        format_local(frame.local[i], &mut buf);
+        let _ = write!(
+            buf,
+            ",{},{},{},{},",
+            b.open[i], b.high[i], b.low[i], b.close[i]
+        );
+        if !b.volume[i].is_nan() {
+            let _ = write!(buf, "{}", b.volume[i]);
+        }
+        buf.push('\n');
+        if buf.len() > 60_000 {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    out.write_all(buf.as_bytes())?;
+    out.flush()
+}
+
+/// Writes a frame as a Parquet file with a wall-clock `timestamp` column (no zone).
+pub fn write_parquet(frame: &Frame, path: &Path) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
+        Field::new("open", DataType::Float64, false),
+        Field::new("high", DataType::Float64, false),
+        Field::new("low", DataType::Float64, false),
+        Field::new("close", DataType::Float64, false),
+        Field::new("volume", DataType::Float64, true),
+    ]));
+    let stored = crate::store::embedded::to_batch(&frame.bars);
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(TimestampMillisecondArray::from(
+        frame.local.iter().map(|s| s * 1000).collect::<Vec<_>>(),
+    ))];
+    columns.extend(stored.columns()[1..].iter().cloned());
+    let batch = RecordBatch::try_new(schema.clone(), columns).expect("columns match");
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None)
+        .map_err(|e| Error::parquet(path, e))?;
+    w.write(&batch).map_err(|e| Error::parquet(path, e))?;
+    w.close().map_err(|e| Error::parquet(path, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds() {
+        assert_eq!(parse_bound("1970-01-02").unwrap(), (DAY, true));
+        assert_eq!(
+            parse_bound("1970-01-02 09:30").unwrap(),
+            (DAY + 34_200, false)
+        );
+        assert_eq!(
+            parse_bound("1970-01-02T09:30:05").unwrap(),
+            (DAY + 34_205, false)
+        );
+        for bad in [
+            "yesterday",
+            "1970-01-02 9:30",
+            "1970-01-02x09:30",
+            "1970-13-01",
+        ] {
+            let err = parse_bound(bad).unwrap_err().to_string();
+            assert!(err.contains("YYYY-MM-DD"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn rounding_matches_numpy() {
+        assert_eq!(round_to(170.12345, 4), 170.1234);
+        assert_eq!(round_to(170.12355, 4), 170.1236);
+        assert_eq!(round_to(2.5, 0), 2.0);
+        assert_eq!(round_to(3.5, 0), 4.0);
+        assert_eq!(round_to(18053.0, 4), 18053.0);
+    }
+
+    #[test]
+    fn sessions() {
+        assert_eq!("regular".parse::<Session>().unwrap(), Session::Regular);
+        assert_eq!("ALL".parse::<Session>().unwrap(), Session::All);
+        assert!("pre"
+            .parse::<Session>()
+            .unwrap_err()
+            .to_string()
+            .contains("all or regular"));
+    }
+}
