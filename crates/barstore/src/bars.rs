@@ -59,7 +59,7 @@ impl Bars {
     }
 
     /// Appends one bar.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, (ts, [o, h, l, c, v]): Row) {
         self.ts.push(ts);
         self.open.push(o);

@@ -23,6 +23,7 @@ pub mod bucket;
 pub mod calendar;
 mod error;
 pub mod format;
+pub mod generate;
 pub mod load;
 pub mod parse;
 pub mod read;

@@ -1,0 +1,122 @@
+//! `barstore-bench`: the Rust half of `scripts/bench` (which runs the baselines beside
+//! it and prints the comparison). Each measuring command prints one JSON object.
+
+use anyhow::Context;
+use barstore::calendar::Zone;
+use barstore::format::{detect, FormatSpec};
+use barstore::parse::Parser;
+use barstore::store::{Embedded, Store};
+use clap::{Parser as _, Subcommand};
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a deterministic FirstRate-style file of N rows.
+    Gen {
+        /// Rows to write.
+        #[arg(long)]
+        rows: u64,
+        /// Seed of the random walk.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file.
+        out: PathBuf,
+    },
+    /// Parse a file held in memory (no I/O, no store): best of `repeat` runs.
+    Parse {
+        file: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+    /// Read a whole symbol from an embedded store into memory: best of `repeat` runs.
+    Read {
+        store: PathBuf,
+        symbol: String,
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+}
+
+fn best<T>(repeat: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {
+    let mut best = f64::MAX;
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        let out = f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+        last = Some(out);
+    }
+    Ok((best, last.expect("ran at least once")))
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Gen { rows, seed, out } => {
+            let file = std::fs::File::create(&out).with_context(|| out.display().to_string())?;
+            let mut w = std::io::BufWriter::new(file);
+            barstore::generate::write_firstrate(&mut w, rows, seed)?;
+        }
+        Command::Parse {
+            file,
+            threads,
+            repeat,
+        } => {
+            let data = std::fs::read(&file).with_context(|| file.display().to_string())?;
+            let layout = detect(&data[..data.len().min(65536)], &FormatSpec::Auto, "bench")?;
+            let parser = Parser::new(layout, Zone::new("America/New_York")?);
+            let chunks: Vec<&[u8]> = split_lines(&data, 1 << 20);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()?;
+            let (secs, rows) = best(repeat, || {
+                Ok(pool.install(|| {
+                    chunks
+                        .par_iter()
+                        .map(|c| parser.clone().parse_chunk(c).bars.len())
+                        .sum::<usize>()
+                }))
+            })?;
+            println!(
+                "{}",
+                serde_json::json!({"rows": rows, "seconds": secs, "threads": threads})
+            );
+        }
+        Command::Read {
+            store,
+            symbol,
+            repeat,
+        } => {
+            let store = Embedded::new(store);
+            let (secs, rows) = best(repeat, || {
+                Ok(store.scan(&symbol, i64::MIN, i64::MAX)?.len())
+            })?;
+            println!("{}", serde_json::json!({"rows": rows, "seconds": secs}));
+        }
+    }
+    Ok(())
+}
+
+/// Cuts `data` into pieces of about `size` bytes ending at line boundaries.
+fn split_lines(data: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let mut end = (start + size).min(data.len());
+        while end < data.len() && data[end - 1] != b'\n' {
+            end += 1;
+        }
+        out.push(&data[start..end]);
+        start = end;
+    }
+    out
+}
