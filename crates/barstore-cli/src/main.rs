@@ -129,8 +129,8 @@ fn run_load(store: &dyn Store, args: &LoadArgs) -> anyhow::Result<u8> {
     let bar = progress::Bar::new(show);
     let report = load(store, &args.input.paths, &opts, &bar)?;
     bar.finish();
-    for (file, why) in &report.failed {
-        eprintln!("failed: {file}: {why}");
+    for (_, why) in &report.failed {
+        eprintln!("failed: {why}");
     }
     let rate = report.rows as f64 / report.seconds.max(1e-9);
     eprintln!(

@@ -17,6 +17,9 @@ pub enum Field {
     Date,
     /// A time of day: `HH:MM` or `HH:MM:SS`.
     Time,
+    /// Seconds or milliseconds since 1970-01-01 UTC, told apart by magnitude
+    /// (12 or more digits are milliseconds: seconds that large are past the year 5000).
+    Epoch,
     /// Seconds since 1970-01-01 UTC.
     EpochSeconds,
     /// Milliseconds since 1970-01-01 UTC.
@@ -41,7 +44,8 @@ impl Field {
             "datetime" | "timestamp" => Field::DateTime,
             "date" => Field::Date,
             "time" => Field::Time,
-            "epoch" | "epoch_s" => Field::EpochSeconds,
+            "epoch" => Field::Epoch,
+            "epoch_s" => Field::EpochSeconds,
             "epoch_ms" => Field::EpochMillis,
             "open" => Field::Open,
             "high" => Field::High,
@@ -59,6 +63,7 @@ impl Field {
             Field::DateTime => "datetime",
             Field::Date => "date",
             Field::Time => "time",
+            Field::Epoch => "epoch",
             Field::EpochSeconds => "epoch_s",
             Field::EpochMillis => "epoch_ms",
             Field::Open => "open",
@@ -96,7 +101,7 @@ impl std::str::FromStr for FormatSpec {
     type Err = Error;
 
     /// `auto`, `firstrate` (= `datetime,open,high,low,close,volume`), or a comma-separated
-    /// list of `datetime date time epoch_s epoch_ms open high low close volume skip`.
+    /// list of `datetime date time epoch epoch_s epoch_ms open high low close volume skip`.
     fn from_str(spec: &str) -> Result<Self> {
         let bad = |reason: String| Error::Format {
             spec: spec.to_string(),
@@ -121,7 +126,7 @@ impl std::str::FromStr for FormatSpec {
             .map(|n| {
                 Field::from_spec_name(n.trim().to_ascii_lowercase().as_str()).ok_or_else(|| {
                     bad(format!(
-                        "unknown field {n:?}; use auto, firstrate, or fields among datetime, date, time, epoch_s, epoch_ms, open, high, low, close, volume, skip"
+                        "unknown field {n:?}; use auto, firstrate, or fields among datetime, date, time, epoch, epoch_s, epoch_ms, open, high, low, close, volume, skip"
                     ))
                 })
             })
@@ -134,15 +139,16 @@ impl std::str::FromStr for FormatSpec {
 /// Checks that a field list names a time and the four prices once each.
 fn check_fields(fields: &[Field]) -> Result<(), String> {
     let count = |f: Field| fields.iter().filter(|&&x| x == f).count();
-    let time_ok = count(Field::DateTime) + count(Field::EpochSeconds) + count(Field::EpochMillis)
-        == 1
-        && count(Field::Date) == 0
-        && count(Field::Time) == 0
-        || count(Field::Date) == 1
-            && count(Field::Time) == 1
-            && count(Field::DateTime) + count(Field::EpochSeconds) + count(Field::EpochMillis) == 0;
+    let single = count(Field::DateTime)
+        + count(Field::Epoch)
+        + count(Field::EpochSeconds)
+        + count(Field::EpochMillis);
+    let time_ok = single == 1 && count(Field::Date) == 0 && count(Field::Time) == 0
+        || count(Field::Date) == 1 && count(Field::Time) == 1 && single == 0;
     if !time_ok {
-        return Err("needs exactly one of: datetime, epoch_s, epoch_ms, or date and time".into());
+        return Err(
+            "needs exactly one of: datetime, epoch, epoch_s, epoch_ms, or date and time".into(),
+        );
     }
     for f in [Field::Open, Field::High, Field::Low, Field::Close] {
         if count(f) != 1 {
@@ -161,8 +167,7 @@ enum Shape {
     DateTime,
     Date,
     Time,
-    EpochSeconds,
-    EpochMillis,
+    Epoch,
     Other,
 }
 
@@ -187,21 +192,19 @@ fn is_time(s: &[u8]) -> bool {
 fn shape(field: &str) -> Shape {
     let s = field.trim().trim_matches('"').as_bytes();
     if s.len() >= 9 && s.iter().all(u8::is_ascii_digit) {
-        return if s.len() >= 12 {
-            Shape::EpochMillis
-        } else {
-            Shape::EpochSeconds
-        };
+        return Shape::Epoch;
     }
     if is_date(s) {
         return Shape::Date;
     }
-    if s.len() > 10 && is_date(&s[..10]) && (s[10] == b' ' || s[10] == b'T') {
-        return if is_time(s[11..].trim_ascii_start()) {
-            Shape::DateTime
-        } else {
-            Shape::Other
-        };
+    for n in [10, 8] {
+        if s.len() > n && is_date(&s[..n]) && (s[n] == b' ' || s[n] == b'T') {
+            return if is_time(s[n + 1..].trim_ascii_start()) {
+                Shape::DateTime
+            } else {
+                Shape::Other
+            };
+        }
     }
     if is_time(s) {
         return Shape::Time;
@@ -214,8 +217,7 @@ fn time_field(s: Shape) -> Option<Field> {
         Shape::DateTime => Field::DateTime,
         Shape::Date => Field::Date,
         Shape::Time => Field::Time,
-        Shape::EpochSeconds => Field::EpochSeconds,
-        Shape::EpochMillis => Field::EpochMillis,
+        Shape::Epoch => Field::Epoch,
         Shape::Other => return None,
     })
 }
@@ -383,11 +385,11 @@ mod tests {
         );
         assert_eq!(
             auto("1704205800,1,2,0.5,1.5,10\n").fields,
-            vec![EpochSeconds, Open, High, Low, Close, Volume]
+            vec![Epoch, Open, High, Low, Close, Volume]
         );
         assert_eq!(
             auto("time,open,high,low,close\n1704205800000,1,2,0.5,1.5\n").fields,
-            vec![EpochMillis, Open, High, Low, Close]
+            vec![Epoch, Open, High, Low, Close]
         );
         assert_eq!(
             auto("2024/01/02 09:30:00, 1, 2, 0.5, 1.5\n").fields,

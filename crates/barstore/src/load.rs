@@ -435,6 +435,9 @@ pub fn load(
     let load_one = |(source, symbol): &(Source, Result<String>)| -> Result<FileOutcome> {
         let symbol = match symbol {
             Ok(s) => s,
+            Err(e @ Error::Symbol { .. }) => {
+                return Ok(FileOutcome::Failed(format!("{}: {e}", source.id())))
+            }
             Err(e) => return Ok(FileOutcome::Failed(e.to_string())),
         };
         let id = source.id();

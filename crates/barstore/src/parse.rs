@@ -128,44 +128,6 @@ fn parse_offset(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Powers of ten that are exact in an f64.
-const POW10: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
-
-/// Parses a plain decimal (`123`, `-0.5`, `186.1600`) of at most 15 digits, the shape
-/// of nearly every price and volume. The mantissa and the power of ten are both exact
-/// in an f64, so one division gives the correctly rounded value, the same one
-/// `fast_float2` gives (Clinger's fast path); anything else goes to `fast_float2`.
-#[inline]
-fn parse_number(f: &[u8]) -> Option<f64> {
-    let (neg, digits) = match f {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, f),
-    };
-    let mut mantissa: u64 = 0;
-    let mut count = 0;
-    let mut frac: Option<usize> = None;
-    for (i, &c) in digits.iter().enumerate() {
-        let d = c.wrapping_sub(b'0');
-        if d < 10 {
-            mantissa = mantissa * 10 + d as u64;
-            count += 1;
-        } else if c == b'.' && frac.is_none() {
-            frac = Some(i);
-        } else {
-            return fast_float2::parse(f).ok();
-        }
-    }
-    let scale = frac.map_or(0, |i| digits.len() - i - 1);
-    if count == 0 || count > 15 {
-        return fast_float2::parse(f).ok();
-    }
-    let v = mantissa as f64 / POW10[scale];
-    Some(if neg { -v } else { v })
-}
-
 /// Trims spaces, tabs and surrounding double quotes from a field.
 #[inline]
 fn clean(f: &[u8]) -> &[u8] {
@@ -335,12 +297,14 @@ impl Parser {
                     Some((ms, n)) if n == f.len() => time_ms = Some(ms),
                     _ => return Err(bad("a time")),
                 },
-                Field::EpochSeconds | Field::EpochMillis => {
+                Field::Epoch | Field::EpochSeconds | Field::EpochMillis => {
                     let v: i64 = std::str::from_utf8(f)
                         .ok()
                         .and_then(|s| s.parse().ok())
                         .ok_or_else(|| bad("an epoch number"))?;
-                    let ms = if field == Field::EpochSeconds {
+                    let seconds = field == Field::EpochSeconds
+                        || (field == Field::Epoch && v.unsigned_abs() < 100_000_000_000);
+                    let ms = if seconds {
                         v.checked_mul(1000).ok_or_else(|| bad("an epoch number"))?
                     } else {
                         v
@@ -350,7 +314,7 @@ impl Parser {
                 Field::Skip => {}
                 Field::Volume if f.is_empty() => {}
                 Field::Open | Field::High | Field::Low | Field::Close | Field::Volume => {
-                    let v = parse_number(f).ok_or_else(|| bad("a number"))?;
+                    let v: f64 = fast_float2::parse(f).map_err(|_| bad("a number"))?;
                     let slot = match field {
                         Field::Open => 0,
                         Field::High => 1,
@@ -585,37 +549,6 @@ mod tests {
         assert_eq!(p.months[1].to_string(), "2024-01");
         let p = parse_in("2024-01-31 20:00:00,1,2,0.5,1.5,7\n", "UTC");
         assert_eq!(p.bars.ts[0], utc(2024, 1, 31, 20, 0));
-    }
-
-    #[test]
-    fn fast_number_path_agrees_with_fast_float() {
-        let mut seed = 1u64;
-        for _ in 0..200_000 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let int = (seed >> 20) % 1_000_000;
-            let frac = (seed >> 8) % 10_000;
-            let places = (seed % 5) as usize;
-            let text = match places {
-                0 => format!("{int}"),
-                p => format!("{int}.{:0width$}", frac % 10u64.pow(p as u32), width = p),
-            };
-            let want: f64 = fast_float2::parse(text.as_bytes()).unwrap();
-            assert_eq!(parse_number(text.as_bytes()), Some(want), "{text}");
-        }
-        for (text, want) in [
-            ("1e3", Some(1000.0)),
-            ("-2.50", Some(-2.5)),
-            ("+7", Some(7.0)),
-            ("0.1234567890123456789", Some(0.1234567890123456789)),
-            ("1.2.3", None),
-            ("", None),
-            (".", None),
-            ("12a", None),
-        ] {
-            assert_eq!(parse_number(text.as_bytes()), want, "{text}");
-        }
     }
 
     #[test]

@@ -1,0 +1,8 @@
+//! Integration tests: drive the built `barstore` binary on the real files in
+//! `tests/data` (see tests/data/SOURCES.md) and on generated data.
+
+mod common;
+mod inputs;
+mod load;
+mod read;
+mod resume;

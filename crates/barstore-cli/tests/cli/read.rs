@@ -1,0 +1,236 @@
+//! Reading: ranges, session filter, resampling, rounding, output files.
+
+use crate::common::*;
+
+fn loaded() -> Fixture {
+    let fx = Fixture::new();
+    fx.ok(
+        &[
+            "load",
+            data("AAPL_1min_sample_headerless.txt").to_str().unwrap(),
+        ],
+        0,
+    );
+    fx
+}
+
+#[test]
+fn ranges_are_inclusive_and_dates_mean_whole_days() {
+    let fx = loaded();
+    let src = csv_bars(&std::fs::read_to_string(data("AAPL_1min_sample_headerless.txt")).unwrap());
+    let day = fx
+        .ok(
+            &[
+                "read",
+                "AAPL",
+                "--start",
+                "2024-05-01",
+                "--end",
+                "2024-05-01",
+            ],
+            0,
+        )
+        .stdout;
+    let want: Vec<_> = src
+        .keys()
+        .filter(|k| k.starts_with("2024-05-01"))
+        .cloned()
+        .collect();
+    assert_eq!(csv_bars(&day).into_keys().collect::<Vec<_>>(), want);
+    let slice = fx.ok(
+        &[
+            "read",
+            "AAPL",
+            "--start",
+            "2024-05-01 09:30",
+            "--end",
+            "2024-05-01T09:35:00",
+        ],
+        0,
+    );
+    assert_eq!(rows(&slice.stdout), 6);
+    assert!(slice.stdout.contains("\n2024-05-01 09:30:00,"));
+    assert!(slice.stdout.ends_with(&format!(
+        "2024-05-01 09:35:00,{}\n",
+        fx.ok(
+            &[
+                "read",
+                "AAPL",
+                "--start",
+                "2024-05-01 09:35",
+                "--end",
+                "2024-05-01 09:35"
+            ],
+            0
+        )
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_once(',')
+        .unwrap()
+        .1
+    )));
+    let run = fx.ok(
+        &[
+            "read",
+            "AAPL",
+            "--start",
+            "2024-05-02",
+            "--end",
+            "2024-05-01",
+        ],
+        2,
+    );
+    assert!(run.stderr.contains("is after --end"), "{}", run.stderr);
+    let run = fx.ok(&["read", "AAPL", "--start", "May 1st"], 2);
+    assert!(
+        run.stderr.contains("invalid time \"May 1st\""),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn regular_session_keeps_0930_to_1559() {
+    let fx = loaded();
+    let out = fx.ok(&["read", "AAPL", "--session", "regular"], 0).stdout;
+    // SOURCES.md: 4,290 rows fall in regular trading hours, every RTH minute of 11 days
+    assert_eq!(rows(&out), 4290);
+    for t in csv_bars(&out).keys() {
+        let hm = &t[11..16];
+        assert!(("09:30".."16:00").contains(&hm), "{t}");
+    }
+}
+
+#[test]
+fn resampling_aggregates_first_max_min_last_sum() {
+    let fx = loaded();
+    let minutes = csv_bars(
+        &fx.ok(
+            &[
+                "read",
+                "AAPL",
+                "--session",
+                "regular",
+                "--start",
+                "2024-05-01",
+                "--end",
+                "2024-05-01",
+            ],
+            0,
+        )
+        .stdout,
+    );
+    let five = csv_bars(
+        &fx.ok(
+            &[
+                "read",
+                "AAPL",
+                "--session",
+                "regular",
+                "--start",
+                "2024-05-01",
+                "--end",
+                "2024-05-01",
+                "--resample",
+                "5min",
+            ],
+            0,
+        )
+        .stdout,
+    );
+    assert_eq!(five.len(), 78);
+    for (label, ([o, h, l, c], v)) in &five {
+        let bin: Vec<_> = minutes
+            .iter()
+            .filter(|(t, _)| t.as_str() >= label.as_str() && **t < bump5(label))
+            .collect();
+        assert_eq!(bin.len(), 5, "{label}");
+        assert_eq!(*o, bin[0].1 .0[0]);
+        assert_eq!(*h, bin.iter().map(|b| b.1 .0[1]).fold(f64::MIN, f64::max));
+        assert_eq!(*l, bin.iter().map(|b| b.1 .0[2]).fold(f64::MAX, f64::min));
+        assert_eq!(*c, bin[4].1 .0[3]);
+        assert_eq!(v.unwrap(), bin.iter().map(|b| b.1 .1.unwrap()).sum::<f64>());
+    }
+    let daily = fx.ok(&["read", "AAPL", "--resample", "1d"], 0).stdout;
+    assert_eq!(rows(&daily), 11);
+    assert!(daily.contains("\n2024-04-29 00:00:00,170.49,"), "{daily}");
+    let run = fx.ok(&["read", "AAPL", "--resample", "7min"], 2);
+    assert!(
+        run.stderr.contains("invalid resample interval"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn bump5(label: &str) -> String {
+    let (h, m): (u32, u32) = (
+        label[11..13].parse().unwrap(),
+        label[14..16].parse().unwrap(),
+    );
+    let t = h * 60 + m + 5;
+    format!("{} {:02}:{:02}:00", &label[..10], t / 60, t % 60)
+}
+
+#[test]
+fn rounding_and_output_files() {
+    let fx = loaded();
+    let out = fx
+        .ok(&["read", "AAPL", "--resample", "1h", "--round", "1"], 0)
+        .stdout;
+    for (_, (p, _)) in csv_bars(&out) {
+        for x in p {
+            assert_eq!((x * 10.0).round() / 10.0, x);
+        }
+    }
+    let csv = fx.ok(&["read", "AAPL", "-o", "aapl.csv"], 0);
+    assert!(csv.stdout.is_empty());
+    let written = std::fs::read_to_string(fx.path("aapl.csv")).unwrap();
+    assert_eq!(written, fx.ok(&["read", "AAPL"], 0).stdout);
+    fx.ok(
+        &["read", "AAPL", "--session", "regular", "-o", "aapl.parquet"],
+        0,
+    );
+    let file = std::fs::File::open(fx.path("aapl.parquet")).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 4290);
+    let names: Vec<_> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["timestamp", "open", "high", "low", "close", "volume"]
+    );
+}
+
+#[test]
+fn store_is_a_hive_dataset_with_monthly_row_groups() {
+    let fx = Fixture::new();
+    fx.ok(
+        &[
+            "load",
+            "--tz",
+            "UTC",
+            data("DBB_1min_2023-07-10_to_2025-07-08.csv")
+                .to_str()
+                .unwrap(),
+        ],
+        0,
+    );
+    let dir = fx.store().join("bars/symbol=DBB");
+    let mut years: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    years.sort();
+    assert_eq!(years, ["year=2023", "year=2024", "year=2025"]);
+    let file = std::fs::File::open(dir.join("year=2024/data.parquet")).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    use parquet::file::reader::FileReader;
+    assert_eq!(reader.metadata().num_row_groups(), 12);
+}

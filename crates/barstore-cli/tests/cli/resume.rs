@@ -1,0 +1,76 @@
+//! Crash and resume: a load killed at any moment, then run again, ends with exactly
+//! the right rows.
+
+use crate::common::*;
+use std::time::Duration;
+
+fn generate(fx: &Fixture, name: &str, rows: u64, seed: u64) -> std::path::PathBuf {
+    let path = fx.path(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    barstore::generate::write_firstrate(&mut w, rows, seed).unwrap();
+    path
+}
+
+#[test]
+fn killed_loads_resume_to_exactly_the_source_rows() {
+    let fx = Fixture::new();
+    for (i, sym) in ["AAA", "BBB", "CCC", "DDD"].iter().enumerate() {
+        generate(
+            &fx,
+            &format!("in/{sym}_full_1min_adjsplit.txt"),
+            400_000,
+            i as u64,
+        );
+    }
+    let input = fx.path("in");
+    let mut killed = 0;
+    for delay_ms in [50, 150, 300, 600] {
+        let mut child = fx
+            .command(&["load", "-q", input.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed > 0, "every load finished before it could be killed");
+    let run = fx.ok(&["load", input.to_str().unwrap()], 0);
+    assert!(run.stderr.contains("4 files:"), "{}", run.stderr);
+    fx.ok(&["verify", input.to_str().unwrap()], 0);
+    let symbols = fx.ok(&["symbols"], 0).stdout;
+    for sym in ["AAA", "BBB", "CCC", "DDD"] {
+        assert!(symbols.contains(&format!("\n{sym},400000,")), "{symbols}");
+    }
+    // no temporary file survives in the dataset
+    let mut stack = vec![fx.store().join("bars")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                assert_eq!(e.file_name(), "data.parquet", "{:?}", e.path());
+            }
+        }
+    }
+}
+
+#[test]
+fn verify_reports_missing_extra_and_different_rows() {
+    let fx = Fixture::new();
+    let a = fx.write("X.csv", b"2024-01-02 09:30:00,1,1,1,1,1\n2024-01-02 09:31:00,1,1,1,1,1\n2024-01-02 09:32:00,1,1,1,1,1\n");
+    fx.ok(&["load", a.to_str().unwrap()], 0);
+    fx.write("X.csv", b"2024-01-02 09:31:00,2,2,2,2,2\n2024-01-02 09:32:00,1,1,1,1,1\n2024-01-02 09:33:00,1,1,1,1,1\n");
+    let run = fx.ok(&["verify", a.to_str().unwrap()], 1);
+    assert!(run.stdout.contains("X,3,3,1,1,1"), "{}", run.stdout);
+    assert!(run.stderr.contains("differs"), "{}", run.stderr);
+    // the changed file is not skipped: its size is equal but its content is not
+    fx.ok(&["load", a.to_str().unwrap()], 0);
+    let run = fx.ok(&["verify", a.to_str().unwrap()], 1);
+    assert!(run.stdout.contains("X,3,4,0,1,0"), "{}", run.stdout);
+}
