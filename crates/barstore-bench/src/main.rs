@@ -11,6 +11,10 @@ use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The same allocator as the `barstore` binary, so figures match what users get.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(clap::Parser)]
 struct Cli {
     #[command(subcommand)]

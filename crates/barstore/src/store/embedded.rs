@@ -23,7 +23,9 @@ use crate::symbol;
 use arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaData, SortingColumn};
@@ -84,8 +86,8 @@ pub fn to_batch(bars: &Bars) -> RecordBatch {
     RecordBatch::try_new(schema(), columns).expect("columns match the schema")
 }
 
-/// Appends an Arrow batch of [`schema`] to `bars`, turning null volumes into `NaN`.
-fn append_batch(bars: &mut Bars, batch: &RecordBatch, path: &Path) -> Result<()> {
+/// The timestamp values and the five value columns of a batch of [`schema`].
+fn columns<'a>(batch: &'a RecordBatch, path: &Path) -> Result<(&'a [i64], [&'a Float64Array; 5])> {
     let bad = || Error::Store {
         path: path.to_path_buf(),
         detail: "unexpected columns: not a file written by barstore".into(),
@@ -98,29 +100,65 @@ fn append_batch(bars: &mut Bars, batch: &RecordBatch, path: &Path) -> Result<()>
         .as_any()
         .downcast_ref::<TimestampMillisecondArray>()
         .ok_or_else(bad)?;
-    bars.ts.extend_from_slice(ts.values());
-    let cols: [&mut Vec<f64>; 5] = [
+    let f = |i: usize| {
+        batch
+            .column(i)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .ok_or_else(bad)
+    };
+    Ok((ts.values(), [f(1)?, f(2)?, f(3)?, f(4)?, f(5)?]))
+}
+
+/// Copies a float column into `dst`, turning nulls into `NaN`.
+fn copy_floats(src: &Float64Array, dst: &mut [f64]) {
+    dst.copy_from_slice(src.values());
+    if let Some(nulls) = src.nulls() {
+        for j in nulls.iter().enumerate().filter(|(_, v)| !v).map(|(j, _)| j) {
+            dst[j] = f64::NAN;
+        }
+    }
+}
+
+/// Copies a batch of [`schema`] into output columns at row `at`.
+fn copy_batch(
+    batch: &RecordBatch,
+    at: usize,
+    ts: &mut [i64],
+    cols: &mut [&mut [f64]; 5],
+    path: &Path,
+) -> Result<()> {
+    let (times, values) = columns(batch, path)?;
+    let n = times.len();
+    ts[at..at + n].copy_from_slice(times);
+    for (src, dst) in values.iter().zip(cols.iter_mut()) {
+        copy_floats(src, &mut dst[at..at + n]);
+    }
+    Ok(())
+}
+
+/// Appends a batch of [`schema`] to `bars`.
+fn append_batch(bars: &mut Bars, batch: &RecordBatch, path: &Path) -> Result<()> {
+    let n = batch.num_rows();
+    let at = bars.len();
+    for col in [
         &mut bars.open,
         &mut bars.high,
         &mut bars.low,
         &mut bars.close,
         &mut bars.volume,
-    ];
-    for (i, col) in cols.into_iter().enumerate() {
-        let a = batch
-            .column(i + 1)
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .ok_or_else(bad)?;
-        let start = col.len();
-        col.extend_from_slice(a.values());
-        if let Some(nulls) = a.nulls() {
-            for j in nulls.iter().enumerate().filter(|(_, v)| !v).map(|(j, _)| j) {
-                col[start + j] = f64::NAN;
-            }
-        }
+    ] {
+        col.resize(at + n, 0.0);
     }
-    Ok(())
+    bars.ts.resize(at + n, 0);
+    let mut cols = [
+        &mut bars.open[..],
+        &mut bars.high[..],
+        &mut bars.low[..],
+        &mut bars.close[..],
+        &mut bars.volume[..],
+    ];
+    copy_batch(batch, at, &mut bars.ts, &mut cols, path)
 }
 
 /// The embedded Parquet store rooted at a directory.
@@ -375,33 +413,83 @@ impl Store for Embedded {
 
     fn scan(&self, symbol: &str, start: i64, end: i64) -> Result<Bars> {
         use rayon::prelude::*;
-        let files: Vec<PathBuf> = self.year_files(symbol)?.into_values().collect();
-        let parts = files
-            .par_iter()
-            .map(|path| {
-                let meta = Self::footer(path)?;
-                let groups: Vec<usize> = (0..meta.num_row_groups())
-                    .filter(|&rg| {
-                        ts_range(&meta, rg).is_none_or(|(lo, hi)| hi >= start && lo <= end)
-                    })
-                    .collect();
-                if groups.is_empty() {
-                    return Ok(Bars::default());
+        // Plan: every row group whose statistics overlap the range, with its place in
+        // the output. Row groups decode in parallel straight into their slice of the
+        // pre-sized output columns: one copy from the decoder, no concatenation.
+        let mut units = Vec::new();
+        let mut total = 0;
+        for path in self.year_files(symbol)?.into_values() {
+            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+                .map_err(|e| Error::parquet(&path, e))?;
+            for rg in 0..meta.metadata().num_row_groups() {
+                let overlaps =
+                    ts_range(meta.metadata(), rg).is_none_or(|(lo, hi)| hi >= start && lo <= end);
+                if overlaps {
+                    let rows = meta.metadata().row_group(rg).num_rows() as usize;
+                    units.push((path.clone(), meta.clone(), rg, rows));
+                    total += rows;
                 }
-                let bars = Self::read_file(path, Some(groups))?;
-                let r = bars.range(start, end);
-                Ok(if r.len() == bars.len() {
-                    bars
-                } else {
-                    bars.slice(r)
-                })
-            })
-            .collect::<Result<Vec<Bars>>>()?;
-        let mut out = Bars::with_capacity(parts.iter().map(Bars::len).sum());
-        for mut p in parts {
-            out.append(&mut p);
+            }
         }
-        Ok(out)
+        let mut out = Bars {
+            ts: vec![0; total],
+            open: vec![0.0; total],
+            high: vec![0.0; total],
+            low: vec![0.0; total],
+            close: vec![0.0; total],
+            volume: vec![0.0; total],
+        };
+        let mut slices = Vec::with_capacity(units.len());
+        let (mut ts, mut o, mut h, mut l, mut c, mut v) = (
+            &mut out.ts[..],
+            &mut out.open[..],
+            &mut out.high[..],
+            &mut out.low[..],
+            &mut out.close[..],
+            &mut out.volume[..],
+        );
+        for unit in &units {
+            let n = unit.3;
+            let (a, rest) = ts.split_at_mut(n);
+            ts = rest;
+            let mut cols: [&mut [f64]; 5] = [&mut [], &mut [], &mut [], &mut [], &mut []];
+            for (slot, col) in cols
+                .iter_mut()
+                .zip([&mut o, &mut h, &mut l, &mut c, &mut v])
+            {
+                let (head, rest) = std::mem::take(col).split_at_mut(n);
+                *slot = head;
+                *col = rest;
+            }
+            slices.push((unit, a, cols));
+        }
+        slices
+            .into_par_iter()
+            .try_for_each(|((path, meta, rg, rows), ts, mut cols)| {
+                let file = File::open(path).map_err(|e| Error::io(path, e))?;
+                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                    .with_row_groups(vec![*rg])
+                    .with_batch_size(*rows)
+                    .build()
+                    .map_err(|e| Error::parquet(path, e))?;
+                let mut at = 0;
+                for batch in reader {
+                    let batch = batch.map_err(|e| Error::Store {
+                        path: path.to_path_buf(),
+                        detail: e.to_string(),
+                    })?;
+                    copy_batch(&batch, at, ts, &mut cols, path)?;
+                    at += batch.num_rows();
+                }
+                Ok(())
+            })?;
+        let r = out.range(start, end);
+        Ok(if r.len() == out.len() {
+            out
+        } else {
+            out.slice(r)
+        })
     }
 
     fn symbols(&self) -> Result<Vec<SymbolInfo>> {
