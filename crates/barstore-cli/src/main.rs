@@ -6,10 +6,12 @@
 mod progress;
 
 use anyhow::Context;
+use barstore::copy::copy;
 use barstore::load::{load, LoadOptions};
 use barstore::read::{read, write_csv, write_parquet, ReadRequest, Session};
 use barstore::resample::Interval;
-use barstore::store::{Embedded, Store};
+use barstore::store::cql::{Compaction, CqlOptions, Replication, Secret};
+use barstore::store::{self, Store};
 use barstore::verify::verify;
 use barstore::{calendar, format::FormatSpec};
 use clap::{Args, Parser, Subcommand};
@@ -26,16 +28,67 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// The store: a directory for the embedded Parquet store.
+    /// The store: a directory (embedded Parquet store), or
+    /// cql://host[:port][,host...]/keyspace[?table=NAME&layout=typed|text&tz=ZONE]
+    /// for ScyllaDB/Cassandra (also scylla:// and cassandra://).
     #[arg(
         long,
         global = true,
         env = "BARSTORE_STORE",
         default_value = "barstore-data"
     )]
-    store: PathBuf,
+    store: String,
+    #[command(flatten)]
+    cql: CqlArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Options of CQL stores; the password comes only from BARSTORE_CQL_PASSWORD.
+#[derive(Args)]
+struct CqlArgs {
+    /// User name for password authentication (password: env BARSTORE_CQL_PASSWORD).
+    #[arg(long, global = true, env = "BARSTORE_CQL_USER")]
+    cql_user: Option<String>,
+    /// Connect with TLS.
+    #[arg(long, global = true)]
+    tls: bool,
+    /// CA certificate (PEM) to verify the nodes with [default: the system's].
+    #[arg(long, global = true)]
+    tls_ca: Option<PathBuf>,
+    /// Prefer this datacenter's nodes.
+    #[arg(long, global = true)]
+    dc: Option<String>,
+    /// Consistency level of reads and writes.
+    #[arg(long, global = true, default_value = "LOCAL_QUORUM")]
+    consistency: String,
+    /// Replication of a keyspace barstore creates: SimpleStrategy:RF or
+    /// NetworkTopologyStrategy:DC=RF[,DC=RF] [default: SimpleStrategy:1, only for a single local node].
+    #[arg(long, global = true)]
+    replication: Option<Replication>,
+    /// Compaction of a table barstore creates: lcs, stcs or twcs.
+    #[arg(long, global = true, default_value = "lcs")]
+    compaction: Compaction,
+    /// Attempts per CQL request on transient errors (timeouts, overload, node down).
+    #[arg(long, global = true, default_value_t = 8)]
+    cql_attempts: u32,
+}
+
+impl CqlArgs {
+    fn options(&self) -> CqlOptions {
+        CqlOptions {
+            user: self.cql_user.clone(),
+            password: std::env::var("BARSTORE_CQL_PASSWORD").ok().map(Secret),
+            tls: self.tls || self.tls_ca.is_some(),
+            tls_ca: self.tls_ca.clone(),
+            dc: self.dc.clone(),
+            consistency: self.consistency.clone(),
+            replication: self.replication.clone(),
+            compaction: self.compaction,
+            attempts: self.cql_attempts.max(1),
+            ..CqlOptions::default()
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -48,6 +101,20 @@ enum Command {
     Symbols,
     /// Compare source files with the store; exit 0 only when identical.
     Verify(InputArgs),
+    /// Copy symbols from this store to another (embedded <-> CQL, text layout -> typed).
+    Copy(CopyArgs),
+}
+
+#[derive(Args)]
+struct CopyArgs {
+    /// The target store (a directory or a cql:// URL).
+    #[arg(long)]
+    to: String,
+    /// Symbols to copy [default: all].
+    symbols: Vec<String>,
+    /// Copy months again even when already copied.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -83,6 +150,22 @@ struct LoadArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Load only shard I of N (I/N, 0-based): files are split by symbol, so N
+    /// machines running shards 0..N-1 load the whole dataset once.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or("use I/N, e.g. 0/4")?;
+    let (i, n) = (
+        i.parse().map_err(|_| "I must be a number")?,
+        n.parse().map_err(|_| "N must be a number")?,
+    );
+    if n == 0 || i >= n {
+        return Err("use I/N with 0 <= I < N".into());
+    }
+    Ok((i, n))
 }
 
 #[derive(Args)]
@@ -128,6 +211,7 @@ fn run_load(store: &dyn Store, args: &LoadArgs) -> anyhow::Result<u8> {
     let opts = LoadOptions {
         force: args.force,
         errors: args.errors.clone(),
+        shard: args.shard,
         ..args.input.options()
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
@@ -218,6 +302,22 @@ fn run_verify(store: &dyn Store, args: &InputArgs) -> anyhow::Result<u8> {
     }
 }
 
+fn run_copy(from: &dyn Store, args: &CopyArgs, cql: &CqlOptions) -> anyhow::Result<u8> {
+    let to = store::open(&args.to, cql)?;
+    let report = copy(
+        from,
+        to.as_ref(),
+        &args.symbols,
+        args.force,
+        &barstore::load::NoProgress,
+    )?;
+    eprintln!(
+        "{} symbols: {} months copied, {} skipped (already copied); {} rows in {:.2} s",
+        report.symbols, report.months, report.skipped, report.rows, report.seconds
+    );
+    Ok(0)
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -227,13 +327,19 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    let store = Embedded::new(&cli.store);
-    let result = match &cli.command {
-        Command::Load(args) => run_load(&store, args),
-        Command::Read(args) => run_read(&store, args),
-        Command::Symbols => run_symbols(&store),
-        Command::Verify(args) => run_verify(&store, args),
-    };
+    let cql = cli.cql.options();
+    let result = store::open(&cli.store, &cql)
+        .map_err(anyhow::Error::from)
+        .and_then(|store| {
+            let store = store.as_ref();
+            match &cli.command {
+                Command::Load(args) => run_load(store, args),
+                Command::Read(args) => run_read(store, args),
+                Command::Symbols => run_symbols(store),
+                Command::Verify(args) => run_verify(store, args),
+                Command::Copy(args) => run_copy(store, args, &cql),
+            }
+        });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -86,12 +86,55 @@ pub enum Error {
     /// No rows are stored for the symbol.
     #[error("symbol {0:?} is not in the store (see `barstore symbols`)")]
     UnknownSymbol(String),
+    /// An invalid store URL or CQL option (hosts, keyspace or table name, replication).
+    #[error("{0}")]
+    Url(String),
+    /// No node of the cluster could be reached.
+    #[error(
+        "cannot connect to {hosts}: {detail}; check the hosts and ports, --tls and the credentials"
+    )]
+    Connect {
+        /// The contact points.
+        hosts: String,
+        /// The driver's error.
+        detail: String,
+    },
+    /// A CQL request failed (after retries, when the failure was transient).
+    #[error("{context}: {detail}")]
+    Cql {
+        /// What was being done, naming the symbol and month where there is one.
+        context: String,
+        /// The driver's error and what to do.
+        detail: String,
+        /// Whether the failure was transient (a later run may succeed).
+        retryable: bool,
+    },
+    /// A table is missing or does not have the expected columns.
+    #[error("table {table}: {detail}")]
+    Schema {
+        /// `keyspace.table`.
+        table: String,
+        /// What is wrong and what to do.
+        detail: String,
+    },
     /// The operation was cancelled by the caller (Ctrl-C); what was completed is kept.
     #[error("cancelled: completed files are kept; run the same command again to resume")]
     Cancelled,
 }
 
 impl Error {
+    /// True for failures a later attempt may not repeat (timeouts, an unreachable
+    /// cluster): running the same command again is worthwhile.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Cql {
+                retryable: true,
+                ..
+            } | Error::Connect { .. }
+        )
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -10,7 +10,8 @@
 //!   [`calendar::Zone`].
 //! - [`bucket`] assigns each bar its exchange-local month, the unit every store
 //!   partitions by.
-//! - [`store`] holds the bars: [`store::Embedded`] is a partitioned Parquet dataset.
+//! - [`store`] holds the bars: [`store::Embedded`] is a partitioned Parquet dataset,
+//!   [`store::Cql`] a ScyllaDB or Cassandra keyspace; [`copy`] moves bars between them.
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
 //!   [`read`] and [`resample`] serve range reads; [`verify`] compares a store with
 //!   its source files.
@@ -21,6 +22,7 @@
 pub mod bars;
 pub mod bucket;
 pub mod calendar;
+pub mod copy;
 mod error;
 pub mod format;
 pub mod generate;

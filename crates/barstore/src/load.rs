@@ -54,6 +54,9 @@ pub struct LoadOptions {
     pub errors: PathBuf,
     /// Set to stop the load at the next batch; completed files are kept.
     pub cancel: Arc<AtomicBool>,
+    /// `(i, n)`: load only the symbols whose hash modulo `n` is `i`, so that `n`
+    /// machines can load one dataset together (a symbol's files stay together).
+    pub shard: Option<(u64, u64)>,
 }
 
 impl Default for LoadOptions {
@@ -66,6 +69,7 @@ impl Default for LoadOptions {
             force: false,
             errors: PathBuf::from("barstore-errors.jsonl"),
             cancel: Arc::default(),
+            shard: None,
         }
     }
 }
@@ -412,7 +416,18 @@ pub fn load(
 ) -> Result<LoadReport> {
     let started = Instant::now();
     let zone = Zone::new(&opts.zone)?;
-    let sources = with_symbols(discover(paths)?, opts.pattern.as_deref());
+    let mut sources = with_symbols(discover(paths)?, opts.pattern.as_deref());
+    if let Some((i, n)) = opts.shard {
+        if n == 0 || i >= n {
+            return Err(Error::Invalid(format!(
+                "invalid shard {i}/{n}: use I/N with 0 <= I < N"
+            )));
+        }
+        sources.retain(|(_, symbol)| {
+            let key = symbol.as_deref().unwrap_or("");
+            xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % n == i
+        });
+    }
     store.begin_load()?;
     let manifest = store.manifest()?;
     if opts.errors.exists() {

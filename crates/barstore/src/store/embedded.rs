@@ -492,6 +492,22 @@ impl Store for Embedded {
         })
     }
 
+    fn months(&self, symbol: &str) -> Result<Vec<Month>> {
+        let mut months = Vec::new();
+        for path in self.year_files(symbol)?.values() {
+            let meta = Self::footer(path)?;
+            let mut zone = Zone::new(&zone_in(&meta).unwrap_or_else(|| "UTC".into()))?;
+            for rg in 0..meta.num_row_groups() {
+                if let Some((lo, _)) = ts_range(&meta, rg) {
+                    months.push(Month::of_local(zone.utc_ms_to_local(lo)));
+                }
+            }
+        }
+        months.sort();
+        months.dedup();
+        Ok(months)
+    }
+
     fn symbols(&self) -> Result<Vec<SymbolInfo>> {
         let dir = self.dataset_dir();
         let mut names = Vec::new();

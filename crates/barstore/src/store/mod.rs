@@ -7,6 +7,7 @@
 //! Every store keys rows by (symbol, UTC instant); writing a row that exists replaces it,
 //! which is what makes loads idempotent and resumable.
 
+pub mod cql;
 pub mod embedded;
 
 use crate::bars::Bars;
@@ -16,7 +17,18 @@ use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+pub use cql::{Cql, CqlOptions};
 pub use embedded::Embedded;
+
+/// Opens the store named by `location`: a `cql://`, `scylla://` or `cassandra://` URL,
+/// or a directory for the embedded store.
+pub fn open(location: &str, cql: &CqlOptions) -> Result<Box<dyn Store>> {
+    if cql::is_cql_url(location) {
+        Ok(Box::new(Cql::connect(location, cql.clone())?))
+    } else {
+        Ok(Box::new(Embedded::new(location)))
+    }
+}
 
 /// The bars of one symbol for one exchange-local month, sorted and duplicate-free.
 #[derive(Clone, Debug)]
@@ -77,6 +89,9 @@ pub trait Store: Send + Sync {
 
     /// The bars of `symbol` with `start <= ts <= end` (UTC ms), sorted by time.
     fn scan(&self, symbol: &str, start: i64, end: i64) -> Result<Bars>;
+
+    /// The months holding bars of `symbol`, sorted.
+    fn months(&self, symbol: &str) -> Result<Vec<Month>>;
 
     /// Every stored symbol, sorted by name.
     fn symbols(&self) -> Result<Vec<SymbolInfo>>;

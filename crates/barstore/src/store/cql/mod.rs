@@ -1,0 +1,768 @@
+//! The CQL store: ScyllaDB or Apache Cassandra through the official `scylla` driver.
+//!
+//! - [`target`]: the store URL, connection options and name validation.
+//! - [`schema`]: the tables barstore creates and checks.
+//! - This module: the [`Cql`] store: writes (prepared statements, one-partition
+//!   unlogged batches, bounded concurrency, retries with backoff) and reads (months in
+//!   parallel, paged, decoded into columns).
+//!
+//! Bars live in `(symbol, bucket)` partitions, `bucket` being the exchange-local month
+//! `YYYY-MM`, clustered by time. The driver is asynchronous; the [`Store`] trait is not,
+//! so each call blocks on the store's own Tokio runtime. Callers on several threads
+//! (the loader's pool) share one session.
+
+pub mod schema;
+pub mod target;
+
+use super::{ManifestEntry, MonthBars, Store, SymbolInfo};
+use crate::bars::Bars;
+use crate::bucket::Month;
+use crate::calendar::{format_local, Zone, DAY};
+use crate::error::{Error, Result};
+use crate::symbol;
+use futures::{StreamExt, TryStreamExt};
+use schema::Statements;
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::client::Compression;
+use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
+use scylla::policies::load_balancing::DefaultPolicy;
+use scylla::response::PagingState;
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::batch::{Batch, BatchType};
+use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::Consistency;
+use scylla::value::CqlTimestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+use std::ops::ControlFlow;
+use std::time::Duration;
+pub use target::{is_cql_url, Compaction, CqlOptions, Layout, Replication, Secret, Target};
+
+/// Months read at once.
+const READ_CONCURRENCY: usize = 8;
+/// Rows per page when reading.
+const PAGE_ROWS: i32 = 10_000;
+
+/// A ScyllaDB/Cassandra store.
+pub struct Cql {
+    target: Target,
+    opts: CqlOptions,
+    text_zone: Zone,
+    runtime: tokio::runtime::Runtime,
+    session: Session,
+    statements: tokio::sync::OnceCell<Statements>,
+}
+
+fn consistency(name: &str) -> Result<Consistency> {
+    Ok(match name.to_ascii_uppercase().as_str() {
+        "ANY" => Consistency::Any,
+        "ONE" => Consistency::One,
+        "TWO" => Consistency::Two,
+        "THREE" => Consistency::Three,
+        "QUORUM" => Consistency::Quorum,
+        "ALL" => Consistency::All,
+        "LOCAL_QUORUM" => Consistency::LocalQuorum,
+        "EACH_QUORUM" => Consistency::EachQuorum,
+        "LOCAL_ONE" => Consistency::LocalOne,
+        _ => {
+            return Err(Error::Url(format!(
+                "invalid consistency {name:?}: use ONE, QUORUM, LOCAL_QUORUM, LOCAL_ONE, ALL, ..."
+            )))
+        }
+    })
+}
+
+/// Is a driver error worth another attempt? Timeouts, overload, unavailable replicas
+/// and lost connections are; a rejected statement is not.
+pub fn is_retryable(e: &ExecutionError) -> bool {
+    match e {
+        ExecutionError::EmptyPlan
+        | ExecutionError::ConnectionPoolError(_)
+        | ExecutionError::RequestTimeout(_) => true,
+        ExecutionError::LastAttemptError(a) => match a {
+            RequestAttemptError::DbError(db, _) => matches!(
+                db,
+                DbError::Unavailable { .. }
+                    | DbError::Overloaded
+                    | DbError::IsBootstrapping
+                    | DbError::ReadTimeout { .. }
+                    | DbError::WriteTimeout { .. }
+                    | DbError::ServerError
+                    | DbError::TruncateError
+                    | DbError::RateLimitReached { .. }
+            ),
+            RequestAttemptError::BrokenConnectionError(_)
+            | RequestAttemptError::UnableToAllocStreamId => true,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Exponential backoff with full jitter: up to 100 ms x 2^attempt, capped at 5 s.
+fn backoff(attempt: u32) -> Duration {
+    let cap = (100u64 << attempt.min(6)).min(5_000);
+    let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt) % 1000;
+    Duration::from_millis(cap / 2 + cap * jitter / 2000)
+}
+
+/// Converts a stored `float` to the decimal it was written from: 170.49f32 becomes
+/// 170.49, not 170.49000549316406.
+fn widen(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
+impl Cql {
+    /// Connects to the cluster named by `url`.
+    pub fn connect(url: &str, opts: CqlOptions) -> Result<Self> {
+        let target: Target = url.parse()?;
+        let text_zone = Zone::new(&target.zone)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("tokio runtime", e))?;
+        let mut policy = DefaultPolicy::builder().token_aware(true);
+        if let Some(dc) = &opts.dc {
+            policy = policy.prefer_datacenter(dc.clone());
+        }
+        let profile = ExecutionProfile::builder()
+            .consistency(consistency(&opts.consistency)?)
+            .request_timeout(Some(Duration::from_secs(30)))
+            .load_balancing_policy(policy.build())
+            .build();
+        let mut builder = SessionBuilder::new()
+            .known_nodes(&target.hosts)
+            .compression(Some(Compression::Lz4))
+            .connection_timeout(Duration::from_secs(10))
+            .default_execution_profile_handle(profile.into_handle());
+        if let Some(user) = &opts.user {
+            let password = opts.password.clone().unwrap_or_default();
+            builder = builder.user(user.clone(), password.0);
+        }
+        if opts.tls {
+            builder = builder.tls_context(Some(tls_context(opts.tls_ca.as_deref())?));
+        }
+        let session = runtime
+            .block_on(builder.build())
+            .map_err(|e| Error::Connect {
+                hosts: target.hosts.join(","),
+                detail: e.to_string(),
+            })?;
+        Ok(Cql {
+            target,
+            opts,
+            text_zone,
+            runtime,
+            session,
+            statements: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The parsed store URL.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The driver session, for tests and tools that need plain CQL.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Runs a future on the store's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    async fn statements(&self) -> Result<&Statements> {
+        self.statements
+            .get_or_try_init(|| Statements::prepare(&self.session, &self.target))
+            .await
+    }
+
+    async fn zone_of_async(&self, symbol: &str) -> Result<Option<String>> {
+        let st = self.statements().await?;
+        let Some(q) = &st.index_zone else {
+            return Ok(Some(self.text_zone.name().to_string()));
+        };
+        let mut zone = None;
+        self.pages(
+            || format!("looking up {symbol}"),
+            q,
+            (symbol,),
+            |(z,): (Option<String>,)| {
+                if zone.is_none() {
+                    zone = z;
+                }
+            },
+        )
+        .await?;
+        Ok(zone)
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or runs out of attempts.
+    async fn retry<T, F, Fut>(&self, what: impl Fn() -> String, attempt: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ExecutionError>>,
+    {
+        let mut n = 0;
+        loop {
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) if is_retryable(&e) && n + 1 < self.opts.attempts => {
+                    tracing::debug!("{}: attempt {} failed: {e}", what(), n + 1);
+                    tokio::time::sleep(backoff(n)).await;
+                    n += 1;
+                }
+                Err(e) => {
+                    return Err(Error::Cql {
+                        context: format!("{} on {}", what(), self.target),
+                        detail: if is_retryable(&e) {
+                            format!(
+                                "gave up after {} attempts: {e}; rows acknowledged before are stored, run the same command again once the cluster is reachable",
+                                self.opts.attempts
+                            )
+                        } else {
+                            e.to_string()
+                        },
+                        retryable: is_retryable(&e),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Executes a prepared statement that returns no rows.
+    async fn exec(
+        &self,
+        what: impl Fn() -> String,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<()> {
+        self.retry(what, || self.session.execute_unpaged(stmt, &values))
+            .await
+            .map(|_| ())
+    }
+
+    /// Runs a query page by page, handing each page's rows to `each`.
+    async fn pages<R>(
+        &self,
+        what: impl Fn() -> String,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+        mut each: impl FnMut(R),
+    ) -> Result<()>
+    where
+        R: for<'f> scylla::deserialize::row::DeserializeRow<'f, 'f>,
+    {
+        let mut state = PagingState::start();
+        loop {
+            let (result, next) = self
+                .retry(&what, || {
+                    self.session
+                        .execute_single_page(stmt, &values, state.clone())
+                })
+                .await?;
+            let rows = result.into_rows_result().map_err(|e| Error::Cql {
+                context: what(),
+                detail: e.to_string(),
+                retryable: false,
+            })?;
+            let iter = rows.rows::<R>().map_err(|e| Error::Schema {
+                table: format!("{}.{}", self.target.keyspace, self.target.table),
+                detail: e.to_string(),
+            })?;
+            for row in iter {
+                each(row.map_err(|e| Error::Schema {
+                    table: format!("{}.{}", self.target.keyspace, self.target.table),
+                    detail: e.to_string(),
+                })?);
+            }
+            match next.into_paging_control_flow() {
+                ControlFlow::Continue(s) => state = s,
+                ControlFlow::Break(()) => return Ok(()),
+            }
+        }
+    }
+
+    /// Writes one partition's rows as unlogged batches of bounded size.
+    async fn write_month(&self, st: &Statements, symbol: &str, m: &MonthBars) -> Result<()> {
+        let bucket = m.month.to_string();
+        let chunks: Vec<std::ops::Range<usize>> = (0..m.bars.len())
+            .step_by(self.opts.batch_rows)
+            .map(|s| s..(s + self.opts.batch_rows).min(m.bars.len()))
+            .collect();
+        futures::stream::iter(chunks)
+            .map(|r| self.write_batch(st, symbol, &bucket, &m.bars, r))
+            .buffer_unordered(self.opts.concurrency)
+            .try_collect::<()>()
+            .await
+    }
+
+    async fn write_batch(
+        &self,
+        st: &Statements,
+        symbol: &str,
+        bucket: &str,
+        bars: &Bars,
+        r: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let mut batch = Batch::new(BatchType::Unlogged);
+        for _ in r.clone() {
+            batch.append_statement(st.insert.clone());
+        }
+        batch.set_is_idempotent(true);
+        let what = || format!("writing {symbol} {bucket}");
+        match self.target.layout {
+            Layout::Typed => {
+                let rows: Vec<_> = r
+                    .map(|i| {
+                        let v = bars.volume[i];
+                        (
+                            symbol,
+                            bucket,
+                            CqlTimestamp(bars.ts[i]),
+                            bars.open[i],
+                            bars.high[i],
+                            bars.low[i],
+                            bars.close[i],
+                            (!v.is_nan()).then_some(v),
+                        )
+                    })
+                    .collect();
+                self.retry(what, || self.session.batch(&batch, &rows))
+                    .await?;
+            }
+            Layout::Text => {
+                let mut zone = self.text_zone.clone();
+                let rows: Vec<_> = r
+                    .map(|i| {
+                        let mut t = String::with_capacity(19);
+                        format_local(zone.utc_ms_to_local(bars.ts[i]), &mut t);
+                        let v = bars.volume[i];
+                        (
+                            symbol,
+                            bucket,
+                            t,
+                            bars.open[i] as f32,
+                            bars.high[i] as f32,
+                            bars.low[i] as f32,
+                            bars.close[i] as f32,
+                            (!v.is_nan()).then_some(v as f32),
+                        )
+                    })
+                    .collect();
+                self.retry(what, || self.session.batch(&batch, &rows))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn upsert_async(&self, symbol: &str, zone: &Zone, months: &[MonthBars]) -> Result<()> {
+        let st = self.statements().await?;
+        if let Some(index_put) = &st.index_put {
+            // The index row goes first: a crash after it leaves a bucket that reads
+            // find (and a rerun fills), never stored rows that reads cannot find.
+            for m in months {
+                let bucket = m.month.to_string();
+                self.exec(
+                    || format!("indexing {symbol} {bucket}"),
+                    index_put,
+                    (symbol, &bucket, zone.name()),
+                )
+                .await?;
+            }
+        }
+        futures::stream::iter(months)
+            .map(|m| self.write_month(st, symbol, m))
+            .buffer_unordered(4)
+            .try_collect::<()>()
+            .await?;
+        if let Some(index_stats) = &st.index_stats {
+            for m in months {
+                let bucket = m.month.to_string();
+                let (rows, first, last) = self.partition_stats(st, symbol, &bucket).await?;
+                self.exec(
+                    || format!("indexing {symbol} {bucket}"),
+                    index_stats,
+                    (
+                        rows,
+                        CqlTimestamp(first),
+                        CqlTimestamp(last),
+                        symbol,
+                        &bucket,
+                    ),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Row count and first and last bar of one partition (typed layout).
+    async fn partition_stats(
+        &self,
+        st: &Statements,
+        symbol: &str,
+        bucket: &str,
+    ) -> Result<(i64, i64, i64)> {
+        let mut out = (0, 0, 0);
+        self.pages(
+            || format!("counting {symbol} {bucket}"),
+            &st.stats,
+            (symbol, bucket),
+            |(n, lo, hi): (i64, Option<CqlTimestamp>, Option<CqlTimestamp>)| {
+                out = (n, lo.map_or(0, |t| t.0), hi.map_or(0, |t| t.0));
+            },
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// Every (symbol, bucket) partition of a text-layout table.
+    async fn text_partitions(&self, st: &Statements) -> Result<Vec<(String, Month)>> {
+        let mut out = Vec::new();
+        self.pages(
+            || "listing partitions".to_string(),
+            &st.partitions,
+            (),
+            |(s, b): (String, String)| {
+                if let Some(m) = Month::parse(&b) {
+                    out.push((s, m));
+                }
+            },
+        )
+        .await?;
+        out.sort();
+        Ok(out)
+    }
+
+    async fn months_async(&self, symbol: &str) -> Result<Vec<Month>> {
+        let st = self.statements().await?;
+        let mut months = Vec::new();
+        match &st.index_buckets {
+            Some(q) => {
+                self.pages(
+                    || format!("listing months of {symbol}"),
+                    q,
+                    (symbol,),
+                    |(b,): (String,)| months.extend(Month::parse(&b)),
+                )
+                .await?
+            }
+            None => {
+                months = self
+                    .text_partitions(st)
+                    .await?
+                    .into_iter()
+                    .filter(|(s, _)| s == symbol)
+                    .map(|(_, m)| m)
+                    .collect()
+            }
+        }
+        months.sort();
+        Ok(months)
+    }
+
+    async fn read_month(
+        &self,
+        st: &Statements,
+        symbol: &str,
+        m: Month,
+        start: i64,
+        end: i64,
+    ) -> Result<Bars> {
+        let bucket = m.to_string();
+        let what = || format!("reading {symbol} {bucket}");
+        let mut bars = Bars::default();
+        match self.target.layout {
+            Layout::Typed => {
+                self.pages(
+                    what,
+                    &st.range,
+                    (symbol, &bucket, CqlTimestamp(start), CqlTimestamp(end)),
+                    |(t, o, h, l, c, v): (CqlTimestamp, f64, f64, f64, f64, Option<f64>)| {
+                        bars.push((t.0, [o, h, l, c, v.unwrap_or(f64::NAN)]))
+                    },
+                )
+                .await?
+            }
+            Layout::Text => {
+                let mut zone = self.text_zone.clone();
+                let (mut lo, mut hi) = (String::new(), String::new());
+                format_local(
+                    zone.utc_ms_to_local(start.max(-62_135_596_800_000)),
+                    &mut lo,
+                );
+                format_local(zone.utc_ms_to_local(end.min(253_402_300_799_000)), &mut hi);
+                let mut bad = None;
+                self.pages(
+                    what,
+                    &st.range,
+                    (symbol, &bucket, &lo, &hi),
+                    |(t, o, h, l, c, v): (String, f32, f32, f32, f32, Option<f32>)| {
+                        match parse_text_time(&t).and_then(|local| zone.local_to_utc_ms(local).ok())
+                        {
+                            Some(ts) => bars.push((
+                                ts,
+                                [
+                                    widen(o),
+                                    widen(h),
+                                    widen(l),
+                                    widen(c),
+                                    v.map_or(f64::NAN, widen),
+                                ],
+                            )),
+                            None => bad = Some(t),
+                        }
+                    },
+                )
+                .await?;
+                if let Some(t) = bad {
+                    return Err(Error::Schema {
+                        table: format!("{}.{}", self.target.keyspace, self.target.table),
+                        detail: format!(
+                            "{symbol} {bucket}: timestamp {t:?} is not 'YYYY-MM-DD HH:MM:SS' in {}",
+                            self.text_zone.name()
+                        ),
+                    });
+                }
+                bars.sort_dedup_last();
+            }
+        }
+        Ok(bars)
+    }
+
+    async fn scan_async(&self, symbol: &str, start: i64, end: i64) -> Result<Bars> {
+        let st = self.statements().await?;
+        let zone = match self.zone_of_async(symbol).await? {
+            Some(z) => Zone::new(&z)?,
+            None => return Ok(Bars::default()),
+        };
+        let mut z = zone.clone();
+        let first = (start != i64::MIN).then(|| Month::of_local(z.utc_ms_to_local(start)));
+        let last = (end != i64::MAX).then(|| Month::of_local(z.utc_ms_to_local(end)));
+        let months: Vec<Month> = match (self.target.layout, first, last) {
+            (Layout::Text, Some(mut m), Some(last)) => {
+                // The original layout has no index: like the notebook, visit each
+                // month of the range.
+                let mut v = Vec::new();
+                while m <= last {
+                    v.push(m);
+                    m = m.next();
+                }
+                v
+            }
+            _ => self
+                .months_async(symbol)
+                .await?
+                .into_iter()
+                .filter(|m| first.is_none_or(|f| *m >= f) && last.is_none_or(|l| *m <= l))
+                .collect(),
+        };
+        let parts: Vec<Bars> = futures::stream::iter(months)
+            .map(|m| self.read_month(st, symbol, m, start, end))
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut out = Bars::with_capacity(parts.iter().map(Bars::len).sum());
+        for mut p in parts {
+            out.append(&mut p);
+        }
+        Ok(out)
+    }
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS` into local seconds.
+fn parse_text_time(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    let (days, n) = crate::parse::parse_date(b)?;
+    let rest = b.get(n + 1..)?;
+    let (ms, m) = crate::parse::parse_time(rest)?;
+    (b[n] == b' ' && m == rest.len()).then_some(days * DAY + ms / 1000)
+}
+
+fn tls_context(ca: Option<&std::path::Path>) -> Result<openssl::ssl::SslContext> {
+    use openssl::ssl::{SslContextBuilder, SslMethod, SslVerifyMode};
+    let tls_err = |e: openssl::error::ErrorStack| Error::Url(format!("TLS set-up failed: {e}"));
+    let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(tls_err)?;
+    match ca {
+        Some(path) => b.set_ca_file(path).map_err(|e| {
+            Error::Url(format!(
+                "cannot use {} as a CA certificate: {e}",
+                path.display()
+            ))
+        })?,
+        None => b.set_default_verify_paths().map_err(tls_err)?,
+    }
+    b.set_verify(SslVerifyMode::PEER);
+    Ok(b.build())
+}
+
+impl Store for Cql {
+    fn location(&self) -> String {
+        self.target.to_string()
+    }
+
+    fn begin_load(&self) -> Result<()> {
+        self.block_on(schema::ensure(&self.session, &self.target, &self.opts))?;
+        self.block_on(self.statements()).map(|_| ())
+    }
+
+    fn zone_of(&self, symbol: &str) -> Result<Option<String>> {
+        symbol::validate(symbol)?;
+        self.block_on(self.zone_of_async(symbol))
+    }
+
+    fn upsert(&self, symbol: &str, zone: &Zone, months: Vec<MonthBars>) -> Result<()> {
+        symbol::validate(symbol)?;
+        self.block_on(self.upsert_async(symbol, zone, &months))
+    }
+
+    fn scan(&self, symbol: &str, start: i64, end: i64) -> Result<Bars> {
+        symbol::validate(symbol)?;
+        self.block_on(self.scan_async(symbol, start, end))
+    }
+
+    fn months(&self, symbol: &str) -> Result<Vec<Month>> {
+        symbol::validate(symbol)?;
+        self.block_on(self.months_async(symbol))
+    }
+
+    fn symbols(&self) -> Result<Vec<SymbolInfo>> {
+        let st = self.block_on(self.statements())?;
+        let mut by_symbol: BTreeMap<String, SymbolInfo> = BTreeMap::new();
+        let mut add = |symbol: String, rows: i64, first: i64, last: i64, zone: String| {
+            let e = by_symbol.entry(symbol.clone()).or_insert(SymbolInfo {
+                symbol,
+                rows: 0,
+                first: i64::MAX,
+                last: i64::MIN,
+                zone,
+            });
+            if rows > 0 {
+                e.rows += rows as u64;
+                e.first = e.first.min(first);
+                e.last = e.last.max(last);
+            }
+        };
+        match &st.index_all {
+            Some(q) => self.block_on(self.pages(
+                || "listing symbols".to_string(),
+                q,
+                (),
+                |(s, z, n, lo, hi): (
+                    String,
+                    Option<String>,
+                    Option<i64>,
+                    Option<CqlTimestamp>,
+                    Option<CqlTimestamp>,
+                )| {
+                    add(
+                        s,
+                        n.unwrap_or(0),
+                        lo.map_or(0, |t| t.0),
+                        hi.map_or(0, |t| t.0),
+                        z.unwrap_or_default(),
+                    )
+                },
+            ))?,
+            None => {
+                let parts = self.block_on(self.text_partitions(st))?;
+                for (s, m) in parts {
+                    let bars = self.block_on(self.read_month(st, &s, m, i64::MIN, i64::MAX))?;
+                    if let (Some(f), Some(l)) = (bars.ts.first(), bars.ts.last()) {
+                        add(
+                            s,
+                            bars.len() as i64,
+                            *f,
+                            *l,
+                            self.text_zone.name().to_string(),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(by_symbol.into_values().filter(|s| s.rows > 0).collect())
+    }
+
+    fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
+        let st = self.block_on(self.statements())?;
+        let mut out = HashMap::new();
+        self.block_on(self.pages(
+            || "reading the manifest".to_string(),
+            &st.manifest_all,
+            (),
+            |(source, size, mtime_ns, hash, rows, symbol): (
+                String,
+                i64,
+                i64,
+                String,
+                i64,
+                String,
+            )| {
+                out.insert(
+                    source.clone(),
+                    ManifestEntry {
+                        source,
+                        size: size as u64,
+                        mtime_ns,
+                        hash,
+                        rows: rows as u64,
+                        symbol,
+                    },
+                );
+            },
+        ))?;
+        Ok(out)
+    }
+
+    fn record(&self, e: &ManifestEntry) -> Result<()> {
+        let st = self.block_on(self.statements())?;
+        self.block_on(self.exec(
+            || format!("recording {} in the manifest", e.source),
+            &st.manifest_put,
+            (
+                &e.source,
+                e.size as i64,
+                e.mtime_ns,
+                &e.hash,
+                e.rows as i64,
+                &e.symbol,
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_widen_to_their_written_decimal() {
+        assert_eq!(widen(170.49), 170.49);
+        assert_eq!(widen(186.16), 186.16);
+        assert_eq!(widen(18053.0), 18053.0);
+        assert_eq!(widen(0.1), 0.1);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 0..20 {
+            let d = backoff(attempt).as_millis() as u64;
+            let cap = (100u64 << attempt.min(6)).min(5_000);
+            assert!(d >= cap / 2 && d <= cap, "{attempt}: {d}");
+        }
+    }
+
+    #[test]
+    fn text_times() {
+        assert_eq!(parse_text_time("1970-01-02 00:00:05"), Some(DAY + 5));
+        assert_eq!(parse_text_time("1970-01-02T00:00:05"), None);
+        assert_eq!(parse_text_time("1970-01-02"), None);
+    }
+}

@@ -1,0 +1,367 @@
+//! Where a CQL store is and how to talk to it: the store URL, the connection options,
+//! and the validation of every name that is spliced into CQL text.
+//!
+//! Keyspace and table names cannot be bound as statement parameters, so they are the
+//! one place injection could happen; [`identifier`] admits only what CQL calls an
+//! unquoted identifier, and every DDL fragment taken from the user (replication,
+//! compaction) is rebuilt from validated parts rather than passed through.
+
+use crate::error::{Error, Result};
+use std::fmt;
+use std::path::PathBuf;
+
+/// The table layout of a CQL store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `ts timestamp`, `double` prices: the layout barstore creates.
+    Typed,
+    /// The earlier notebook's layout: `timestamp text` (exchange wall-clock), `float` prices.
+    Text,
+}
+
+/// A parsed `cql://host1[:port][,host2...]/keyspace[?table=NAME&layout=typed|text]` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `host:port` of each contact point.
+    pub hosts: Vec<String>,
+    /// The keyspace.
+    pub keyspace: String,
+    /// The bars table.
+    pub table: String,
+    /// The bars table's layout.
+    pub layout: Layout,
+    /// Exchange zone of the text layout's wall-clock timestamps (`&tz=`, default
+    /// America/New_York); the typed layout records each symbol's zone itself.
+    pub zone: String,
+}
+
+/// Default table name.
+pub const DEFAULT_TABLE: &str = "bars_1m";
+
+/// Checks an unquoted CQL identifier: a letter, then letters, digits or `_`, at most
+/// `max` characters. Quoting is never used, so names are case-insensitive as CQL's are.
+pub fn identifier(kind: &str, name: &str, max: usize) -> Result<String> {
+    let ok = name.len() <= max
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(name.to_ascii_lowercase())
+    } else {
+        Err(Error::Url(format!(
+            "invalid {kind} name {name:?}: use a letter then letters, digits or '_', at most {max} characters"
+        )))
+    }
+}
+
+/// Is `url` a CQL store URL (rather than an embedded store path)?
+pub fn is_cql_url(url: &str) -> bool {
+    ["cql://", "scylla://", "cassandra://"]
+        .iter()
+        .any(|p| url.starts_with(p))
+}
+
+impl std::str::FromStr for Target {
+    type Err = Error;
+
+    fn from_str(url: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::Url(format!(
+                "invalid store URL {url:?}: {why}; expected cql://host[:port][,host...]/keyspace[?table=NAME&layout=typed|text]"
+            ))
+        };
+        let rest = url.split_once("://").ok_or_else(|| bad("no scheme"))?.1;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (hosts, keyspace) = rest.split_once('/').ok_or_else(|| bad("no keyspace"))?;
+        let hosts = hosts
+            .split(',')
+            .map(|h| {
+                let (host, port) = match h.rsplit_once(':') {
+                    Some((host, port)) if !host.ends_with(']') || h.starts_with('[') => {
+                        (host, port)
+                    }
+                    _ => (h, "9042"),
+                };
+                let port: u16 = port.parse().map_err(|_| bad("bad port"))?;
+                let host_ok = !host.is_empty()
+                    && host.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                    });
+                if !host_ok {
+                    return Err(bad("bad host"));
+                }
+                Ok(format!("{host}:{port}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let keyspace = identifier("keyspace", keyspace, 48)?;
+        let mut table = DEFAULT_TABLE.to_string();
+        let mut layout = Layout::Typed;
+        let mut zone = "America/New_York".to_string();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("table", t)) => table = identifier("table", t, 38)?,
+                Some(("layout", "typed")) => layout = Layout::Typed,
+                Some(("layout", "text")) => layout = Layout::Text,
+                Some(("tz", z)) => zone = crate::calendar::Zone::new(z)?.name().to_string(),
+                _ => return Err(bad(&format!("unknown option {pair:?}"))),
+            }
+        }
+        Ok(Target {
+            hosts,
+            keyspace,
+            table,
+            layout,
+            zone,
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cql://{}/{}?table={}",
+            self.hosts.join(","),
+            self.keyspace,
+            self.table
+        )?;
+        if self.layout == Layout::Text {
+            write!(f, "&layout=text&tz={}", self.zone)?;
+        }
+        Ok(())
+    }
+}
+
+/// Keyspace replication, used only when barstore creates the keyspace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replication {
+    /// `SimpleStrategy` with a replication factor: fit for a single local node only.
+    Simple(u32),
+    /// `NetworkTopologyStrategy` with a factor per datacenter.
+    Network(Vec<(String, u32)>),
+}
+
+impl std::str::FromStr for Replication {
+    type Err = Error;
+
+    /// `SimpleStrategy:1` or `NetworkTopologyStrategy:dc1=3,dc2=3`.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::Url(format!(
+                "invalid replication {s:?}: use SimpleStrategy:RF or NetworkTopologyStrategy:DC=RF[,DC=RF...]"
+            ))
+        };
+        let (class, spec) = s.split_once(':').ok_or_else(bad)?;
+        match class {
+            "SimpleStrategy" => Ok(Replication::Simple(spec.parse().map_err(|_| bad())?)),
+            "NetworkTopologyStrategy" => spec
+                .split(',')
+                .map(|p| {
+                    let (dc, rf) = p.split_once('=').ok_or_else(bad)?;
+                    let dc_ok = !dc.is_empty()
+                        && dc
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                    if !dc_ok {
+                        return Err(bad());
+                    }
+                    Ok((dc.to_string(), rf.parse().map_err(|_| bad())?))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Replication::Network),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl Replication {
+    /// The CQL map literal, built from validated parts.
+    pub fn cql(&self) -> String {
+        match self {
+            Replication::Simple(rf) => {
+                format!("{{'class': 'SimpleStrategy', 'replication_factor': {rf}}}")
+            }
+            Replication::Network(dcs) => {
+                let parts: Vec<String> =
+                    dcs.iter().map(|(dc, rf)| format!("'{dc}': {rf}")).collect();
+                format!(
+                    "{{'class': 'NetworkTopologyStrategy', {}}}",
+                    parts.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Compaction strategy of the bars table, used only when barstore creates it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compaction {
+    /// LeveledCompactionStrategy (the default): reads of a month touch about one
+    /// SSTable per level; the write amplification is paid once, during the backfill.
+    #[default]
+    Leveled,
+    /// SizeTieredCompactionStrategy: cheapest writes, reads may touch many SSTables.
+    SizeTiered,
+    /// TimeWindowCompactionStrategy: for append-only recent data; a historical backfill
+    /// defeats its windows, which follow write time, not bar time.
+    TimeWindow,
+}
+
+impl std::str::FromStr for Compaction {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "lcs" | "leveled" | "leveledcompactionstrategy" => Ok(Compaction::Leveled),
+            "stcs" | "sizetiered" | "sizetieredcompactionstrategy" => Ok(Compaction::SizeTiered),
+            "twcs" | "timewindow" | "timewindowcompactionstrategy" => Ok(Compaction::TimeWindow),
+            _ => Err(Error::Url(format!(
+                "invalid compaction {s:?}: use lcs, stcs or twcs"
+            ))),
+        }
+    }
+}
+
+impl Compaction {
+    /// The CQL map literal.
+    pub fn cql(self) -> &'static str {
+        match self {
+            Compaction::Leveled => "{'class': 'LeveledCompactionStrategy'}",
+            Compaction::SizeTiered => "{'class': 'SizeTieredCompactionStrategy'}",
+            Compaction::TimeWindow => {
+                "{'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 30}"
+            }
+        }
+    }
+}
+
+/// A password that never shows in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// How to connect to and write a CQL store.
+#[derive(Clone, Debug)]
+pub struct CqlOptions {
+    /// User name for password authentication.
+    pub user: Option<String>,
+    /// Password (from `BARSTORE_CQL_PASSWORD` in the CLI, never from the command line).
+    pub password: Option<Secret>,
+    /// Connect with TLS.
+    pub tls: bool,
+    /// CA certificate (PEM) to verify the nodes with; the system roots otherwise.
+    pub tls_ca: Option<PathBuf>,
+    /// Prefer this datacenter's nodes (datacenter-aware routing).
+    pub dc: Option<String>,
+    /// Consistency of reads and writes (default LOCAL_QUORUM).
+    pub consistency: String,
+    /// Replication when creating the keyspace; `None`: SimpleStrategy:1, allowed only
+    /// when every contact point is a loopback address.
+    pub replication: Option<Replication>,
+    /// Compaction strategy when creating the table.
+    pub compaction: Compaction,
+    /// Attempts per request on transient errors before giving up.
+    pub attempts: u32,
+    /// Rows per unlogged batch (one partition per batch).
+    pub batch_rows: usize,
+    /// Batches in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for CqlOptions {
+    fn default() -> Self {
+        CqlOptions {
+            user: None,
+            password: None,
+            tls: false,
+            tls_ca: None,
+            dc: None,
+            consistency: "LOCAL_QUORUM".into(),
+            replication: None,
+            compaction: Compaction::default(),
+            attempts: 8,
+            batch_rows: 256,
+            concurrency: 64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let t: Target = "cql://127.0.0.1:9043,db2/Market?table=Bars&layout=text&tz=UTC"
+            .parse()
+            .unwrap();
+        assert_eq!(t.zone, "UTC");
+        assert_eq!(t.hosts, ["127.0.0.1:9043", "db2:9042"]);
+        assert_eq!((t.keyspace.as_str(), t.table.as_str()), ("market", "bars"));
+        assert_eq!(t.layout, Layout::Text);
+        let t: Target = "scylla://h/ks".parse().unwrap();
+        assert_eq!((t.table.as_str(), t.layout), (DEFAULT_TABLE, Layout::Typed));
+        assert!(is_cql_url("cassandra://h/ks") && !is_cql_url("./data"));
+    }
+
+    #[test]
+    fn hostile_names_are_rejected() {
+        for url in [
+            "cql://h/ks;DROP",
+            "cql://h/ks?table=t;DROP KEYSPACE x",
+            "cql://h/ks?table=a'b",
+            "cql://h/1ks",
+            "cql://h/\"Ks\"",
+            "cql://h/ks?table=t&evil=1",
+            "cql://h;x/ks",
+            "cql://h:99999/ks",
+            "cql://h",
+            "cql://h/ks?tz=Mars/Base",
+        ] {
+            let err = url.parse::<Target>().unwrap_err().to_string();
+            assert!(
+                err.contains("invalid") || err.contains("unknown time zone"),
+                "{url}: {err}"
+            );
+        }
+        assert!(identifier("table", &"t".repeat(39), 38).is_err());
+    }
+
+    #[test]
+    fn replication_and_compaction_are_rebuilt_from_validated_parts() {
+        let r: Replication = "NetworkTopologyStrategy:dc1=3,dc-2=2".parse().unwrap();
+        assert_eq!(
+            r.cql(),
+            "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc-2': 2}"
+        );
+        assert_eq!(
+            "SimpleStrategy:1".parse::<Replication>().unwrap().cql(),
+            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+        );
+        for bad in [
+            "Simple:1",
+            "SimpleStrategy:x",
+            "NetworkTopologyStrategy:d'c=1",
+            "NetworkTopologyStrategy:",
+        ] {
+            assert!(bad.parse::<Replication>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            "STCS".parse::<Compaction>().unwrap(),
+            Compaction::SizeTiered
+        );
+        assert!("{'class': 'x'}".parse::<Compaction>().is_err());
+    }
+
+    #[test]
+    fn passwords_do_not_print() {
+        let o = CqlOptions {
+            password: Some(Secret("hunter2".into())),
+            ..CqlOptions::default()
+        };
+        assert!(!format!("{o:?}").contains("hunter2"));
+    }
+}
