@@ -11,9 +11,49 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Which store a fixture's commands use.
+pub enum Kind {
+    Embedded,
+    /// A keyspace of its own on the test node.
+    Cql(String),
+    /// Any store URL or path.
+    Url(String),
+}
+
 pub struct Fixture {
     pub dir: tempfile::TempDir,
+    pub kind: Kind,
 }
+
+/// `host:port` of the CQL node the tests use. The test command (scripts/test) starts
+/// one and sets BARSTORE_TEST_CQL; without it the CQL tests fail rather than skip.
+pub fn cql_node() -> String {
+    std::env::var("BARSTORE_TEST_CQL").unwrap_or_else(|_| {
+        panic!(
+            "BARSTORE_TEST_CQL is not set: run scripts/test (it starts a local Cassandra node), \
+             or point BARSTORE_TEST_CQL=host:port at a ScyllaDB/Cassandra node"
+        )
+    })
+}
+
+/// Runs each named test body once per store: `name::embedded` and `name::cql`.
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn embedded() {
+                    super::$name(crate::common::Fixture::new())
+                }
+                #[test]
+                fn cql() {
+                    super::$name(crate::common::Fixture::cql())
+                }
+            }
+        )*
+    };
+}
+pub(crate) use both_stores;
 
 pub struct Run {
     pub code: i32,
@@ -32,10 +72,63 @@ impl From<Output> for Run {
 }
 
 impl Fixture {
+    /// A fixture on a fresh embedded store.
     pub fn new() -> Self {
         Fixture {
             dir: tempfile::tempdir().unwrap(),
+            kind: Kind::Embedded,
         }
+    }
+
+    /// A fixture on a fresh keyspace of the test CQL node.
+    pub fn cql() -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let keyspace = format!(
+            "t{}_{}_{}",
+            std::process::id(),
+            nanos,
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        cql_node();
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            kind: Kind::Cql(keyspace),
+        }
+    }
+
+    /// The keyspace of a CQL fixture.
+    pub fn keyspace(&self) -> &str {
+        match &self.kind {
+            Kind::Cql(ks) => ks,
+            _ => panic!("not a CQL fixture"),
+        }
+    }
+
+    /// A fixture whose commands use the store `url`.
+    pub fn at(url: &str) -> Self {
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            kind: Kind::Url(url.to_string()),
+        }
+    }
+
+    /// The `--store` argument.
+    pub fn store_arg(&self) -> String {
+        match &self.kind {
+            Kind::Embedded => self.store().display().to_string(),
+            Kind::Cql(ks) => format!("cql://{}/{ks}", cql_node()),
+            Kind::Url(url) => url.clone(),
+        }
+    }
+
+    /// The embedded store's directory, for tests of its file layout.
+    pub fn embedded_dir(&self) -> Option<PathBuf> {
+        matches!(self.kind, Kind::Embedded).then(|| self.store())
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -52,7 +145,7 @@ impl Fixture {
         cmd.current_dir(self.dir.path())
             .env_remove("BARSTORE_STORE")
             .arg("--store")
-            .arg(self.store())
+            .arg(self.store_arg())
             .args(args);
         cmd
     }

@@ -1,11 +1,16 @@
 //! Input containers and layouts: .gz, .zip, directories, other CSV shapes.
 
 use crate::common::*;
+
+both_stores!(
+    gz_and_zip_inputs_load_like_plain_files,
+    other_csv_layouts_give_the_same_bars,
+    explicit_format_overrides_detection,
+    dst_gap_rows_are_rejected_and_fold_rows_kept
+);
 use std::io::Write;
 
-#[test]
-fn gz_and_zip_inputs_load_like_plain_files() {
-    let fx = Fixture::new();
+fn gz_and_zip_inputs_load_like_plain_files(fx: Fixture) {
     let text = std::fs::read(data("AAPL_1min_sample_headerless.txt")).unwrap();
     let gz_path = fx.path("in/AAPL_full_1min_adjsplit.txt.gz");
     std::fs::create_dir_all(gz_path.parent().unwrap()).unwrap();
@@ -40,9 +45,7 @@ fn gz_and_zip_inputs_load_like_plain_files() {
     assert!(again.stderr.contains("3 skipped"), "{}", again.stderr);
 }
 
-#[test]
-fn other_csv_layouts_give_the_same_bars() {
-    let fx = Fixture::new();
+fn other_csv_layouts_give_the_same_bars(fx: Fixture) {
     let layouts: [(&str, &[u8]); 6] = [
         ("A.csv", b"\xEF\xBB\xBFDate;Time;Open;High;Low;Close;Volume\r\n2024-01-02;09:30:00;1;2;0.5;1.5;7\r\n2024-01-02;09:31:00;1.5;2;1;1.75;8\r\n"),
         ("B.csv", b"timestamp,open,high,low,close,volume,vwap\n1704205800,1,2,0.5,1.5,7,1.1\n1704205860000,1.5,2,1,1.75,8,1.2\n"),
@@ -74,9 +77,7 @@ fn other_csv_layouts_give_the_same_bars() {
     );
 }
 
-#[test]
-fn explicit_format_overrides_detection() {
-    let fx = Fixture::new();
+fn explicit_format_overrides_detection(fx: Fixture) {
     // close before open: detection would take the first price as open
     let src = fx.write("Q.csv", b"2024-01-02 09:30:00,1.5,2,0.5,1,7\n");
     fx.ok(
@@ -101,9 +102,7 @@ fn explicit_format_overrides_detection() {
     );
 }
 
-#[test]
-fn dst_gap_rows_are_rejected_and_fold_rows_kept() {
-    let fx = Fixture::new();
+fn dst_gap_rows_are_rejected_and_fold_rows_kept(fx: Fixture) {
     let src = fx.write(
         "ES.csv",
         b"2024-03-10 01:59:00,1,1,1,1,1\n2024-03-10 02:30:00,1,1,1,1,1\n2024-03-10 03:00:00,1,1,1,1,1\n2024-11-03 01:30:00,1,1,1,1,1\n",

@@ -2,9 +2,19 @@
 
 use crate::common::*;
 
-#[test]
-fn firstrate_file_round_trips_exactly() {
-    let fx = Fixture::new();
+both_stores!(
+    firstrate_file_round_trips_exactly,
+    utc_file_with_header_round_trips_in_its_zone,
+    file_whose_header_lies_about_its_columns_round_trips,
+    seeded_bad_lines_are_logged_and_every_good_row_loads,
+    duplicates_and_out_of_order_rows_load_last_wins_with_warnings,
+    loading_twice_never_duplicates_and_skips_unchanged_files,
+    overlapping_reload_replaces_the_overlap,
+    fatal_errors_exit_2_with_a_message,
+    hostile_symbols_are_refused
+);
+
+fn firstrate_file_round_trips_exactly(fx: Fixture) {
     let src = data("AAPL_1min_sample_headerless.txt");
     let run = fx.ok(&["load", src.to_str().unwrap()], 0);
     assert!(
@@ -20,9 +30,7 @@ fn firstrate_file_round_trips_exactly() {
     fx.ok(&["verify", src.to_str().unwrap()], 0);
 }
 
-#[test]
-fn utc_file_with_header_round_trips_in_its_zone() {
-    let fx = Fixture::new();
+fn utc_file_with_header_round_trips_in_its_zone(fx: Fixture) {
     let src = data("DBB_1min_2023-07-10_to_2025-07-08.csv");
     fx.ok(&["load", "--tz", "UTC", src.to_str().unwrap()], 0);
     let out = fx.ok(&["read", "DBB"], 0).stdout;
@@ -56,9 +64,7 @@ fn utc_file_with_header_round_trips_in_its_zone() {
     );
 }
 
-#[test]
-fn file_whose_header_lies_about_its_columns_round_trips() {
-    let fx = Fixture::new();
+fn file_whose_header_lies_about_its_columns_round_trips(fx: Fixture) {
     let src = data("2006-01-02-volume-min-001.txt");
     fx.ok(
         &[
@@ -77,9 +83,7 @@ fn file_whose_header_lies_about_its_columns_round_trips() {
     assert_eq!(csv_bars(&out), want);
 }
 
-#[test]
-fn seeded_bad_lines_are_logged_and_every_good_row_loads() {
-    let fx = Fixture::new();
+fn seeded_bad_lines_are_logged_and_every_good_row_loads(fx: Fixture) {
     let text = std::fs::read_to_string(data("AAPL_1min_sample_headerless.txt")).unwrap();
     let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
     let bad = [
@@ -135,9 +139,7 @@ fn seeded_bad_lines_are_logged_and_every_good_row_loads() {
     assert_eq!(csv_bars(&out), csv_bars(&text));
 }
 
-#[test]
-fn duplicates_and_out_of_order_rows_load_last_wins_with_warnings() {
-    let fx = Fixture::new();
+fn duplicates_and_out_of_order_rows_load_last_wins_with_warnings(fx: Fixture) {
     let src = fx.write(
         "SPY.csv",
         b"2024-01-02 09:32:00,3,3,3,3,3\n2024-01-02 09:30:00,1,1,1,1,1\n2024-01-02 09:31:00,2,2,2,2,2\n2024-01-02 09:30:00,9,9,9,9,9\n2024-01-02 09:33:00,5,4,3,3.5,1\n",
@@ -161,9 +163,7 @@ fn duplicates_and_out_of_order_rows_load_last_wins_with_warnings() {
     );
 }
 
-#[test]
-fn loading_twice_never_duplicates_and_skips_unchanged_files() {
-    let fx = Fixture::new();
+fn loading_twice_never_duplicates_and_skips_unchanged_files(fx: Fixture) {
     let src = data("AAPL_1min_sample_headerless.txt");
     fx.ok(&["load", src.to_str().unwrap()], 0);
     let again = fx.ok(&["load", src.to_str().unwrap()], 0);
@@ -188,9 +188,7 @@ fn loading_twice_never_duplicates_and_skips_unchanged_files() {
     assert!(fx.ok(&["symbols"], 0).stdout.contains("AAPL,8507,"));
 }
 
-#[test]
-fn overlapping_reload_replaces_the_overlap() {
-    let fx = Fixture::new();
+fn overlapping_reload_replaces_the_overlap(fx: Fixture) {
     let a = fx.write(
         "a/X.csv",
         b"2024-01-02 09:30:00,1,1,1,1,1\n2024-01-02 09:31:00,1,1,1,1,1\n",
@@ -207,9 +205,7 @@ fn overlapping_reload_replaces_the_overlap() {
     );
 }
 
-#[test]
-fn fatal_errors_exit_2_with_a_message() {
-    let fx = Fixture::new();
+fn fatal_errors_exit_2_with_a_message(fx: Fixture) {
     let junk = fx.write("JUNK.csv", b"hello,world\nthis is,not bars\n");
     let run = fx.ok(&["load", junk.to_str().unwrap()], 2);
     assert!(
@@ -234,9 +230,7 @@ fn fatal_errors_exit_2_with_a_message() {
     );
 }
 
-#[test]
-fn hostile_symbols_are_refused() {
-    let fx = Fixture::new();
+fn hostile_symbols_are_refused(fx: Fixture) {
     let weird = fx.write("in2/a b_1min.csv", b"2024-01-02 09:30:00,1,1,1,1,1\n");
     let run = fx.ok(&["load", weird.to_str().unwrap()], 2);
     assert!(

@@ -2,6 +2,7 @@
 //! `tests/data` (see tests/data/SOURCES.md) and on generated data.
 
 mod common;
+mod cql;
 mod inputs;
 mod load;
 mod read;

@@ -2,21 +2,20 @@
 
 use crate::common::*;
 
-fn loaded() -> Fixture {
-    let fx = Fixture::new();
-    fx.ok(
-        &[
-            "load",
-            data("AAPL_1min_sample_headerless.txt").to_str().unwrap(),
-        ],
-        0,
-    );
-    fx
+both_stores!(
+    ranges_are_inclusive_and_dates_mean_whole_days,
+    regular_session_keeps_0930_to_1559,
+    resampling_aggregates_first_max_min_last_sum,
+    rounding_and_output_files
+);
+
+fn load_aapl(fx: &Fixture) {
+    let src = data("AAPL_1min_sample_headerless.txt");
+    fx.ok(&["load", src.to_str().unwrap()], 0);
 }
 
-#[test]
-fn ranges_are_inclusive_and_dates_mean_whole_days() {
-    let fx = loaded();
+fn ranges_are_inclusive_and_dates_mean_whole_days(fx: Fixture) {
+    load_aapl(&fx);
     let src = csv_bars(&std::fs::read_to_string(data("AAPL_1min_sample_headerless.txt")).unwrap());
     let day = fx
         .ok(
@@ -91,9 +90,8 @@ fn ranges_are_inclusive_and_dates_mean_whole_days() {
     );
 }
 
-#[test]
-fn regular_session_keeps_0930_to_1559() {
-    let fx = loaded();
+fn regular_session_keeps_0930_to_1559(fx: Fixture) {
+    load_aapl(&fx);
     let out = fx.ok(&["read", "AAPL", "--session", "regular"], 0).stdout;
     // SOURCES.md: 4,290 rows fall in regular trading hours, every RTH minute of 11 days
     assert_eq!(rows(&out), 4290);
@@ -103,9 +101,8 @@ fn regular_session_keeps_0930_to_1559() {
     }
 }
 
-#[test]
-fn resampling_aggregates_first_max_min_last_sum() {
-    let fx = loaded();
+fn resampling_aggregates_first_max_min_last_sum(fx: Fixture) {
+    load_aapl(&fx);
     let minutes = csv_bars(
         &fx.ok(
             &[
@@ -173,9 +170,8 @@ fn bump5(label: &str) -> String {
     format!("{} {:02}:{:02}:00", &label[..10], t / 60, t % 60)
 }
 
-#[test]
-fn rounding_and_output_files() {
-    let fx = loaded();
+fn rounding_and_output_files(fx: Fixture) {
+    load_aapl(&fx);
     let out = fx
         .ok(&["read", "AAPL", "--resample", "1h", "--round", "1"], 0)
         .stdout;

@@ -21,7 +21,7 @@ use crate::calendar::{format_local, Zone, DAY};
 use crate::error::{Error, Result};
 use crate::symbol;
 use futures::{StreamExt, TryStreamExt};
-use schema::Statements;
+use schema::{ManifestStatements, Statements};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
@@ -53,6 +53,7 @@ pub struct Cql {
     runtime: tokio::runtime::Runtime,
     session: Session,
     statements: tokio::sync::OnceCell<Statements>,
+    manifest: tokio::sync::OnceCell<ManifestStatements>,
 }
 
 fn consistency(name: &str) -> Result<Consistency> {
@@ -158,6 +159,7 @@ impl Cql {
             runtime,
             session,
             statements: tokio::sync::OnceCell::new(),
+            manifest: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -179,6 +181,12 @@ impl Cql {
     async fn statements(&self) -> Result<&Statements> {
         self.statements
             .get_or_try_init(|| Statements::prepare(&self.session, &self.target))
+            .await
+    }
+
+    async fn manifest_statements(&self) -> Result<&ManifestStatements> {
+        self.manifest
+            .get_or_try_init(|| ManifestStatements::prepare(&self.session, &self.target))
             .await
     }
 
@@ -691,11 +699,11 @@ impl Store for Cql {
     }
 
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
-        let st = self.block_on(self.statements())?;
+        let st = self.block_on(self.manifest_statements())?;
         let mut out = HashMap::new();
         self.block_on(self.pages(
             || "reading the manifest".to_string(),
-            &st.manifest_all,
+            &st.all,
             (),
             |(source, size, mtime_ns, hash, rows, symbol): (
                 String,
@@ -722,10 +730,10 @@ impl Store for Cql {
     }
 
     fn record(&self, e: &ManifestEntry) -> Result<()> {
-        let st = self.block_on(self.statements())?;
+        let st = self.block_on(self.manifest_statements())?;
         self.block_on(self.exec(
             || format!("recording {} in the manifest", e.source),
-            &st.manifest_put,
+            &st.put,
             (
                 &e.source,
                 e.size as i64,

@@ -28,8 +28,6 @@ pub struct Statements {
     pub range: PreparedStatement,
     pub stats: PreparedStatement,
     pub partitions: PreparedStatement,
-    pub manifest_put: PreparedStatement,
-    pub manifest_all: PreparedStatement,
     pub index_put: Option<PreparedStatement>,
     pub index_stats: Option<PreparedStatement>,
     pub index_buckets: Option<PreparedStatement>,
@@ -70,7 +68,6 @@ impl Statements {
     pub async fn prepare(s: &Session, t: &Target) -> Result<Self> {
         let (ks, tb) = (&t.keyspace, &t.table);
         let p = |cql: String| prepare(s, t, cql);
-        let manifest = format!("{ks}.{tb}_manifest");
         let index = format!("{ks}.{tb}_symbols");
         Ok(match t.layout {
             Layout::Typed => Statements {
@@ -78,8 +75,6 @@ impl Statements {
                 range: p(format!("SELECT ts, open, high, low, close, volume FROM {ks}.{tb} WHERE symbol = ? AND bucket = ? AND ts >= ? AND ts <= ?")).await?,
                 stats: p(format!("SELECT count(*), min(ts), max(ts) FROM {ks}.{tb} WHERE symbol = ? AND bucket = ?")).await?,
                 partitions: p(format!("SELECT DISTINCT symbol, bucket FROM {ks}.{tb}")).await?,
-                manifest_put: p(format!("INSERT INTO {manifest} (source, size, mtime_ns, hash, rows, symbol) VALUES (?, ?, ?, ?, ?, ?)")).await?,
-                manifest_all: p(format!("SELECT source, size, mtime_ns, hash, rows, symbol FROM {manifest}")).await?,
                 index_put: Some(p(format!("INSERT INTO {index} (symbol, bucket, zone) VALUES (?, ?, ?)")).await?),
                 index_stats: Some(p(format!("UPDATE {index} SET rows = ?, first = ?, last = ? WHERE symbol = ? AND bucket = ?")).await?),
                 index_buckets: Some(p(format!("SELECT bucket FROM {index} WHERE symbol = ?")).await?),
@@ -91,14 +86,29 @@ impl Statements {
                 range: p(format!("SELECT timestamp, open, high, low, close, volume FROM {ks}.{tb} WHERE symbol = ? AND bucket = ? AND timestamp >= ? AND timestamp <= ?")).await?,
                 stats: p(format!("SELECT count(*), min(timestamp), max(timestamp) FROM {ks}.{tb} WHERE symbol = ? AND bucket = ?")).await?,
                 partitions: p(format!("SELECT DISTINCT symbol, bucket FROM {ks}.{tb}")).await?,
-                manifest_put: p(format!("INSERT INTO {manifest} (source, size, mtime_ns, hash, rows, symbol) VALUES (?, ?, ?, ?, ?, ?)")).await?,
-                manifest_all: p(format!("SELECT source, size, mtime_ns, hash, rows, symbol FROM {manifest}")).await?,
                 index_put: None,
                 index_stats: None,
                 index_buckets: None,
                 index_zone: None,
                 index_all: None,
             },
+        })
+    }
+}
+
+/// Statements on the manifest table, which exists once a load or copy has run:
+/// reading a table made by other tools never needs it.
+pub struct ManifestStatements {
+    pub put: PreparedStatement,
+    pub all: PreparedStatement,
+}
+
+impl ManifestStatements {
+    pub async fn prepare(s: &Session, t: &Target) -> Result<Self> {
+        let manifest = format!("{}.{}_manifest", t.keyspace, t.table);
+        Ok(ManifestStatements {
+            put: prepare(s, t, format!("INSERT INTO {manifest} (source, size, mtime_ns, hash, rows, symbol) VALUES (?, ?, ?, ?, ?, ?)")).await?,
+            all: prepare(s, t, format!("SELECT source, size, mtime_ns, hash, rows, symbol FROM {manifest}")).await?,
         })
     }
 }

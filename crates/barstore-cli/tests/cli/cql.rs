@@ -1,0 +1,257 @@
+//! CQL-only behaviour on a real node: the original text layout, copying between
+//! layouts and stores, hostile names, and a node that stops in the middle of a load.
+
+use crate::common::*;
+use barstore::store::cql::{Cql, CqlOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn hostile_keyspace_and_table_names_are_rejected() {
+    let node = cql_node();
+    for (url, why) in [
+        (
+            format!("cql://{node}/ks;DROP KEYSPACE system"),
+            "invalid keyspace name",
+        ),
+        (
+            format!("cql://{node}/ks?table=bars;DROP"),
+            "invalid table name",
+        ),
+        (format!("cql://{node}/ks?table=a'b"), "invalid table name"),
+        (format!("cql://{node}/\"Quoted\""), "invalid keyspace name"),
+        (
+            format!("cql://{node}/ks?table=t&layout=json"),
+            "unknown option",
+        ),
+    ] {
+        let fx = Fixture::at(&url);
+        let run = fx.ok(&["symbols"], 2);
+        assert!(run.stderr.contains(why), "{url}: {}", run.stderr);
+    }
+    let fx = Fixture::cql();
+    fx.ok(
+        &[
+            "load",
+            data("AAPL_1min_sample_headerless.txt").to_str().unwrap(),
+        ],
+        0,
+    );
+    for bad in ["AAPL' OR '1'='1", "../AAPL", "A;B"] {
+        let run = fx.ok(&["read", bad], 2);
+        assert!(
+            run.stderr.contains("invalid symbol"),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// What the original layout's `float` columns hold for a source value.
+fn as_float(x: f64) -> f64 {
+    (x as f32).to_string().parse().unwrap()
+}
+
+#[test]
+fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
+    let node = cql_node();
+    let fx = Fixture::cql();
+    let ks = fx.keyspace().to_string();
+    let text_url = format!("cql://{node}/{ks}?table=minute_bars&layout=text");
+    let typed_url = format!("cql://{node}/{ks}?table=bars_typed");
+    let src = std::fs::read_to_string(data("AAPL_1min_sample_headerless.txt")).unwrap();
+    let source = csv_bars(&src);
+
+    // The table as the earlier notebook created and filled it, written with plain CQL.
+    let cql = Cql::connect(&text_url, CqlOptions::default()).unwrap();
+    let s = cql.session();
+    cql.block_on(async {
+        s.query_unpaged(format!("CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"), ()).await.unwrap();
+        s.query_unpaged(format!("CREATE TABLE {ks}.minute_bars (symbol text, bucket text, timestamp text, open float, high float, low float, close float, volume float, PRIMARY KEY ((symbol, bucket), timestamp))"), ()).await.unwrap();
+        let insert = s
+            .prepare(format!("INSERT INTO {ks}.minute_bars (symbol, bucket, timestamp, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
+            .await
+            .unwrap();
+        let rows: Vec<_> = source.iter().collect();
+        for chunk in rows.chunks(64) {
+            let futures = chunk.iter().map(|(t, ([o, h, l, c], v))| {
+                let values = ("AAPL", &t[..7], t.as_str(), *o as f32, *h as f32, *l as f32, *c as f32, v.map(|v| v as f32));
+                let insert = &insert;
+                async move { s.execute_unpaged(insert, values).await.unwrap() }
+            });
+            futures::future::join_all(futures).await;
+        }
+    });
+
+    let text = Fixture::at(&text_url);
+    let symbols = text.ok(&["symbols"], 0).stdout;
+    assert!(
+        symbols.contains("\nAAPL,8507,2024-04-29 04:00:00,2024-05-13 19:50:00,America/New_York\n"),
+        "{symbols}"
+    );
+    let want: std::collections::BTreeMap<_, _> = source
+        .iter()
+        .map(|(t, (p, v))| (t.clone(), (p.map(as_float), v.map(as_float))))
+        .collect();
+    let read = csv_bars(&text.ok(&["read", "AAPL"], 0).stdout);
+    assert_eq!(read, want);
+    let day = text.ok(
+        &[
+            "read",
+            "AAPL",
+            "--start",
+            "2024-05-01",
+            "--end",
+            "2024-05-01",
+            "--session",
+            "regular",
+        ],
+        0,
+    );
+    assert_eq!(rows(&day.stdout), 390);
+
+    let run = text.ok(&["copy", "--to", &typed_url], 0);
+    assert!(
+        run.stderr
+            .contains("2 months copied, 0 skipped (already copied); 8507 rows"),
+        "{}",
+        run.stderr
+    );
+    let again = text.ok(&["copy", "--to", &typed_url], 0);
+    assert!(
+        again.stderr.contains("0 months copied, 2 skipped"),
+        "{}",
+        again.stderr
+    );
+    let typed = Fixture::at(&typed_url);
+    assert_eq!(csv_bars(&typed.ok(&["read", "AAPL"], 0).stdout), want);
+
+    // and on to the embedded store and back, exactly
+    let embedded = fx.path("local");
+    typed.ok(&["copy", "--to", embedded.to_str().unwrap()], 0);
+    let local = Fixture::at(embedded.to_str().unwrap());
+    assert_eq!(csv_bars(&local.ok(&["read", "AAPL"], 0).stdout), want);
+}
+
+/// A node of the test's own (other ports, its own data), stopped when dropped.
+struct OwnNode {
+    state: PathBuf,
+}
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/cassandra")
+}
+
+impl OwnNode {
+    fn start(state: &Path) -> OwnNode {
+        let out = Command::new(scripts().join("start"))
+            .arg(state)
+            .env("CASSANDRA_CQL_PORT", "9143")
+            .env("CASSANDRA_STORAGE_PORT", "7101")
+            .env("CASSANDRA_HEAP", "768M")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the test node did not start:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        OwnNode {
+            state: state.to_path_buf(),
+        }
+    }
+
+    fn stop(&self) {
+        let status = Command::new(scripts().join("stop"))
+            .arg(&self.state)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn a_node_stopped_mid_load_fails_clearly_and_a_rerun_completes() {
+    let work = Fixture::new();
+    let state = work.path("node");
+    let node = OwnNode::start(&state);
+    let fx = Fixture::at("cql://127.0.0.1:9143/resilience");
+    let first = data("AAPL_1min_sample_headerless.txt");
+    fx.ok(&["load", first.to_str().unwrap()], 0);
+
+    let big = work.path("big");
+    std::fs::create_dir_all(&big).unwrap();
+    for (i, sym) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+        let file =
+            std::fs::File::create(big.join(format!("{sym}_full_1min_adjsplit.txt"))).unwrap();
+        barstore::generate::write_firstrate(&mut std::io::BufWriter::new(file), 500_000, i as u64)
+            .unwrap();
+    }
+    let child = fx
+        .command(&["--cql-attempts", "3", "load", "-q", big.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    node.stop();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("gave up after 3 attempts"), "{stderr}");
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    assert!(
+        ["AAA 20", "BBB 20", "CCC 20"]
+            .iter()
+            .any(|s| stderr.contains(s)),
+        "the error names the symbol and month: {stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "the loader took too long to give up"
+    );
+
+    let node = OwnNode::start(&state);
+    let again = fx.ok(&["load", big.to_str().unwrap()], 0);
+    assert!(again.stderr.contains("0 failed"), "{}", again.stderr);
+    fx.ok(&["verify", big.to_str().unwrap()], 0);
+    // the file acknowledged before the outage is intact and still recorded as loaded
+    let skip = fx.ok(&["load", first.to_str().unwrap()], 0);
+    assert!(skip.stderr.contains("1 skipped"), "{}", skip.stderr);
+    fx.ok(&["verify", first.to_str().unwrap()], 0);
+    drop(node);
+}
+
+#[test]
+fn shards_split_a_load_between_machines() {
+    let fx = Fixture::cql();
+    let dir = fx.path("in");
+    for sym in ["A1", "B2", "C3", "D4", "E5", "F6"] {
+        fx.write(&format!("in/{sym}.csv"), b"2024-01-02 09:30:00,1,1,1,1,1\n");
+    }
+    let mut loaded = 0;
+    for shard in ["0/3", "1/3", "2/3"] {
+        let run = fx.ok(&["load", "--shard", shard, dir.to_str().unwrap()], 0);
+        let n: usize = run
+            .stderr
+            .split(" files:")
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        loaded += n;
+    }
+    assert_eq!(loaded, 6);
+    fx.ok(&["verify", dir.to_str().unwrap()], 0);
+    let run = fx.ok(&["load", "--shard", "3/3", dir.to_str().unwrap()], 2);
+    assert!(run.stderr.contains("0 <= I < N"), "{}", run.stderr);
+}
