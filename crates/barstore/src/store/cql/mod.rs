@@ -109,16 +109,10 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(cap / 2 + cap * jitter / 2000)
 }
 
-/// Converts a stored `float` to the decimal it was written from: 170.49f32 becomes
-/// 170.49, not 170.49000549316406.
-fn widen(x: f32) -> f64 {
-    x.to_string().parse().unwrap_or(f64::from(x))
-}
-
 impl Cql {
     /// Connects to the cluster named by `url`.
     pub fn connect(url: &str, opts: CqlOptions) -> Result<Self> {
-        let target: Target = url.parse()?;
+        let mut target: Target = url.parse()?;
         let text_zone = Zone::new(&target.zone)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -152,6 +146,9 @@ impl Cql {
                 hosts: target.hosts.join(","),
                 detail: e.to_string(),
             })?;
+        if target.layout == Layout::Auto {
+            target.layout = runtime.block_on(schema::detect_layout(&session, &target))?;
+        }
         Ok(Cql {
             target,
             opts,
@@ -344,7 +341,7 @@ impl Cql {
                 self.retry(what, || self.session.batch(&batch, &rows))
                     .await?;
             }
-            Layout::Text => {
+            Layout::Text | Layout::Auto => {
                 let mut zone = self.text_zone.clone();
                 let rows: Vec<_> = r
                     .map(|i| {
@@ -499,7 +496,7 @@ impl Cql {
                 )
                 .await?
             }
-            Layout::Text => {
+            Layout::Text | Layout::Auto => {
                 let mut zone = self.text_zone.clone();
                 let (mut lo, mut hi) = (String::new(), String::new());
                 format_local(
@@ -518,11 +515,11 @@ impl Cql {
                             Some(ts) => bars.push((
                                 ts,
                                 [
-                                    widen(o),
-                                    widen(h),
-                                    widen(l),
-                                    widen(c),
-                                    v.map_or(f64::NAN, widen),
+                                    o.into(),
+                                    h.into(),
+                                    l.into(),
+                                    c.into(),
+                                    v.map_or(f64::NAN, f64::from),
                                 ],
                             )),
                             None => bad = Some(t),
@@ -749,14 +746,6 @@ impl Store for Cql {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn floats_widen_to_their_written_decimal() {
-        assert_eq!(widen(170.49), 170.49);
-        assert_eq!(widen(186.16), 186.16);
-        assert_eq!(widen(18053.0), 18053.0);
-        assert_eq!(widen(0.1), 0.1);
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

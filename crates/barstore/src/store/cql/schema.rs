@@ -81,7 +81,7 @@ impl Statements {
                 index_zone: Some(p(format!("SELECT zone FROM {index} WHERE symbol = ? LIMIT 1")).await?),
                 index_all: Some(p(format!("SELECT symbol, zone, rows, first, last FROM {index}")).await?),
             },
-            Layout::Text => Statements {
+            Layout::Text | Layout::Auto => Statements {
                 insert: p(format!("INSERT INTO {ks}.{tb} (symbol, bucket, timestamp, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")).await?,
                 range: p(format!("SELECT timestamp, open, high, low, close, volume FROM {ks}.{tb} WHERE symbol = ? AND bucket = ? AND timestamp >= ? AND timestamp <= ?")).await?,
                 stats: p(format!("SELECT count(*), min(timestamp), max(timestamp) FROM {ks}.{tb} WHERE symbol = ? AND bucket = ?")).await?,
@@ -109,6 +109,40 @@ impl ManifestStatements {
         Ok(ManifestStatements {
             put: prepare(s, t, format!("INSERT INTO {manifest} (source, size, mtime_ns, hash, rows, symbol) VALUES (?, ?, ?, ?, ?, ?)")).await?,
             all: prepare(s, t, format!("SELECT source, size, mtime_ns, hash, rows, symbol FROM {manifest}")).await?,
+        })
+    }
+}
+
+/// The layout of an existing table, from its columns: `ts` (typed) or `timestamp`
+/// (text).
+pub async fn detect_layout(s: &Session, t: &Target) -> Result<Layout> {
+    let rows = s
+        .query_unpaged(
+            "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
+            (&t.keyspace, &t.table),
+        )
+        .await
+        .map_err(|e| cql_error("looking up the table".into(), e))?
+        .into_rows_result()
+        .map_err(|e| cql_error("looking up the table".into(), e))?;
+    let mut names = Vec::new();
+    for row in rows
+        .rows::<(String,)>()
+        .map_err(|e| cql_error("looking up the table".into(), e))?
+    {
+        names.push(
+            row.map_err(|e| cql_error("looking up the table".into(), e))?
+                .0,
+        );
+    }
+    if names.iter().any(|n| n == "ts") {
+        Ok(Layout::Typed)
+    } else if names.iter().any(|n| n == "timestamp") {
+        Ok(Layout::Text)
+    } else {
+        Err(Error::Schema {
+            table: format!("{}.{}", t.keyspace, t.table),
+            detail: "does not exist or has neither a ts nor a timestamp column".into(),
         })
     }
 }
@@ -159,7 +193,7 @@ pub async fn ensure(s: &Session, t: &Target, opts: &CqlOptions) -> Result<()> {
             run(format!("CREATE TABLE IF NOT EXISTS {ks}.{tb} (symbol text, bucket text, ts timestamp, open double, high double, low double, close double, volume double, PRIMARY KEY ((symbol, bucket), ts)) WITH CLUSTERING ORDER BY (ts ASC) AND compaction = {compaction}")).await?;
             run(format!("CREATE TABLE IF NOT EXISTS {ks}.{tb}_symbols (symbol text, bucket text, zone text, rows bigint, first timestamp, last timestamp, PRIMARY KEY (symbol, bucket))")).await?;
         }
-        Layout::Text => {
+        Layout::Text | Layout::Auto => {
             run(format!("CREATE TABLE IF NOT EXISTS {ks}.{tb} (symbol text, bucket text, timestamp text, open float, high float, low float, close float, volume float, PRIMARY KEY ((symbol, bucket), timestamp)) WITH compaction = {compaction}")).await?;
         }
     }

@@ -17,9 +17,11 @@ pub enum Layout {
     Typed,
     /// The earlier notebook's layout: `timestamp text` (exchange wall-clock), `float` prices.
     Text,
+    /// Whichever of the two an existing table has (resolved when connecting).
+    Auto,
 }
 
-/// A parsed `cql://host1[:port][,host2...]/keyspace[?table=NAME&layout=typed|text]` URL.
+/// A parsed `cql://host1[:port][,host2...]/keyspace[?table=NAME&layout=typed|text|auto&tz=ZONE]` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// `host:port` of each contact point.
@@ -101,6 +103,7 @@ impl std::str::FromStr for Target {
                 Some(("table", t)) => table = identifier("table", t, 38)?,
                 Some(("layout", "typed")) => layout = Layout::Typed,
                 Some(("layout", "text")) => layout = Layout::Text,
+                Some(("layout", "auto")) => layout = Layout::Auto,
                 Some(("tz", z)) => zone = crate::calendar::Zone::new(z)?.name().to_string(),
                 _ => return Err(bad(&format!("unknown option {pair:?}"))),
             }
@@ -124,8 +127,10 @@ impl fmt::Display for Target {
             self.keyspace,
             self.table
         )?;
-        if self.layout == Layout::Text {
-            write!(f, "&layout=text&tz={}", self.zone)?;
+        match self.layout {
+            Layout::Typed => {}
+            Layout::Text => write!(f, "&layout=text&tz={}", self.zone)?,
+            Layout::Auto => write!(f, "&layout=auto&tz={}", self.zone)?,
         }
         Ok(())
     }

@@ -1,0 +1,375 @@
+//! `barstore._native`: the Python package's bridge to the barstore library.
+//!
+//! Only translation lives here: Python arguments to library options, library results
+//! to Python values, library errors to the `barstore.Error` family. Bars cross into
+//! Python as an Arrow C stream in a PyCapsule, so pyarrow adopts the Rust buffers
+//! without copying them. Long calls run with the GIL released; a load runs on its own
+//! thread while the calling thread reports progress and watches for Ctrl-C.
+
+use arrow::array::{
+    ArrayRef, Float64Array, RecordBatch, RecordBatchIterator, TimestampMillisecondArray,
+};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::ffi_stream::FFI_ArrowArrayStream;
+use barstore::calendar::Zone;
+use barstore::load::{load, FileOutcome, LoadOptions, Progress};
+use barstore::read::{read, Frame, ReadRequest};
+use barstore::store::cql::{CqlOptions, Secret};
+use barstore::store::{self, Store};
+use barstore::verify::verify;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The same allocator as the `barstore` binary: large column buffers are reused
+/// instead of being faulted in afresh on every read.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+create_exception!(
+    _native,
+    Error,
+    PyException,
+    "Base class of every barstore error."
+);
+create_exception!(
+    _native,
+    InputError,
+    Error,
+    "Bad input: a file, a symbol, an option or a time."
+);
+create_exception!(
+    _native,
+    ConnectionError,
+    Error,
+    "The database could not be reached or a request failed."
+);
+create_exception!(
+    _native,
+    SchemaError,
+    Error,
+    "A store's tables or files are missing or not as expected."
+);
+
+fn to_py(e: barstore::Error) -> PyErr {
+    use barstore::Error as E;
+    let msg = e.to_string();
+    match e {
+        E::Connect { .. } | E::Cql { .. } => ConnectionError::new_err(msg),
+        E::Schema { .. } | E::Store { .. } | E::Parquet { .. } | E::Locked { .. } => {
+            SchemaError::new_err(msg)
+        }
+        E::Cancelled => PyKeyboardInterrupt::new_err(msg),
+        _ => InputError::new_err(msg),
+    }
+}
+
+/// Progress counters the load thread updates and the Python thread reads.
+#[derive(Default)]
+struct Counters {
+    bytes: AtomicU64,
+    total_files: AtomicU64,
+    total_bytes: AtomicU64,
+    done_files: AtomicU64,
+    rows: AtomicU64,
+}
+
+impl Progress for Counters {
+    fn start(&self, files: u64, bytes: u64) {
+        self.total_files.store(files, Ordering::Relaxed);
+        self.total_bytes.store(bytes, Ordering::Relaxed);
+    }
+    fn advance(&self, bytes: u64, rows: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+    }
+    fn file_done(&self, _source: &str, _outcome: &FileOutcome) {
+        self.done_files.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Counters {
+    fn report(&self, py: Python<'_>, callback: &Option<Py<PyAny>>) -> PyResult<()> {
+        if let Some(cb) = callback {
+            let d = PyDict::new(py);
+            d.set_item("files", self.done_files.load(Ordering::Relaxed))?;
+            d.set_item("total_files", self.total_files.load(Ordering::Relaxed))?;
+            d.set_item("bytes", self.bytes.load(Ordering::Relaxed))?;
+            d.set_item("total_bytes", self.total_bytes.load(Ordering::Relaxed))?;
+            d.set_item("rows", self.rows.load(Ordering::Relaxed))?;
+            cb.call1(py, (d,))?;
+        }
+        Ok(())
+    }
+}
+
+/// A connected store.
+#[pyclass(frozen)]
+struct NativeStore {
+    store: Arc<dyn Store>,
+}
+
+/// Builds the Arrow batch of a read. With `utc`, the timestamp column holds UTC
+/// instants tagged with the display zone; otherwise naive exchange wall-clock times.
+fn frame_batch(frame: Frame, utc: bool) -> RecordBatch {
+    let b = frame.bars;
+    let (ts, tz): (Vec<i64>, Option<Arc<str>>) = if utc {
+        (b.ts, Some(frame.zone.as_str().into()))
+    } else {
+        (frame.local.iter().map(|s| s * 1000).collect(), None)
+    };
+    let volume_nulls = b
+        .volume
+        .iter()
+        .any(|v| v.is_nan())
+        .then(|| NullBuffer::from_iter(b.volume.iter().map(|v| !v.is_nan())));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Millisecond, tz.clone()),
+            false,
+        ),
+        Field::new("open", DataType::Float64, false),
+        Field::new("high", DataType::Float64, false),
+        Field::new("low", DataType::Float64, false),
+        Field::new("close", DataType::Float64, false),
+        Field::new("volume", DataType::Float64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(TimestampMillisecondArray::from(ts).with_timezone_opt(tz)),
+        Arc::new(Float64Array::from(b.open)),
+        Arc::new(Float64Array::from(b.high)),
+        Arc::new(Float64Array::from(b.low)),
+        Arc::new(Float64Array::from(b.close)),
+        Arc::new(Float64Array::new(b.volume.into(), volume_nulls)),
+    ];
+    RecordBatch::try_new(schema, columns).expect("columns match the schema")
+}
+
+#[pymethods]
+impl NativeStore {
+    #[new]
+    #[pyo3(signature = (location, user=None, password=None, tls=false, tls_ca=None, dc=None,
+                        consistency=None, replication=None, compaction=None, attempts=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        location: String,
+        user: Option<String>,
+        password: Option<String>,
+        tls: bool,
+        tls_ca: Option<PathBuf>,
+        dc: Option<String>,
+        consistency: Option<String>,
+        replication: Option<String>,
+        compaction: Option<String>,
+        attempts: Option<u32>,
+    ) -> PyResult<Self> {
+        let defaults = CqlOptions::default();
+        let opts = CqlOptions {
+            user,
+            password: password.map(Secret),
+            tls: tls || tls_ca.is_some(),
+            tls_ca,
+            dc,
+            consistency: consistency.unwrap_or(defaults.consistency.clone()),
+            replication: replication.map(|r| r.parse()).transpose().map_err(to_py)?,
+            compaction: compaction
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(to_py)?
+                .unwrap_or_default(),
+            attempts: attempts.unwrap_or(defaults.attempts).max(1),
+            ..defaults
+        };
+        let store = py.detach(|| store::open(&location, &opts)).map_err(to_py)?;
+        Ok(NativeStore {
+            store: Arc::from(store),
+        })
+    }
+
+    /// Where the store is.
+    fn location(&self) -> String {
+        self.store.location()
+    }
+
+    /// Loads files; returns the report as a dict. `progress(dict)` is called about ten
+    /// times a second from the calling thread.
+    #[pyo3(signature = (paths, pattern=None, format="auto", tz="America/New_York", jobs=0,
+                        force=false, errors=None, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn load<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        pattern: Option<String>,
+        format: &str,
+        tz: &str,
+        jobs: usize,
+        force: bool,
+        errors: Option<PathBuf>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let defaults = LoadOptions::default();
+        let opts = LoadOptions {
+            pattern,
+            format: format.parse().map_err(to_py)?,
+            zone: tz.to_string(),
+            jobs,
+            force,
+            errors: errors.unwrap_or(defaults.errors.clone()),
+            ..defaults
+        };
+        let counters = Arc::new(Counters::default());
+        let store = self.store.clone();
+        let worker = {
+            let (opts, counters) = (opts.clone(), counters.clone());
+            std::thread::spawn(move || load(store.as_ref(), &paths, &opts, counters.as_ref()))
+        };
+        let mut interrupted = None;
+        while !worker.is_finished() {
+            py.detach(|| std::thread::sleep(Duration::from_millis(100)));
+            if let Err(e) = py.check_signals() {
+                opts.cancel
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                interrupted.get_or_insert(e);
+            }
+            if interrupted.is_none() {
+                counters.report(py, &progress)?;
+            }
+        }
+        let report = worker
+            .join()
+            .map_err(|_| Error::new_err("the load thread panicked"))?;
+        if let Some(e) = interrupted {
+            return Err(e);
+        }
+        let report = report.map_err(to_py)?;
+        counters.report(py, &progress)?;
+        let d = PyDict::new(py);
+        d.set_item("files", report.files)?;
+        d.set_item("loaded", report.loaded)?;
+        d.set_item("skipped", report.skipped)?;
+        d.set_item("failed", report.failed)?;
+        d.set_item("rows", report.rows)?;
+        d.set_item("rejected", report.rejected)?;
+        d.set_item("warnings", report.warnings)?;
+        d.set_item("seconds", report.seconds)?;
+        d.set_item("error_log", report.error_log)?;
+        Ok(d)
+    }
+
+    /// Reads one symbol as an Arrow C stream capsule.
+    #[pyo3(signature = (symbol, start=None, end=None, session="all", round=None, resample=None, tz=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn read_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        symbol: String,
+        start: Option<String>,
+        end: Option<String>,
+        session: &str,
+        round: Option<u32>,
+        resample: Option<String>,
+        tz: Option<String>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let utc = tz.is_some();
+        let req = ReadRequest {
+            symbol,
+            start,
+            end,
+            session: session.parse().map_err(to_py)?,
+            round,
+            resample: resample.map(|r| r.parse()).transpose().map_err(to_py)?,
+            tz,
+        };
+        let store = self.store.clone();
+        let batch = py
+            .detach(move || read(store.as_ref(), &req).map(|f| frame_batch(f, utc)))
+            .map_err(to_py)?;
+        let schema = batch.schema();
+        let stream =
+            FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new(vec![Ok(batch)], schema)));
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+
+    /// `(symbol, rows, first, last, zone)` per symbol; first and last as exchange
+    /// wall-clock milliseconds.
+    fn symbols(&self, py: Python<'_>) -> PyResult<Vec<(String, u64, i64, i64, String)>> {
+        let store = self.store.clone();
+        let infos = py.detach(move || store.symbols()).map_err(to_py)?;
+        infos
+            .into_iter()
+            .map(|s| {
+                let mut z = Zone::new(&s.zone).map_err(to_py)?;
+                let (first, last) = (z.utc_ms_to_local(s.first), z.utc_ms_to_local(s.last));
+                Ok((s.symbol, s.rows, first * 1000, last * 1000, s.zone))
+            })
+            .collect()
+    }
+
+    /// Compares files with the store: `(identical, [(symbol, source_rows, store_rows,
+    /// missing, extra, different)], [(file, reason)])`.
+    #[pyo3(signature = (paths, pattern=None, format="auto", tz="America/New_York", jobs=0))]
+    #[allow(clippy::type_complexity)]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        pattern: Option<String>,
+        format: &str,
+        tz: &str,
+        jobs: usize,
+    ) -> PyResult<(
+        bool,
+        Vec<(String, u64, u64, u64, u64, u64)>,
+        Vec<(String, String)>,
+    )> {
+        let opts = LoadOptions {
+            pattern,
+            format: format.parse().map_err(to_py)?,
+            zone: tz.to_string(),
+            jobs,
+            ..LoadOptions::default()
+        };
+        let store = self.store.clone();
+        let report = py
+            .detach(move || verify(store.as_ref(), &paths, &opts))
+            .map_err(to_py)?;
+        Ok((
+            report.identical(),
+            report
+                .symbols
+                .iter()
+                .map(|d| {
+                    (
+                        d.symbol.clone(),
+                        d.source_rows,
+                        d.store_rows,
+                        d.missing,
+                        d.extra,
+                        d.different,
+                    )
+                })
+                .collect(),
+            report.failed,
+        ))
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<NativeStore>()?;
+    m.add("Error", py.get_type::<Error>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("ConnectionError", py.get_type::<ConnectionError>())?;
+    m.add("SchemaError", py.get_type::<SchemaError>())?;
+    Ok(())
+}

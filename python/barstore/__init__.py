@@ -1,0 +1,263 @@
+"""barstore: minute bars (OHLCV) in an embedded Parquet store or ScyllaDB/Cassandra,
+read back as pandas DataFrames.
+
+>>> import barstore
+>>> with barstore.connect() as store:                      # ./barstore-data
+...     store.load(["AAPL_full_1min_adjsplit.txt"])
+...     df = store.read("AAPL", "2024-05-01", "2024-05-03", session="regular")
+
+``connect("cql://host/keyspace")`` uses a ScyllaDB or Cassandra cluster instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from . import _native
+from ._native import ConnectionError, Error, InputError, SchemaError
+
+__all__ = [
+    "connect",
+    "fetch_minute_data",
+    "Store",
+    "LoadReport",
+    "VerifyReport",
+    "Error",
+    "InputError",
+    "ConnectionError",
+    "SchemaError",
+]
+
+COLUMNS = ["open", "high", "low", "close", "volume"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadReport:
+    """What a load did. ``failed`` lists ``(file, reason)`` of files not loaded at all;
+    rejected rows are in ``error_log`` (JSON lines: file, line, raw, reason)."""
+
+    files: int
+    loaded: int
+    skipped: int
+    failed: list[tuple[str, str]]
+    rows: int
+    rejected: int
+    warnings: int
+    seconds: float
+    error_log: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyReport:
+    """How the store compares with source files, one row per symbol in ``symbols``."""
+
+    identical: bool
+    symbols: pd.DataFrame
+    failed: list[tuple[str, str]]
+
+
+class _ArrowStream:
+    """Hands a native Arrow C stream capsule to pyarrow (PyCapsule interface)."""
+
+    def __init__(self, capsule: Any) -> None:
+        self._capsule = capsule
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        return self._capsule
+
+
+def _progress_bar(enabled: bool):
+    """A callback drawing a tqdm bar (notebook or terminal) or a plain stderr line."""
+    if not enabled:
+        return None, lambda: None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    state: dict[str, Any] = {}
+
+    def update(p: dict[str, int]) -> None:
+        if tqdm is not None:
+            bar = state.get("bar")
+            if bar is None:
+                bar = state["bar"] = tqdm(total=p["total_bytes"], unit="B", unit_scale=True,
+                                          desc="loading")
+            bar.update(p["bytes"] - bar.n)
+            bar.set_postfix(files=f"{p['files']}/{p['total_files']}", rows=p["rows"],
+                            refresh=False)
+        elif sys.stderr.isatty():
+            pct = 100 * p["bytes"] / max(p["total_bytes"], 1)
+            print(f"\rloading {pct:5.1f}%  files {p['files']}/{p['total_files']}  "
+                  f"rows {p['rows']:,}", end="", file=sys.stderr, flush=True)
+
+    def close() -> None:
+        if state.get("bar") is not None:
+            state["bar"].close()
+        elif tqdm is None and sys.stderr.isatty():
+            print(file=sys.stderr)
+
+    return update, close
+
+
+def _time(t: Any) -> str | None:
+    """A bound as barstore reads it: a date or 'YYYY-MM-DD HH:MM:SS'."""
+    if t is None:
+        return None
+    if isinstance(t, str):
+        return t
+    ts = pd.Timestamp(t)
+    return ts.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Store:
+    """A barstore store. Use :func:`connect` to open one; usable as a context manager."""
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"barstore.Store({self.location!r})"
+
+    @property
+    def location(self) -> str:
+        """The store's directory or URL."""
+        return self._native.location()
+
+    def close(self) -> None:
+        """Releases the store (its write lock, its connections)."""
+        self._native = None
+
+    def load(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
+             pattern: str | None = None, format: str = "auto",
+             tz: str = "America/New_York", jobs: int | None = None, force: bool = False,
+             progress: bool = True, errors: str | os.PathLike | None = None) -> LoadReport:
+        """Loads bar files or directories (plain, .gz, .zip). The GIL is released while
+        loading; Ctrl-C stops at the next batch and keeps completed files, so running
+        the same load again resumes."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        update, close = _progress_bar(progress)
+        try:
+            r = self._native.load([os.fspath(p) for p in paths], pattern=pattern,
+                                  format=format, tz=tz, jobs=jobs or 0, force=force,
+                                  errors=None if errors is None else os.fspath(errors),
+                                  progress=update)
+        finally:
+            close()
+        return LoadReport(**r)
+
+    def read_arrow(self, symbol: str, start: Any = None, end: Any = None, *,
+                   session: str = "all", round: int | None = None,
+                   resample: str | None = None, tz: str | None = None) -> pa.Table:
+        """One symbol's bars as a ``pyarrow.Table``; the buffers are Rust's, not copied."""
+        capsule = self._native.read_arrow(symbol, _time(start), _time(end), session, round,
+                                          resample, tz)
+        return pa.table(_ArrowStream(capsule))
+
+    def read(self, symbols: str | Sequence[str], start: Any = None, end: Any = None, *,
+             session: str = "all", round: int | None = None, resample: str | None = None,
+             tz: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Bars as a DataFrame indexed by ``timestamp`` (exchange wall-clock, naive; aware
+        in ``tz`` when given), float64 columns open high low close volume, sorted.
+        A list of symbols gives a ``(symbol, timestamp)`` MultiIndex.
+
+        ``start``/``end`` are inclusive (a date alone means the whole day for ``end``);
+        ``session="regular"`` keeps 09:30 <= t < 16:00; ``resample`` takes 5min, 15min,
+        1h, 1d...; ``round`` rounds half to even like ``DataFrame.round``."""
+        cols = list(columns) if columns is not None else COLUMNS
+        unknown = set(cols) - set(COLUMNS)
+        if unknown:
+            raise InputError(f"unknown columns {sorted(unknown)}: choose from {COLUMNS}")
+
+        def one(symbol: str) -> pd.DataFrame:
+            table = self.read_arrow(symbol, start, end, session=session, round=round,
+                                    resample=resample, tz=tz)
+            df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
+                                 self_destruct=True)
+            return df.set_index("timestamp")[cols]
+
+        if isinstance(symbols, str):
+            return one(symbols)
+        frames = {s: one(s) for s in symbols}
+        if not frames:
+            raise InputError("no symbols given")
+        return pd.concat(frames, names=["symbol", "timestamp"])
+
+    def symbols(self) -> pd.DataFrame:
+        """Stored symbols: rows, first and last bar (exchange time) and time zone."""
+        rows = self._native.symbols()
+        df = pd.DataFrame(rows, columns=["symbol", "rows", "first", "last", "tz"])
+        for c in ("first", "last"):
+            df[c] = pd.to_datetime(df[c], unit="ms")
+        return df
+
+    def verify(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
+               pattern: str | None = None, format: str = "auto",
+               tz: str = "America/New_York", jobs: int | None = None) -> VerifyReport:
+        """Re-reads the files and compares every bar with the store."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        identical, rows, failed = self._native.verify([os.fspath(p) for p in paths],
+                                                      pattern=pattern, format=format, tz=tz,
+                                                      jobs=jobs or 0)
+        df = pd.DataFrame(rows, columns=["symbol", "source_rows", "store_rows", "missing",
+                                         "extra", "different"])
+        return VerifyReport(identical, df, failed)
+
+
+def connect(url: str | os.PathLike | None = None, **options: Any) -> Store:
+    """Opens a store: a directory (default ``$BARSTORE_STORE`` or ``./barstore-data``)
+    for the embedded store, or ``cql://host[:port][,host...]/keyspace[?table=NAME]`` for
+    ScyllaDB/Cassandra. Options: user, password (default ``$BARSTORE_CQL_PASSWORD``),
+    tls, tls_ca, dc, consistency, replication, compaction, attempts."""
+    if url is None:
+        url = os.environ.get("BARSTORE_STORE", "barstore-data")
+    options.setdefault("password", os.environ.get("BARSTORE_CQL_PASSWORD"))
+    return Store(_native.NativeStore(os.fspath(url), **options))
+
+
+def _months(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    return [p.strftime("%Y-%m") for p in pd.period_range(start, end, freq="M")]
+
+
+def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str,
+                      TABLE: str, trading_hours_only: bool, rounding: bool, *,
+                      hosts: Sequence[str] = ("127.0.0.1",), port: int = 9042) -> pd.DataFrame:
+    """Drop-in replacement for the notebook reader of the same name: the bars of
+    ``symbol`` with ``start_time <= timestamp <= end_time`` from ``KEYSPACE.TABLE``
+    (original text layout or barstore's typed layout), indexed by ``timestamp``,
+    float64 columns open high low close volume; ``trading_hours_only`` keeps
+    09:30:00-16:00:00 inclusive (``between_time``), ``rounding`` rounds to 4 decimals."""
+    url = f"cql://{','.join(f'{h}:{port}' for h in hosts)}/{KEYSPACE}?table={TABLE}&layout=auto"
+    store = _fetch_stores.get(url)
+    if store is None:
+        store = _fetch_stores[url] = connect(url)
+    start, end = pd.Timestamp(start_time), pd.Timestamp(end_time)
+    df = store.read(symbol, _time(start), _time(end))
+    df.index = df.index.as_unit(_string_datetime_unit())
+    if trading_hours_only:
+        df = df.between_time("09:30:00", "16:00:00")
+    if rounding:
+        df = df.round(4)
+    return df
+
+
+_fetch_stores: dict[str, Store] = {}
+
+
+def _string_datetime_unit() -> str:
+    """The unit pandas gives datetimes parsed from text, as the notebook's reader did."""
+    return pd.to_datetime(pd.Series(["2024-01-02 09:30:00"])).dt.unit

@@ -1,0 +1,55 @@
+"""Type stubs of the native module; the public API is in barstore/__init__.py."""
+
+from collections.abc import Callable
+from typing import Any
+
+class Error(Exception): ...
+class InputError(Error): ...
+class ConnectionError(Error): ...
+class SchemaError(Error): ...
+
+class NativeStore:
+    def __init__(
+        self,
+        location: str,
+        user: str | None = ...,
+        password: str | None = ...,
+        tls: bool = ...,
+        tls_ca: str | None = ...,
+        dc: str | None = ...,
+        consistency: str | None = ...,
+        replication: str | None = ...,
+        compaction: str | None = ...,
+        attempts: int | None = ...,
+    ) -> None: ...
+    def location(self) -> str: ...
+    def load(
+        self,
+        paths: list[str],
+        pattern: str | None = ...,
+        format: str = ...,
+        tz: str = ...,
+        jobs: int = ...,
+        force: bool = ...,
+        errors: str | None = ...,
+        progress: Callable[[dict[str, int]], None] | None = ...,
+    ) -> dict[str, Any]: ...
+    def read_arrow(
+        self,
+        symbol: str,
+        start: str | None = ...,
+        end: str | None = ...,
+        session: str = ...,
+        round: int | None = ...,
+        resample: str | None = ...,
+        tz: str | None = ...,
+    ) -> Any: ...
+    def symbols(self) -> list[tuple[str, int, int, int, str]]: ...
+    def verify(
+        self,
+        paths: list[str],
+        pattern: str | None = ...,
+        format: str = ...,
+        tz: str = ...,
+        jobs: int = ...,
+    ) -> tuple[bool, list[tuple[str, int, int, int, int, int]], list[tuple[str, str]]]: ...
