@@ -196,6 +196,16 @@ class Store:
             raise InputError("no symbols given")
         return pd.concat(frames, names=["symbol", "timestamp"])
 
+    def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
+                force: bool = False) -> dict[str, int]:
+        """Copies symbols (all by default) to another store, e.g. from a table in the
+        original text layout to the typed layout, or from the embedded store to a
+        cluster. Resumable: months already copied are skipped unless ``force``."""
+        if isinstance(target, str):
+            target = connect(target)
+        n, months, skipped, rows = self._native.copy_to(target._native, list(symbols), force)
+        return {"symbols": n, "months": months, "skipped": skipped, "rows": rows}
+
     def symbols(self) -> pd.DataFrame:
         """Stored symbols: rows, first and last bar (exchange time) and time zone."""
         rows = self._native.symbols()

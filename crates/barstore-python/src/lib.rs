@@ -13,7 +13,7 @@ use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use barstore::calendar::Zone;
-use barstore::load::{load, FileOutcome, LoadOptions, Progress};
+use barstore::load::{load, FileOutcome, LoadOptions, NoProgress, Progress};
 use barstore::read::{read, Frame, ReadRequest};
 use barstore::store::cql::{CqlOptions, Secret};
 use barstore::store::{self, Store};
@@ -108,6 +108,11 @@ impl Counters {
         Ok(())
     }
 }
+
+/// `(symbol, rows, first, last, zone)`.
+type SymbolRow = (String, u64, i64, i64, String);
+/// `(symbol, source_rows, store_rows, missing, extra, different)`.
+type DiffRow = (String, u64, u64, u64, u64, u64);
 
 /// A connected store.
 #[pyclass(frozen)]
@@ -301,7 +306,7 @@ impl NativeStore {
 
     /// `(symbol, rows, first, last, zone)` per symbol; first and last as exchange
     /// wall-clock milliseconds.
-    fn symbols(&self, py: Python<'_>) -> PyResult<Vec<(String, u64, i64, i64, String)>> {
+    fn symbols(&self, py: Python<'_>) -> PyResult<Vec<SymbolRow>> {
         let store = self.store.clone();
         let infos = py.detach(move || store.symbols()).map_err(to_py)?;
         infos
@@ -314,10 +319,28 @@ impl NativeStore {
             .collect()
     }
 
+    /// Copies symbols (all when empty) to another store; returns
+    /// `(symbols, months copied, months skipped, rows)`.
+    #[pyo3(signature = (target, symbols=Vec::new(), force=false))]
+    fn copy_to(
+        &self,
+        py: Python<'_>,
+        target: &NativeStore,
+        symbols: Vec<String>,
+        force: bool,
+    ) -> PyResult<(u64, u64, u64, u64)> {
+        let (from, to) = (self.store.clone(), target.store.clone());
+        let r = py
+            .detach(move || {
+                barstore::copy::copy(from.as_ref(), to.as_ref(), &symbols, force, &NoProgress)
+            })
+            .map_err(to_py)?;
+        Ok((r.symbols, r.months, r.skipped, r.rows))
+    }
+
     /// Compares files with the store: `(identical, [(symbol, source_rows, store_rows,
     /// missing, extra, different)], [(file, reason)])`.
     #[pyo3(signature = (paths, pattern=None, format="auto", tz="America/New_York", jobs=0))]
-    #[allow(clippy::type_complexity)]
     fn verify(
         &self,
         py: Python<'_>,
