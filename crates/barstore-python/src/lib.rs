@@ -349,11 +349,7 @@ impl NativeStore {
         format: &str,
         tz: &str,
         jobs: usize,
-    ) -> PyResult<(
-        bool,
-        Vec<(String, u64, u64, u64, u64, u64)>,
-        Vec<(String, String)>,
-    )> {
+    ) -> PyResult<(bool, Vec<DiffRow>, Vec<(String, String)>)> {
         let opts = LoadOptions {
             pattern,
             format: format.parse().map_err(to_py)?,
