@@ -113,6 +113,8 @@ impl Counters {
 type SymbolRow = (String, u64, i64, i64, String);
 /// `(symbol, source_rows, store_rows, missing, extra, different)`.
 type DiffRow = (String, u64, u64, u64, u64, u64);
+/// `(identical, per-symbol differences, failed files with reasons)`.
+type VerifyResult = (bool, Vec<DiffRow>, Vec<(String, String)>);
 
 /// A connected store.
 #[pyclass(frozen)]
@@ -349,7 +351,7 @@ impl NativeStore {
         format: &str,
         tz: &str,
         jobs: usize,
-    ) -> PyResult<(bool, Vec<DiffRow>, Vec<(String, String)>)> {
+    ) -> PyResult<VerifyResult> {
         let opts = LoadOptions {
             pattern,
             format: format.parse().map_err(to_py)?,
