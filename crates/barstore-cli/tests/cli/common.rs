@@ -182,6 +182,22 @@ fn parse_values(fields: &[&str]) -> ([f64; 4], Option<f64>) {
     )
 }
 
+impl Drop for Fixture {
+    /// Drops a CQL fixture's keyspace: hundreds of test tables would crowd a small
+    /// test node's heap.
+    fn drop(&mut self) {
+        if let Kind::Cql(ks) = &self.kind {
+            let url = format!("cql://{}/{ks}", cql_node());
+            if let Ok(cql) = barstore::store::Cql::connect(&url, Default::default()) {
+                let _ = cql.block_on(
+                    cql.session()
+                        .query_unpaged(format!("DROP KEYSPACE IF EXISTS {ks}"), ()),
+                );
+            }
+        }
+    }
+}
+
 /// Bars of a CSV text whose first field is `YYYY-MM-DD HH:MM:SS` (header optional),
 /// keyed by time.
 pub fn csv_bars(text: &str) -> BTreeMap<String, ([f64; 4], Option<f64>)> {

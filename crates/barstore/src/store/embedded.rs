@@ -355,6 +355,10 @@ impl Store for Embedded {
         let meta = self.meta_dir();
         fs::create_dir_all(&meta).map_err(|e| Error::io(&meta, e))?;
         fs::create_dir_all(self.dataset_dir()).map_err(|e| Error::io(self.dataset_dir(), e))?;
+        let mut held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_some() {
+            return Ok(());
+        }
         let path = meta.join("lock");
         let file = OpenOptions::new()
             .create(true)
@@ -367,8 +371,9 @@ impl Store for Embedded {
             Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked { path }),
             Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
-        *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
-        Self::remove_debris(&self.dataset_dir())
+        Self::remove_debris(&self.dataset_dir())?;
+        *held = Some(file);
+        Ok(())
     }
 
     fn zone_of(&self, symbol: &str) -> Result<Option<String>> {
@@ -715,6 +720,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("another barstore process"), "{err}");
+        store.begin_load().unwrap();
         drop(store);
         Embedded::new(dir.path()).begin_load().unwrap();
         assert!(!debris.exists());

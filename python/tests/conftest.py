@@ -1,0 +1,64 @@
+"""Fixtures: the real sample files, and a store of each kind (embedded, CQL).
+
+The CQL store needs a node: BARSTORE_TEST_CQL=host:port, which scripts/test sets after
+starting a local Cassandra. Without it the CQL tests fail; they never skip.
+"""
+
+import itertools
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import barstore
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+_counter = itertools.count()
+
+
+def cql_node() -> str:
+    node = os.environ.get("BARSTORE_TEST_CQL")
+    if not node:
+        pytest.fail("BARSTORE_TEST_CQL is not set: run scripts/test (it starts a local "
+                    "Cassandra node) or point it at a ScyllaDB/Cassandra node", pytrace=False)
+    return node
+
+
+def fresh_keyspace() -> str:
+    return f"py{os.getpid()}_{time.time_ns() % 10**9}_{next(_counter)}"
+
+
+@pytest.fixture
+def data() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def cql_session():
+    """A Python-driver session on the test node, for set-up and clean-up."""
+    from cassandra.cluster import Cluster
+
+    host, port = cql_node().rsplit(":", 1)
+    cluster = Cluster([host], port=int(port))
+    yield cluster.connect()
+    cluster.shutdown()
+
+
+@pytest.fixture(params=["embedded", "cql"])
+def store_url(request, tmp_path):
+    if request.param == "embedded":
+        yield str(tmp_path / "store")
+        return
+    session = request.getfixturevalue("cql_session")
+    keyspace = fresh_keyspace()
+    yield f"cql://{cql_node()}/{keyspace}"
+    # hundreds of test tables would crowd a small test node's heap
+    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+
+
+@pytest.fixture
+def store(store_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with barstore.connect(store_url) as s:
+        yield s

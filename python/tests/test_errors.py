@@ -1,0 +1,55 @@
+"""Errors surface as barstore.Error subclasses with the library's messages."""
+
+import pytest
+
+import barstore
+from conftest import cql_node, fresh_keyspace
+
+
+def test_classes():
+    for cls in (barstore.InputError, barstore.ConnectionError, barstore.SchemaError):
+        assert issubclass(cls, barstore.Error)
+    assert issubclass(barstore.Error, Exception)
+
+
+def test_input_errors(store, data):
+    with pytest.raises(barstore.InputError, match=r'invalid symbol "\.\./etc"'):
+        store.read("../etc")
+    with pytest.raises(barstore.InputError, match="unknown time zone"):
+        store.load(data / "AAPL_1min_sample_headerless.txt", tz="Mars/Base", progress=False)
+    with pytest.raises(barstore.InputError, match="invalid resample interval"):
+        store.read("AAPL", resample="7min")
+    with pytest.raises(barstore.InputError, match="invalid format"):
+        store.load(data, format="datetime,open", progress=False)
+
+
+def test_unrecognised_files_are_reported_not_raised(store, tmp_path):
+    bad = tmp_path / "JUNK.csv"
+    bad.write_text("hello,world\nnot,bars\n")
+    report = store.load(bad, progress=False)
+    assert report.loaded == 0 and len(report.failed) == 1
+    assert "cannot recognise the layout" in report.failed[0][1]
+
+
+def test_unknown_symbol(store, data):
+    store.load(data / "AAPL_1min_sample_headerless.txt", progress=False)
+    with pytest.raises(barstore.InputError, match='symbol "MSFT" is not in the store'):
+        store.read("MSFT")
+
+
+def test_connection_error():
+    with pytest.raises(barstore.ConnectionError, match="cannot connect to 127.0.0.1:1"):
+        barstore.connect("cql://127.0.0.1:1/ks", attempts=1)
+
+
+def test_schema_error_for_missing_tables():
+    with barstore.connect(f"cql://{cql_node()}/{fresh_keyspace()}") as s:
+        with pytest.raises(barstore.SchemaError, match="load data first"):
+            s.read("AAPL")
+
+
+def test_hostile_names():
+    with pytest.raises(barstore.Error, match="invalid keyspace name"):
+        barstore.connect(f"cql://{cql_node()}/ks;DROP")
+    with pytest.raises(barstore.Error, match="invalid table name"):
+        barstore.connect(f"cql://{cql_node()}/ks?table=t'x")
