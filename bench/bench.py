@@ -34,11 +34,12 @@ def rust(*args):
     return json.loads(out)
 
 
-def generate(rows, name):
+def generate(rows, name, seed=1):
     path = WORK / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        subprocess.run([RELEASE / "barstore-bench", "gen", "--rows", str(rows), path], check=True)
+        subprocess.run([RELEASE / "barstore-bench", "gen", "--rows", str(rows), "--seed",
+                        str(seed), path], check=True)
     return path
 
 
@@ -70,6 +71,117 @@ def line(what, ours, base, unit, better_low=True):
     print(f"  {what:<44} {ours:>12,.3f} {unit:<8} baseline {base:>12,.3f} {unit:<8} x{ratio:5.2f}")
 
 
+def proc_cpu_seconds(pid):
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Node:
+    """A Cassandra node of the bench's own (4 GiB heap), started and stopped here."""
+
+    def __init__(self, port=9242, storage=7200):
+        self.state = WORK / "node"
+        shutil.rmtree(self.state, ignore_errors=True)
+        env = dict(os.environ, CASSANDRA_CQL_PORT=str(port), CASSANDRA_STORAGE_PORT=str(storage),
+                   CASSANDRA_HEAP="4G")
+        self.addr = subprocess.run([ROOT / "scripts/cassandra/start", self.state], env=env,
+                                   check=True, capture_output=True, text=True).stdout.strip()
+        self.pid = int((self.state / "cassandra.pid").read_text())
+
+    def cpu(self):
+        return proc_cpu_seconds(self.pid)
+
+    def stop(self):
+        subprocess.run([ROOT / "scripts/cassandra/stop", self.state], check=True)
+
+
+def cql_bench(args, files, repeat):
+    """Loads into a real node: barstore beside cqlsh COPY; then reads into pandas."""
+    import pandas as pd
+    from cassandra.cluster import Cluster
+
+    node = Node()
+    try:
+        host, port = node.addr.split(":")
+        rows = args.rows * len(files)
+        print(f"\nload into Cassandra 5 on this machine ({len(files)} symbols x {args.rows:,} rows, "
+              "node heap 4 GiB, same 2 cores as the loader)")
+        url = f"cql://{node.addr}/bench"
+        cpu0 = node.cpu()
+        secs, _ = timed_child([RELEASE / "barstore", "--store", url, "load", "-q", "--errors",
+                               WORK / "errors.jsonl", *files])
+        node_cores = (node.cpu() - cpu0) / secs
+        ours = rows / secs
+        print(f"  barstore load                {secs:8.1f} s {ours:12,.0f} rows/s   "
+              f"node CPU {node_cores:.2f} cores")
+
+        # Baseline: a Python pass adds symbol and month columns, then cqlsh COPY FROM.
+        cluster = Cluster([host], port=int(port))
+        session = cluster.connect()
+        # the earlier notebook's table: the original text layout
+        session.execute("CREATE TABLE IF NOT EXISTS bench.copy_1m (symbol text, bucket text, "
+                        "timestamp text, open float, high float, low float, close float, "
+                        "volume float, PRIMARY KEY ((symbol, bucket), timestamp))")
+        t0 = time.perf_counter()
+        prepared = []
+        for f in files:
+            symbol = f.name.split("_")[0]
+            out = WORK / f"copy-{symbol}.csv"
+            with open(f) as src, open(out, "w") as dst:
+                for line in src:
+                    dst.write(f"{symbol},{line[:7]},{line}")
+            prepared.append(out)
+        rewrite = time.perf_counter() - t0
+        cpu0 = node.cpu()
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen(
+            [str(Path(sys.executable).parent / "cqlsh"), host, port, "-e",
+             f"COPY bench.copy_1m (symbol, bucket, timestamp, open, high, low, close, volume) FROM "
+             f"'{p}' WITH NUMPROCESSES=2 AND CHUNKSIZE=5000 AND MAXBATCHSIZE=20"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for p in prepared]
+        for p in procs:
+            _, err = p.communicate()
+            if p.returncode:
+                sys.exit(f"cqlsh COPY failed: {err[-2000:]}")
+        copy_secs = time.perf_counter() - t0
+        node_cores = (node.cpu() - cpu0) / copy_secs
+        base = rows / (rewrite + copy_secs)
+        count = session.execute("SELECT count(*) FROM bench.copy_1m", timeout=600).one()[0]
+        print(f"  cqlsh COPY ({len(files)} processes)   {rewrite + copy_secs:8.1f} s "
+              f"{base:12,.0f} rows/s   node CPU {node_cores:.2f} cores "
+              f"(rewrite {rewrite:.1f} s + COPY {copy_secs:.1f} s; {count:,} rows stored)")
+        print(f"  barstore / COPY: x{ours / base:.1f}")
+
+        print("\nread one symbol into pandas (s, lower is better)")
+        symbol = files[0].name.split("_")[0]
+        text_url = f"cql://{node.addr}/bench?table=bars_text&layout=text"
+        subprocess.run([RELEASE / "barstore", "--store", text_url, "load", "-q", "--errors",
+                        WORK / "errors.jsonl", files[0]], check=True)
+        import barstore
+        sys.path.insert(0, str(ROOT / "python" / "tests"))
+        from test_fetch import reference_fetch
+
+        start, end = "2000-01-01 00:00:00", "2030-12-31 23:59:59"
+        first = pd.read_csv(files[0], header=None, nrows=1)[0][0]
+        start = first
+        end = subprocess.run(["tail", "-n1", str(files[0])], capture_output=True,
+                             text=True).stdout[:19]
+        ref = best(lambda: reference_fetch(session, symbol, start, end, "bench", "bars_text",
+                                           False, False), 1)
+        with barstore.connect(text_url) as text_store, barstore.connect(url) as typed_store:
+            n = len(text_store.read(symbol))
+            ours_text = best(lambda: text_store.read(symbol), repeat)
+            ours_typed = best(lambda: typed_store.read(symbol), repeat)
+        print(f"  reference reader (Python driver, month by month, text layout) {ref:8.2f} s "
+              f"({n:,} rows)")
+        line("barstore Store.read, same text-layout table", ours_text, ref, "s")
+        line("barstore Store.read, typed table", ours_typed, ref, "s")
+        cluster.shutdown()
+    finally:
+        node.stop()
+
+
 def main():
     if sys.argv[1:2] == ["--measure"]:
         import json
@@ -81,6 +193,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_800_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--symbols", type=int, default=2, help="symbols loaded into the CQL node")
+    ap.add_argument("--no-cql", action="store_true", help="skip the Cassandra benchmarks")
     a = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     src = generate(a.rows, f"gen-{a.rows}/BENCH_full_1min_adjsplit.txt")
@@ -134,6 +248,18 @@ def main():
     files = sorted(str(p) for p in (store / "bars" / "symbol=BENCH").glob("year=*/data.parquet"))
     base = best(lambda: [pq.read_table(f) for f in files], a.repeat)
     line("barstore read (Rust, into columns)", ours["seconds"], base, "s")
+
+    print("\nfull-symbol read into pandas (s; baseline: pyarrow.parquet.read_table(...).to_pandas())")
+    import barstore
+    with barstore.connect(store) as s:
+        ours = best(lambda: s.read("BENCH"), a.repeat)
+    base = best(lambda: [pq.read_table(f).to_pandas() for f in files], a.repeat)
+    line("barstore Store.read (DataFrame, local times)", ours, base, "s")
+
+    if not a.no_cql:
+        sources = [src] + [generate(a.rows, f"gen-{a.rows}-{i}/SYM{i}_full_1min_adjsplit.txt",
+                                    seed=i + 2) for i in range(1, a.symbols)]
+        cql_bench(a, sources, a.repeat)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,12 @@ struct CqlArgs {
     /// Attempts per CQL request on transient errors (timeouts, overload, node down).
     #[arg(long, global = true, default_value_t = 8)]
     cql_attempts: u32,
+    /// Rows per unlogged batch (each batch holds one partition).
+    #[arg(long, global = true, default_value_t = CqlOptions::default().batch_rows)]
+    cql_batch_rows: usize,
+    /// Batches in flight at once per month being written.
+    #[arg(long, global = true, default_value_t = CqlOptions::default().concurrency)]
+    cql_concurrency: usize,
 }
 
 impl CqlArgs {
@@ -86,7 +92,8 @@ impl CqlArgs {
             replication: self.replication.clone(),
             compaction: self.compaction,
             attempts: self.cql_attempts.max(1),
-            ..CqlOptions::default()
+            batch_rows: self.cql_batch_rows.max(1),
+            concurrency: self.cql_concurrency.max(1),
         }
     }
 }
