@@ -6,15 +6,11 @@
 //! without copying them. Long calls run with the GIL released; a load runs on its own
 //! thread while the calling thread reports progress and watches for Ctrl-C.
 
-use arrow::array::{
-    ArrayRef, Float64Array, RecordBatch, RecordBatchIterator, TimestampMillisecondArray,
-};
-use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::array::RecordBatchIterator;
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use barstore::calendar::Zone;
 use barstore::load::{load, FileOutcome, LoadOptions, NoProgress, Progress};
-use barstore::read::{read, Frame, ReadRequest};
+use barstore::read::{read, ReadRequest};
 use barstore::store::cql::{CqlOptions, Secret};
 use barstore::store::{self, Store};
 use barstore::verify::verify;
@@ -120,43 +116,6 @@ type VerifyResult = (bool, Vec<DiffRow>, Vec<(String, String)>);
 #[pyclass(frozen)]
 struct NativeStore {
     store: Arc<dyn Store>,
-}
-
-/// Builds the Arrow batch of a read. With `utc`, the timestamp column holds UTC
-/// instants tagged with the display zone; otherwise naive exchange wall-clock times.
-fn frame_batch(frame: Frame, utc: bool) -> RecordBatch {
-    let b = frame.bars;
-    let (ts, tz): (Vec<i64>, Option<Arc<str>>) = if utc {
-        (b.ts, Some(frame.zone.as_str().into()))
-    } else {
-        (frame.local.iter().map(|s| s * 1000).collect(), None)
-    };
-    let volume_nulls = b
-        .volume
-        .iter()
-        .any(|v| v.is_nan())
-        .then(|| NullBuffer::from_iter(b.volume.iter().map(|v| !v.is_nan())));
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(
-            "timestamp",
-            DataType::Timestamp(TimeUnit::Millisecond, tz.clone()),
-            false,
-        ),
-        Field::new("open", DataType::Float64, false),
-        Field::new("high", DataType::Float64, false),
-        Field::new("low", DataType::Float64, false),
-        Field::new("close", DataType::Float64, false),
-        Field::new("volume", DataType::Float64, true),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(TimestampMillisecondArray::from(ts).with_timezone_opt(tz)),
-        Arc::new(Float64Array::from(b.open)),
-        Arc::new(Float64Array::from(b.high)),
-        Arc::new(Float64Array::from(b.low)),
-        Arc::new(Float64Array::from(b.close)),
-        Arc::new(Float64Array::new(b.volume.into(), volume_nulls)),
-    ];
-    RecordBatch::try_new(schema, columns).expect("columns match the schema")
 }
 
 #[pymethods]
@@ -298,7 +257,7 @@ impl NativeStore {
         };
         let store = self.store.clone();
         let batch = py
-            .detach(move || read(store.as_ref(), &req).map(|f| frame_batch(f, utc)))
+            .detach(move || read(store.as_ref(), &req).map(|f| f.into_batch(utc)))
             .map_err(to_py)?;
         let schema = batch.schema();
         let stream =

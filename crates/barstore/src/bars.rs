@@ -22,6 +22,11 @@ pub struct Bars {
     pub volume: Vec<f64>,
 }
 
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use std::sync::Arc;
+
 /// One bar's values, in column order.
 pub type Row = (i64, [f64; 5]);
 
@@ -56,6 +61,50 @@ impl Bars {
     /// True when there are no bars.
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
+    }
+
+    /// The five value columns, in order: open, high, low, close, volume.
+    pub fn values_mut(&mut self) -> [&mut Vec<f64>; 5] {
+        [
+            &mut self.open,
+            &mut self.high,
+            &mut self.low,
+            &mut self.close,
+            &mut self.volume,
+        ]
+    }
+
+    /// An Arrow batch `timestamp, open, high, low, close, volume` whose timestamps are
+    /// `times` (ms) tagged with `zone` (`None`: wall-clock times). The value columns
+    /// move into Arrow without a copy; a missing volume becomes a null.
+    pub fn into_batch(self, times: Vec<i64>, zone: Option<Arc<str>>) -> RecordBatch {
+        let nulls = self
+            .volume
+            .iter()
+            .any(|v| v.is_nan())
+            .then(|| NullBuffer::from_iter(self.volume.iter().map(|v| !v.is_nan())));
+        let price = |n: &str| Field::new(n, DataType::Float64, false);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(
+                "timestamp",
+                DataType::Timestamp(TimeUnit::Millisecond, zone.clone()),
+                false,
+            ),
+            price("open"),
+            price("high"),
+            price("low"),
+            price("close"),
+            Field::new("volume", DataType::Float64, true),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(TimestampMillisecondArray::from(times).with_timezone_opt(zone)),
+            Arc::new(Float64Array::from(self.open)),
+            Arc::new(Float64Array::from(self.high)),
+            Arc::new(Float64Array::from(self.low)),
+            Arc::new(Float64Array::from(self.close)),
+            Arc::new(Float64Array::new(self.volume.into(), nulls)),
+        ];
+        RecordBatch::try_new(schema, columns).expect("columns match the schema")
     }
 
     /// Appends one bar.

@@ -8,11 +8,9 @@ use crate::error::{Error, Result};
 use crate::parse::{parse_date, parse_time};
 use crate::resample::{resample, Interval};
 use crate::store::Store;
-use arrow::array::{ArrayRef, RecordBatch, TimestampMillisecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::array::RecordBatch;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Which bars of the day to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -148,13 +146,7 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
         bars = agg;
     }
     if let Some(d) = req.round {
-        for col in [
-            &mut bars.open,
-            &mut bars.high,
-            &mut bars.low,
-            &mut bars.close,
-            &mut bars.volume,
-        ] {
+        for col in bars.values_mut() {
             col.iter_mut().for_each(|x| *x = round_to(*x, d));
         }
     }
@@ -192,28 +184,25 @@ pub fn write_csv(frame: &Frame, out: &mut dyn Write) -> std::io::Result<()> {
     out.flush()
 }
 
+impl Frame {
+    /// The frame as an Arrow batch: wall-clock timestamps without a zone, or with
+    /// `utc`, UTC instants tagged with the frame's zone. No value column is copied.
+    pub fn into_batch(self, utc: bool) -> RecordBatch {
+        if utc {
+            let times = self.bars.ts.clone();
+            self.bars.into_batch(times, Some(self.zone.as_str().into()))
+        } else {
+            let times = self.local.iter().map(|s| s * 1000).collect();
+            self.bars.into_batch(times, None)
+        }
+    }
+}
+
 /// Writes a frame as a Parquet file with a wall-clock `timestamp` column (no zone).
 pub fn write_parquet(frame: &Frame, path: &Path) -> Result<()> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(
-            "timestamp",
-            DataType::Timestamp(TimeUnit::Millisecond, None),
-            false,
-        ),
-        Field::new("open", DataType::Float64, false),
-        Field::new("high", DataType::Float64, false),
-        Field::new("low", DataType::Float64, false),
-        Field::new("close", DataType::Float64, false),
-        Field::new("volume", DataType::Float64, true),
-    ]));
-    let stored = crate::store::embedded::to_batch(&frame.bars);
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(TimestampMillisecondArray::from(
-        frame.local.iter().map(|s| s * 1000).collect::<Vec<_>>(),
-    ))];
-    columns.extend(stored.columns()[1..].iter().cloned());
-    let batch = RecordBatch::try_new(schema.clone(), columns).expect("columns match");
+    let batch = frame.clone().into_batch(false);
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None)
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
         .map_err(|e| Error::parquet(path, e))?;
     w.write(&batch).map_err(|e| Error::parquet(path, e))?;
     w.close().map_err(|e| Error::parquet(path, e))?;

@@ -20,9 +20,8 @@ use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::error::{Error, Result};
 use crate::symbol;
-use arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
-use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::array::{Array, Float64Array, RecordBatch, TimestampMillisecondArray};
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
@@ -44,46 +43,17 @@ use std::sync::{Arc, Mutex, OnceLock};
 const ZONE_KEY: &str = "barstore.zone";
 const DATA_FILE: &str = "data.parquet";
 
-/// The Arrow schema of the stored files.
+/// The Arrow schema of the stored files: UTC timestamps and the five value columns.
 pub fn schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
-        .get_or_init(|| {
-            let price = |n: &str| Field::new(n, DataType::Float64, false);
-            Arc::new(Schema::new(vec![
-                Field::new(
-                    "timestamp",
-                    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-                    false,
-                ),
-                price("open"),
-                price("high"),
-                price("low"),
-                price("close"),
-                Field::new("volume", DataType::Float64, true),
-            ]))
-        })
+        .get_or_init(|| to_batch(&Bars::default()).schema())
         .clone()
 }
 
 /// Converts bars to an Arrow batch of [`schema`] (missing volumes become nulls).
 pub fn to_batch(bars: &Bars) -> RecordBatch {
-    let volume = Float64Array::new(
-        bars.volume.clone().into(),
-        bars.volume
-            .iter()
-            .any(|v| v.is_nan())
-            .then(|| NullBuffer::from_iter(bars.volume.iter().map(|v| !v.is_nan()))),
-    );
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(TimestampMillisecondArray::from(bars.ts.clone()).with_timezone("UTC")),
-        Arc::new(Float64Array::from(bars.open.clone())),
-        Arc::new(Float64Array::from(bars.high.clone())),
-        Arc::new(Float64Array::from(bars.low.clone())),
-        Arc::new(Float64Array::from(bars.close.clone())),
-        Arc::new(volume),
-    ];
-    RecordBatch::try_new(schema(), columns).expect("columns match the schema")
+    bars.clone().into_batch(bars.ts.clone(), Some("UTC".into()))
 }
 
 /// The timestamp values and the five value columns of a batch of [`schema`].
@@ -141,24 +111,15 @@ fn copy_batch(
 fn append_batch(bars: &mut Bars, batch: &RecordBatch, path: &Path) -> Result<()> {
     let n = batch.num_rows();
     let at = bars.len();
-    for col in [
-        &mut bars.open,
-        &mut bars.high,
-        &mut bars.low,
-        &mut bars.close,
-        &mut bars.volume,
-    ] {
-        col.resize(at + n, 0.0);
-    }
     bars.ts.resize(at + n, 0);
-    let mut cols = [
-        &mut bars.open[..],
-        &mut bars.high[..],
-        &mut bars.low[..],
-        &mut bars.close[..],
-        &mut bars.volume[..],
-    ];
-    copy_batch(batch, at, &mut bars.ts, &mut cols, path)
+    let mut ts = std::mem::take(&mut bars.ts);
+    let mut cols = bars.values_mut().map(|c| {
+        c.resize(at + n, 0.0);
+        &mut c[..]
+    });
+    let result = copy_batch(batch, at, &mut ts, &mut cols, path);
+    bars.ts = ts;
+    result
 }
 
 /// The embedded Parquet store rooted at a directory.
