@@ -106,6 +106,10 @@ def _progress_bar(enabled: bool):
     return update, close
 
 
+def _paths(paths: Iterable[str | os.PathLike]) -> list[str]:
+    return [os.path.expanduser(os.fspath(p)) for p in paths]
+
+
 def _time(t: Any) -> str | None:
     """A bound as barstore reads it: a date or 'YYYY-MM-DD HH:MM:SS'."""
     if t is None:
@@ -151,7 +155,7 @@ class Store:
             paths = [paths]
         update, close = _progress_bar(progress)
         try:
-            r = self._native.load([os.fspath(p) for p in paths], pattern=pattern,
+            r = self._native.load(_paths(paths), pattern=pattern,
                                   format=format, tz=tz, jobs=jobs or 0, force=force,
                                   errors=None if errors is None else os.fspath(errors),
                                   progress=update)
@@ -220,7 +224,7 @@ class Store:
         """Re-reads the files and compares every bar with the store."""
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        identical, rows, failed = self._native.verify([os.fspath(p) for p in paths],
+        identical, rows, failed = self._native.verify(_paths(paths),
                                                       pattern=pattern, format=format, tz=tz,
                                                       jobs=jobs or 0)
         df = pd.DataFrame(rows, columns=["symbol", "source_rows", "store_rows", "missing",

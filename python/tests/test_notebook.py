@@ -15,7 +15,8 @@ def test_notebook_session(tmp_path, data, monkeypatch):
     monkeypatch.chdir(tmp_path)
     store = barstore.connect()
     assert store.location == "barstore-data"
-    report = store.load([data / "AAPL_1min_sample_headerless.txt"], progress=False)
+    monkeypatch.setenv("HOME", str(data))
+    report = store.load(["~/AAPL_1min_sample_headerless.txt"], progress=False)
     assert report.rows == 8507 and report.error_log is None
     df = store.read("AAPL", "2024-05-01", "2024-05-03", session="regular")
     daily = store.read("AAPL", resample="1d")
