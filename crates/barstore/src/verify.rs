@@ -95,10 +95,19 @@ pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &LoadOptions) -> Resul
         };
         read_source(source, symbol, &ctx).map_err(|e| e.to_string())?;
         let mut months = collected.into_inner().unwrap_or_else(|p| p.into_inner());
+        // Months are disjoint in time: append them in order, merging only a month that
+        // an unsorted file flushed more than once (in file order, so later rows win).
         months.sort_by_key(|m| m.month);
-        let mut bars = Bars::default();
+        let mut merged: Vec<MonthBars> = Vec::with_capacity(months.len());
         for m in months {
-            bars = Bars::merge(&bars, &m.bars);
+            match merged.last_mut() {
+                Some(last) if last.month == m.month => last.bars = Bars::merge(&last.bars, &m.bars),
+                _ => merged.push(m),
+            }
+        }
+        let mut bars = Bars::with_capacity(merged.iter().map(|m| m.bars.len()).sum());
+        for mut m in merged {
+            bars.append(&mut m.bars);
         }
         Ok::<_, String>((symbol.clone(), bars))
     };

@@ -165,6 +165,14 @@ impl Fixture {
         run
     }
 
+    /// `read SYMBOL` for one whole day plus `extra` arguments; asserts success, returns
+    /// the CSV.
+    pub fn read_day(&self, symbol: &str, day: &str, extra: &[&str]) -> String {
+        let mut args = vec!["read", symbol, "--start", day, "--end", day];
+        args.extend_from_slice(extra);
+        self.ok(&args, 0).stdout
+    }
+
     /// Writes a file into the fixture directory.
     pub fn write(&self, name: &str, content: &[u8]) -> PathBuf {
         let p = self.path(name);

@@ -96,20 +96,8 @@ fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
         .collect();
     let read = csv_bars(&text.ok(&["read", "AAPL"], 0).stdout);
     assert_eq!(read, want);
-    let day = text.ok(
-        &[
-            "read",
-            "AAPL",
-            "--start",
-            "2024-05-01",
-            "--end",
-            "2024-05-01",
-            "--session",
-            "regular",
-        ],
-        0,
-    );
-    assert_eq!(rows(&day.stdout), 390);
+    let day = text.read_day("AAPL", "2024-05-01", &["--session", "regular"]);
+    assert_eq!(rows(&day), 390);
 
     let run = text.ok(&["copy", "--to", &typed_url], 0);
     assert!(

@@ -17,19 +17,7 @@ fn load_aapl(fx: &Fixture) {
 fn ranges_are_inclusive_and_dates_mean_whole_days(fx: Fixture) {
     load_aapl(&fx);
     let src = csv_bars(&std::fs::read_to_string(data("AAPL_1min_sample_headerless.txt")).unwrap());
-    let day = fx
-        .ok(
-            &[
-                "read",
-                "AAPL",
-                "--start",
-                "2024-05-01",
-                "--end",
-                "2024-05-01",
-            ],
-            0,
-        )
-        .stdout;
+    let day = fx.read_day("AAPL", "2024-05-01", &[]);
     let want: Vec<_> = src
         .keys()
         .filter(|k| k.starts_with("2024-05-01"))
@@ -103,40 +91,13 @@ fn regular_session_keeps_0930_to_1559(fx: Fixture) {
 
 fn resampling_aggregates_first_max_min_last_sum(fx: Fixture) {
     load_aapl(&fx);
-    let minutes = csv_bars(
-        &fx.ok(
-            &[
-                "read",
-                "AAPL",
-                "--session",
-                "regular",
-                "--start",
-                "2024-05-01",
-                "--end",
-                "2024-05-01",
-            ],
-            0,
-        )
-        .stdout,
-    );
-    let five = csv_bars(
-        &fx.ok(
-            &[
-                "read",
-                "AAPL",
-                "--session",
-                "regular",
-                "--start",
-                "2024-05-01",
-                "--end",
-                "2024-05-01",
-                "--resample",
-                "5min",
-            ],
-            0,
-        )
-        .stdout,
-    );
+    let regular = ["--session", "regular"];
+    let minutes = csv_bars(&fx.read_day("AAPL", "2024-05-01", &regular));
+    let five = csv_bars(&fx.read_day(
+        "AAPL",
+        "2024-05-01",
+        &[&regular[..], &["--resample", "5min"]].concat(),
+    ));
     assert_eq!(five.len(), 78);
     for (label, ([o, h, l, c], v)) in &five {
         let bin: Vec<_> = minutes

@@ -677,17 +677,25 @@ impl Store for Cql {
                 },
             ))?,
             None => {
+                // No index: count each partition on the server rather than reading it.
                 let parts = self.block_on(self.text_partitions(st))?;
+                let mut zone = self.text_zone.clone();
                 for (s, m) in parts {
-                    let bars = self.block_on(self.read_month(st, &s, m, i64::MIN, i64::MAX))?;
-                    if let (Some(f), Some(l)) = (bars.ts.first(), bars.ts.last()) {
-                        add(
-                            s,
-                            bars.len() as i64,
-                            *f,
-                            *l,
-                            self.text_zone.name().to_string(),
-                        );
+                    let bucket = m.to_string();
+                    let mut stats = (0, None, None);
+                    self.block_on(self.pages(
+                        || format!("counting {s} {bucket}"),
+                        &st.stats,
+                        (&s, &bucket),
+                        |row: (i64, Option<String>, Option<String>)| stats = row,
+                    ))?;
+                    let mut utc = |t: Option<String>| {
+                        t.as_deref()
+                            .and_then(parse_text_time)
+                            .and_then(|local| zone.local_to_utc_ms(local).ok())
+                    };
+                    if let (n, Some(first), Some(last)) = (stats.0, utc(stats.1), utc(stats.2)) {
+                        add(s, n, first, last, self.text_zone.name().to_string());
                     }
                 }
             }
