@@ -193,15 +193,20 @@ fn overlapping_reload_replaces_the_overlap(fx: Fixture) {
         "a/X.csv",
         b"2024-01-02 09:30:00,1,1,1,1,1\n2024-01-02 09:31:00,1,1,1,1,1\n",
     );
+    // b overlaps a's month and opens a new one
     let b = fx.write(
         "b/X.csv",
-        b"2024-01-02 09:31:00,2,2,2,2,2\n2024-01-02 09:32:00,2,2,2,2,2\n",
+        b"2024-01-02 09:31:00,2,2,2,2,2\n2024-01-02 09:32:00,2,2,2,2,2\n2024-02-01 09:30:00,3,3,3,3,3\n",
     );
     fx.ok(&["load", a.to_str().unwrap()], 0);
     fx.ok(&["load", b.to_str().unwrap()], 0);
     assert_eq!(
         fx.ok(&["read", "X"], 0).stdout,
-        "timestamp,open,high,low,close,volume\n2024-01-02 09:30:00,1,1,1,1,1\n2024-01-02 09:31:00,2,2,2,2,2\n2024-01-02 09:32:00,2,2,2,2,2\n"
+        "timestamp,open,high,low,close,volume\n2024-01-02 09:30:00,1,1,1,1,1\n2024-01-02 09:31:00,2,2,2,2,2\n2024-01-02 09:32:00,2,2,2,2,2\n2024-02-01 09:30:00,3,3,3,3,3\n"
+    );
+    assert_eq!(
+        fx.ok(&["symbols"], 0).stdout,
+        "symbol,rows,first,last,tz\nX,4,2024-01-02 09:30:00,2024-02-01 09:30:00,America/New_York\n"
     );
 }
 

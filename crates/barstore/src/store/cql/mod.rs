@@ -25,7 +25,7 @@ use schema::{ManifestStatements, Statements};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
-use scylla::client::Compression;
+use scylla::client::{Compression, PoolSize};
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::response::PagingState;
@@ -34,14 +34,20 @@ use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
 use std::ops::ControlFlow;
 use std::time::Duration;
 pub use target::{is_cql_url, Compaction, CqlOptions, Layout, Replication, Secret, Target};
 
 /// Months read at once.
-const READ_CONCURRENCY: usize = 8;
+const READ_CONCURRENCY: usize = 16;
+/// Connections per host (per shard on ScyllaDB). Cassandra encodes and compresses a
+/// connection's responses on one event-loop thread, so a single connection keeps one
+/// reader from using the node's other cores (measured on a 2-core node, a 1.8M-row read:
+/// 1.62 s with one connection and 8 months in flight, 1.42 s with four and 16).
+const CONNECTIONS: NonZeroUsize = NonZeroUsize::new(4).unwrap();
 /// Rows per page when reading.
 const PAGE_ROWS: i32 = 10_000;
 
@@ -131,6 +137,7 @@ impl Cql {
         let mut builder = SessionBuilder::new()
             .known_nodes(&target.hosts)
             .compression(Some(Compression::Lz4))
+            .pool_size(PoolSize::PerShard(CONNECTIONS))
             .connection_timeout(Duration::from_secs(10))
             .default_execution_profile_handle(profile.into_handle());
         if let Some(user) = &opts.user {
@@ -369,6 +376,13 @@ impl Cql {
 
     async fn upsert_async(&self, symbol: &str, zone: &Zone, months: &[MonthBars]) -> Result<()> {
         let st = self.statements().await?;
+        // Months already indexed may hold rows from earlier loads: their stats are
+        // counted on the server. A month new to the index has only the rows written
+        // here (data is written after its index row), so its stats are known already.
+        let indexed: HashSet<Month> = match st.index_stats {
+            Some(_) => self.months_async(symbol).await?.into_iter().collect(),
+            None => HashSet::new(),
+        };
         if let Some(index_put) = &st.index_put {
             // The index row goes first: a crash after it leaves a bucket that reads
             // find (and a rerun fills), never stored rows that reads cannot find.
@@ -390,7 +404,13 @@ impl Cql {
         if let Some(index_stats) = &st.index_stats {
             for m in months {
                 let bucket = m.month.to_string();
-                let (rows, first, last) = self.partition_stats(st, symbol, &bucket).await?;
+                let ts = &m.bars.ts;
+                let (rows, first, last) = match (ts.first(), ts.last()) {
+                    (Some(&first), Some(&last)) if !indexed.contains(&m.month) => {
+                        (ts.len() as i64, first, last)
+                    }
+                    _ => self.partition_stats(st, symbol, &bucket).await?,
+                };
                 self.exec(
                     || format!("indexing {symbol} {bucket}"),
                     index_stats,
