@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
 WORK = ROOT / "target" / "bench"
-WARMUP_LOADS = 2
+WARMUP_LOADS = 4
 LOAD_RUNS = 3
 COPY_RUNS = 2
 WARMUP_READS = 8
@@ -146,7 +146,7 @@ def cql_bench(args, files, repeat):
         cluster = Cluster([host], port=int(port))
         session = cluster.connect()
         # Warm the node's JIT first (both methods then run on the same warm node): the
-        # load rate climbs for about 7M rows before it levels off.
+        # load rate climbs for about 15M rows before it levels off.
         for i in range(WARMUP_LOADS):
             subprocess.run([RELEASE / "barstore", "--store", f"cql://{node.addr}/warmup{i}",
                             "load", "-q", "--errors", WORK / "errors.jsonl", *files],
@@ -197,7 +197,7 @@ def cql_bench(args, files, repeat):
         print(f"  cqlsh COPY ({len(files)} processes, best of {COPY_RUNS}) {rewrite + copy_secs:6.1f} s "
               f"{base:12,.0f} rows/s   node CPU {node_cores:.2f} cores "
               f"(rewrite {rewrite:.1f} s + COPY {copy_secs:.1f} s)")
-        print(f"  barstore / COPY: x{ours / base:.1f}")
+        print(f"  barstore / COPY: x{ours / base:.2f}")
 
         print("\nread one symbol into pandas (s, lower is better)")
         symbol = files[0].name.split("_")[0]
