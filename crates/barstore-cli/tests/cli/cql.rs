@@ -132,12 +132,15 @@ fn scripts() -> PathBuf {
 }
 
 impl OwnNode {
-    fn start(state: &Path) -> OwnNode {
+    /// Starts a node on `cql_port` (storage port `cql_port - 2042`) with `env` added to
+    /// the start script's environment.
+    fn start(state: &Path, cql_port: u16, env: &[(&str, &Path)]) -> OwnNode {
         let out = Command::new(scripts().join("start"))
             .arg(state)
-            .env("CASSANDRA_CQL_PORT", "9143")
-            .env("CASSANDRA_STORAGE_PORT", "7101")
+            .env("CASSANDRA_CQL_PORT", cql_port.to_string())
+            .env("CASSANDRA_STORAGE_PORT", (cql_port - 2042).to_string())
             .env("CASSANDRA_HEAP", "768M")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         assert!(
@@ -169,7 +172,7 @@ impl Drop for OwnNode {
 fn a_node_stopped_mid_load_fails_clearly_and_a_rerun_completes() {
     let work = Fixture::new();
     let state = work.path("node");
-    let node = OwnNode::start(&state);
+    let node = OwnNode::start(&state, 9143, &[]);
     let fx = Fixture::at("cql://127.0.0.1:9143/resilience");
     let first = data("AAPL_1min_sample_headerless.txt");
     fx.ok(&["load", first.to_str().unwrap()], 0);
@@ -207,7 +210,7 @@ fn a_node_stopped_mid_load_fails_clearly_and_a_rerun_completes() {
         "the loader took too long to give up"
     );
 
-    let node = OwnNode::start(&state);
+    let node = OwnNode::start(&state, 9143, &[]);
     let again = fx.ok(&["load", big.to_str().unwrap()], 0);
     assert!(again.stderr.contains("0 failed"), "{}", again.stderr);
     fx.ok(&["verify", big.to_str().unwrap()], 0);
@@ -242,4 +245,50 @@ fn shards_split_a_load_between_machines() {
     fx.ok(&["verify", dir.to_str().unwrap()], 0);
     let run = fx.ok(&["load", "--shard", "3/3", dir.to_str().unwrap()], 2);
     assert!(run.stderr.contains("0 <= I < N"), "{}", run.stderr);
+}
+
+#[test]
+fn a_tls_node_is_reached_only_with_its_certificate() {
+    let work = Fixture::new();
+    let tls = work.path("tls");
+    let node = OwnNode::start(&work.path("node"), 9144, &[("CASSANDRA_TLS_DIR", &tls)]);
+    let ca = tls.join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let fx = Fixture::at("cql://127.0.0.1:9144/secure");
+    let src = data("AAPL_1min_sample_headerless.txt");
+    fx.ok(&["--tls", "--tls-ca", ca, "load", src.to_str().unwrap()], 0);
+    let out = fx.ok(&["--tls", "--tls-ca", ca, "read", "AAPL"], 0).stdout;
+    assert_eq!(
+        csv_bars(&out),
+        csv_bars(&std::fs::read_to_string(&src).unwrap())
+    );
+
+    // plain CQL to a TLS-only node, TLS without trusting the node's certificate, and a
+    // missing CA file are refused with the reason
+    let plain = fx.ok(&["symbols"], 2);
+    assert!(
+        plain.stderr.contains("cannot connect to 127.0.0.1:9144"),
+        "{}",
+        plain.stderr
+    );
+    let untrusted = fx.ok(&["--tls", "symbols"], 2);
+    assert!(
+        untrusted.stderr.contains("certificate verify failed"),
+        "{}",
+        untrusted.stderr
+    );
+    let missing = fx.path("nowhere.pem");
+    let run = fx.ok(
+        &["--tls", "--tls-ca", missing.to_str().unwrap(), "symbols"],
+        2,
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "cannot use {} as a CA certificate",
+            missing.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    drop(node);
 }
