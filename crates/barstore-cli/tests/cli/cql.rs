@@ -267,8 +267,16 @@ fn a_tls_node_is_reached_only_with_its_certificate() {
     // missing CA file are refused with the reason
     let plain = fx.ok(&["symbols"], 2);
     assert!(
-        plain.stderr.contains("cannot connect to 127.0.0.1:9144"),
+        plain
+            .stderr
+            .starts_with("error: cannot connect to 127.0.0.1:9144"),
         "{}",
+        plain.stderr
+    );
+    assert_eq!(
+        plain.stderr.lines().count(),
+        1,
+        "one message, no driver log: {}",
         plain.stderr
     );
     let untrusted = fx.ok(&["--tls", "symbols"], 2);
