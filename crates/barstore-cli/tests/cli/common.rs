@@ -165,6 +165,17 @@ impl Fixture {
         run
     }
 
+    /// Runs, asserts the exit code and that stderr says `message`.
+    pub fn fails_with(&self, args: &[&str], code: i32, message: &str) -> Run {
+        let run = self.ok(args, code);
+        assert!(
+            run.stderr.contains(message),
+            "barstore {args:?}: stderr lacks {message:?}:\n{}",
+            run.stderr
+        );
+        run
+    }
+
     /// `read SYMBOL` for one whole day plus `extra` arguments; asserts success, returns
     /// the CSV.
     pub fn read_day(&self, symbol: &str, day: &str, extra: &[&str]) -> String {

@@ -107,11 +107,10 @@ fn dst_gap_rows_are_rejected_and_fold_rows_kept(fx: Fixture) {
         "ES.csv",
         b"2024-03-10 01:59:00,1,1,1,1,1\n2024-03-10 02:30:00,1,1,1,1,1\n2024-03-10 03:00:00,1,1,1,1,1\n2024-11-03 01:30:00,1,1,1,1,1\n",
     );
-    let run = fx.ok(&["load", src.to_str().unwrap()], 1);
-    assert!(
-        run.stderr.contains("3 rows loaded, 1 rejected"),
-        "{}",
-        run.stderr
+    fx.fails_with(
+        &["load", src.to_str().unwrap()],
+        1,
+        "3 rows loaded, 1 rejected",
     );
     let log = std::fs::read_to_string(fx.path("barstore-errors.jsonl")).unwrap();
     assert!(

@@ -112,11 +112,10 @@ fn seeded_bad_lines_are_logged_and_every_good_row_loads(fx: Fixture) {
         lines.insert(at - 1, line);
     }
     let src = fx.write("in/AAPL_full_1min_adjsplit.txt", lines.concat().as_bytes());
-    let run = fx.ok(&["load", "--errors", "bad.jsonl", src.to_str().unwrap()], 1);
-    assert!(
-        run.stderr.contains("8507 rows loaded, 4 rejected"),
-        "{}",
-        run.stderr
+    let run = fx.fails_with(
+        &["load", "--errors", "bad.jsonl", src.to_str().unwrap()],
+        1,
+        "8507 rows loaded, 4 rejected",
     );
     assert!(run.stderr.contains("bad.jsonl"), "{}", run.stderr);
     let log: Vec<serde_json::Value> = std::fs::read_to_string(fx.path("bad.jsonl"))
@@ -212,36 +211,31 @@ fn overlapping_reload_replaces_the_overlap(fx: Fixture) {
 
 fn fatal_errors_exit_2_with_a_message(fx: Fixture) {
     let junk = fx.write("JUNK.csv", b"hello,world\nthis is,not bars\n");
-    let run = fx.ok(&["load", junk.to_str().unwrap()], 2);
-    assert!(
-        run.stderr.contains("JUNK.csv: cannot recognise the layout"),
-        "{}",
-        run.stderr
+    let run = fx.fails_with(
+        &["load", junk.to_str().unwrap()],
+        2,
+        "JUNK.csv: cannot recognise the layout",
     );
     assert!(run.stderr.contains("--format"), "{}", run.stderr);
-    let run = fx.ok(&["load", fx.path("nowhere").to_str().unwrap()], 2);
-    assert!(run.stderr.contains("nowhere"), "{}", run.stderr);
-    let run = fx.ok(&["load", "--tz", "Mars/Base", junk.to_str().unwrap()], 2);
-    assert!(
-        run.stderr.contains("unknown time zone \"Mars/Base\""),
-        "{}",
-        run.stderr
+    fx.fails_with(
+        &["load", fx.path("nowhere").to_str().unwrap()],
+        2,
+        "nowhere",
     );
-    let run = fx.ok(&["read", "NOPE"], 2);
-    assert!(
-        run.stderr.contains("symbol \"NOPE\" is not in the store"),
-        "{}",
-        run.stderr
+    fx.fails_with(
+        &["load", "--tz", "Mars/Base", junk.to_str().unwrap()],
+        2,
+        "unknown time zone \"Mars/Base\"",
     );
+    fx.fails_with(&["read", "NOPE"], 2, "symbol \"NOPE\" is not in the store");
 }
 
 fn hostile_symbols_are_refused(fx: Fixture) {
     let weird = fx.write("in2/a b_1min.csv", b"2024-01-02 09:30:00,1,1,1,1,1\n");
-    let run = fx.ok(&["load", weird.to_str().unwrap()], 2);
-    assert!(
-        run.stderr.contains("invalid symbol \"a b\""),
-        "{}",
-        run.stderr
+    fx.fails_with(
+        &["load", weird.to_str().unwrap()],
+        2,
+        "invalid symbol \"a b\"",
     );
     for bad in ["../x", "..", "a/b", "x;DROP"] {
         let run = fx.ok(&["read", bad], 2);

@@ -58,7 +58,7 @@ fn ranges_are_inclusive_and_dates_mean_whole_days(fx: Fixture) {
         .unwrap()
         .1
     )));
-    let run = fx.ok(
+    fx.fails_with(
         &[
             "read",
             "AAPL",
@@ -68,13 +68,12 @@ fn ranges_are_inclusive_and_dates_mean_whole_days(fx: Fixture) {
             "2024-05-01",
         ],
         2,
+        "is after --end",
     );
-    assert!(run.stderr.contains("is after --end"), "{}", run.stderr);
-    let run = fx.ok(&["read", "AAPL", "--start", "May 1st"], 2);
-    assert!(
-        run.stderr.contains("invalid time \"May 1st\""),
-        "{}",
-        run.stderr
+    fx.fails_with(
+        &["read", "AAPL", "--start", "May 1st"],
+        2,
+        "invalid time \"May 1st\"",
     );
 }
 
@@ -114,11 +113,10 @@ fn resampling_aggregates_first_max_min_last_sum(fx: Fixture) {
     let daily = fx.ok(&["read", "AAPL", "--resample", "1d"], 0).stdout;
     assert_eq!(rows(&daily), 11);
     assert!(daily.contains("\n2024-04-29 00:00:00,170.49,"), "{daily}");
-    let run = fx.ok(&["read", "AAPL", "--resample", "7min"], 2);
-    assert!(
-        run.stderr.contains("invalid resample interval"),
-        "{}",
-        run.stderr
+    fx.fails_with(
+        &["read", "AAPL", "--resample", "7min"],
+        2,
+        "invalid resample interval",
     );
 }
 
