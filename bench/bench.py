@@ -62,6 +62,12 @@ def spawn_measured(args):
     return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
+def load_command(store, *files):
+    """`barstore load` of `files` into `store`, quiet, its error log kept out of the way."""
+    return [RELEASE / "barstore", "--store", store, "load", "-q", "--errors",
+            WORK / "errors.jsonl", *files]
+
+
 def timed_child(args):
     """spawn_measured from a fresh, small Python process: Linux carries the spawning
     process's peak RSS into the child's, so the spawner must stay small."""
@@ -148,8 +154,7 @@ def cql_bench(args, files, repeat):
         # Warm the node's JIT first (both methods then run on the same warm node): the
         # load rate climbs for about 15M rows before it levels off.
         for i in range(WARMUP_LOADS):
-            subprocess.run([RELEASE / "barstore", "--store", f"cql://{node.addr}/warmup{i}",
-                            "load", "-q", "--errors", WORK / "errors.jsonl", *files],
+            subprocess.run(load_command(f"cql://{node.addr}/warmup{i}", *files),
                            check=True, stderr=subprocess.DEVNULL)
             session.execute(f"DROP KEYSPACE warmup{i}")
         # Each run starts on a settled node (no compaction left from the one before) and
@@ -159,9 +164,8 @@ def cql_bench(args, files, repeat):
             keyspace = "bench" if i == 0 else f"bench_run{i}"  # the reads below use "bench"
             wait_compactions(session)
             cpu0 = node.cpu()
-            secs, _, loader_cpu = timed_child([RELEASE / "barstore", "--store",
-                                               f"cql://{node.addr}/{keyspace}", "load", "-q",
-                                               "--errors", WORK / "errors.jsonl", *files])
+            url_i = f"cql://{node.addr}/{keyspace}"
+            secs, _, loader_cpu = timed_child(load_command(url_i, *files))
             runs.append((secs, (node.cpu() - cpu0) / secs, loader_cpu / secs))
         for i in range(1, LOAD_RUNS):
             session.execute(f"DROP KEYSPACE bench_run{i}")
@@ -202,15 +206,13 @@ def cql_bench(args, files, repeat):
         print("\nread one symbol into pandas (s, lower is better)")
         symbol = files[0].name.split("_")[0]
         text_url = f"cql://{node.addr}/bench?table=bars_text&layout=text"
-        subprocess.run([RELEASE / "barstore", "--store", text_url, "load", "-q", "--errors",
-                        WORK / "errors.jsonl", files[0]], check=True)
+        subprocess.run(load_command(text_url, files[0]), check=True)
         import barstore
         sys.path.insert(0, str(ROOT / "python" / "tests"))
         from test_fetch import reference_fetch
 
-        start, end = "2000-01-01 00:00:00", "2030-12-31 23:59:59"
-        first = pd.read_csv(files[0], header=None, nrows=1)[0][0]
-        start = first
+        # the reference reads the file's whole span: its first and last bar
+        start = pd.read_csv(files[0], header=None, nrows=1)[0][0]
         end = subprocess.run(["tail", "-n1", str(files[0])], capture_output=True,
                              text=True).stdout[:19]
         # reads are timed on a settled node: no compaction left from the loads
@@ -290,8 +292,7 @@ def main():
         for _ in range(3):
             store = WORK / "store"
             shutil.rmtree(store, ignore_errors=True)
-            runs.append(timed_child([RELEASE / "barstore", "--store", store, "load", "-q",
-                                     "--errors", WORK / "errors.jsonl", path]))
+            runs.append(timed_child(load_command(store, path)))
         secs = min(r[0] for r in runs)
         rss = max(r[1] for r in runs)
         results[n] = (secs, rss)
@@ -303,8 +304,7 @@ def main():
           "on the same files)")
     store = WORK / "store"
     shutil.rmtree(store, ignore_errors=True)
-    subprocess.run([RELEASE / "barstore", "--store", store, "load", "-q", "--errors",
-                    WORK / "errors.jsonl", src], check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(load_command(store, src), check=True, stderr=subprocess.DEVNULL)
     ours = rust("read", store, "BENCH", "--repeat", a.repeat)
     assert ours["rows"] == rows, ours
     files = sorted(str(p) for p in (store / "bars" / "symbol=BENCH").glob("year=*/data.parquet"))

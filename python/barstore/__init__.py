@@ -106,7 +106,10 @@ def _progress_bar(enabled: bool):
     return update, close
 
 
-def _paths(paths: Iterable[str | os.PathLike]) -> list[str]:
+def _paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """One path or several, as strings with ``~`` expanded."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     return [os.path.expanduser(os.fspath(p)) for p in paths]
 
 
@@ -151,8 +154,6 @@ class Store:
         """Loads bar files or directories (plain, .gz, .zip). The GIL is released while
         loading; Ctrl-C stops at the next batch and keeps completed files, so running
         the same load again resumes."""
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
         update, close = _progress_bar(progress)
         try:
             r = self._native.load(_paths(paths), pattern=pattern,
@@ -222,8 +223,6 @@ class Store:
                pattern: str | None = None, format: str = "auto",
                tz: str = "America/New_York", jobs: int | None = None) -> VerifyReport:
         """Re-reads the files and compares every bar with the store."""
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
         identical, rows, failed = self._native.verify(_paths(paths),
                                                       pattern=pattern, format=format, tz=tz,
                                                       jobs=jobs or 0)
@@ -241,10 +240,6 @@ def connect(url: str | os.PathLike | None = None, **options: Any) -> Store:
         url = os.environ.get("BARSTORE_STORE", "barstore-data")
     options.setdefault("password", os.environ.get("BARSTORE_CQL_PASSWORD"))
     return Store(_native.NativeStore(os.fspath(url), **options))
-
-
-def _months(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
-    return [p.strftime("%Y-%m") for p in pd.period_range(start, end, freq="M")]
 
 
 def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str,

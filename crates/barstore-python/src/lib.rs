@@ -182,15 +182,11 @@ impl NativeStore {
         errors: Option<PathBuf>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let defaults = LoadOptions::default();
+        let input = input_options(pattern, format, tz, jobs)?;
         let opts = LoadOptions {
-            pattern,
-            format: format.parse().map_err(to_py)?,
-            zone: tz.to_string(),
-            jobs,
             force,
-            errors: errors.unwrap_or(defaults.errors.clone()),
-            ..defaults
+            errors: errors.unwrap_or(input.errors.clone()),
+            ..input
         };
         let counters = Arc::new(Counters::default());
         let store = self.store.clone();
@@ -311,13 +307,7 @@ impl NativeStore {
         tz: &str,
         jobs: usize,
     ) -> PyResult<VerifyResult> {
-        let opts = LoadOptions {
-            pattern,
-            format: format.parse().map_err(to_py)?,
-            zone: tz.to_string(),
-            jobs,
-            ..LoadOptions::default()
-        };
+        let opts = input_options(pattern, format, tz, jobs)?;
         let store = self.store.clone();
         let report = py
             .detach(move || verify(store.as_ref(), &paths, &opts))
@@ -341,6 +331,22 @@ impl NativeStore {
             report.failed,
         ))
     }
+}
+
+/// The options `load` and `verify` share: which files, in which layout and zone.
+fn input_options(
+    pattern: Option<String>,
+    format: &str,
+    tz: &str,
+    jobs: usize,
+) -> PyResult<LoadOptions> {
+    Ok(LoadOptions {
+        pattern,
+        format: format.parse().map_err(to_py)?,
+        zone: tz.to_string(),
+        jobs,
+        ..LoadOptions::default()
+    })
 }
 
 #[pymodule]

@@ -74,10 +74,10 @@ impl Bars {
         ]
     }
 
-    /// An Arrow batch `timestamp, open, high, low, close, volume` whose timestamps are
-    /// `times` (ms) tagged with `zone` (`None`: wall-clock times). The value columns
-    /// move into Arrow without a copy; a missing volume becomes a null.
-    pub fn into_batch(self, times: Vec<i64>, zone: Option<Arc<str>>) -> RecordBatch {
+    /// An Arrow batch `timestamp, open, high, low, close, volume` whose timestamps (ms)
+    /// are tagged with `zone` (`None`: wall-clock times). The columns move into Arrow
+    /// without a copy; a missing volume becomes a null.
+    pub fn into_batch(self, zone: Option<Arc<str>>) -> RecordBatch {
         let nulls = self
             .volume
             .iter()
@@ -97,7 +97,7 @@ impl Bars {
             Field::new("volume", DataType::Float64, true),
         ]));
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(TimestampMillisecondArray::from(times).with_timezone_opt(zone)),
+            Arc::new(TimestampMillisecondArray::from(self.ts).with_timezone_opt(zone)),
             Arc::new(Float64Array::from(self.open)),
             Arc::new(Float64Array::from(self.high)),
             Arc::new(Float64Array::from(self.low)),

@@ -61,10 +61,10 @@ pub fn copy(
         }
         let zone = Zone::new(&zone_name)?;
         report.symbols += 1;
+        let key = |m: Month| format!("copy:{}/{symbol}/{m}", from.location());
         let mut by_year: BTreeMap<i32, Vec<Month>> = BTreeMap::new();
         for m in from.months(symbol)? {
-            let key = format!("copy:{}/{symbol}/{m}", from.location());
-            if !force && done.contains_key(&key) {
+            if !force && done.contains_key(&key(m)) {
                 report.skipped += 1;
             } else {
                 by_year.entry(m.year).or_default().push(m);
@@ -86,7 +86,7 @@ pub fn copy(
             to.upsert(symbol, &zone, batch)?;
             for (m, rows) in counts {
                 to.record(&ManifestEntry {
-                    source: format!("copy:{}/{symbol}/{m}", from.location()),
+                    source: key(m),
                     size: 0,
                     mtime_ns: 0,
                     hash: String::new(),

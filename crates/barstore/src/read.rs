@@ -188,12 +188,12 @@ impl Frame {
     /// The frame as an Arrow batch: wall-clock timestamps without a zone, or with
     /// `utc`, UTC instants tagged with the frame's zone. No value column is copied.
     pub fn into_batch(self, utc: bool) -> RecordBatch {
+        let mut bars = self.bars;
         if utc {
-            let times = self.bars.ts.clone();
-            self.bars.into_batch(times, Some(self.zone.as_str().into()))
+            bars.into_batch(Some(self.zone.as_str().into()))
         } else {
-            let times = self.local.iter().map(|s| s * 1000).collect();
-            self.bars.into_batch(times, None)
+            bars.ts = self.local.iter().map(|s| s * 1000).collect();
+            bars.into_batch(None)
         }
     }
 }

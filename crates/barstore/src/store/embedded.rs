@@ -53,7 +53,7 @@ pub fn schema() -> SchemaRef {
 
 /// Converts bars to an Arrow batch of [`schema`] (missing volumes become nulls).
 pub fn to_batch(bars: &Bars) -> RecordBatch {
-    bars.clone().into_batch(bars.ts.clone(), Some("UTC".into()))
+    bars.clone().into_batch(Some("UTC".into()))
 }
 
 /// The timestamp values and the five value columns of a batch of [`schema`].

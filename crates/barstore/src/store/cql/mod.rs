@@ -283,15 +283,9 @@ impl Cql {
                 detail: e.to_string(),
                 retryable: false,
             })?;
-            let iter = rows.rows::<R>().map_err(|e| Error::Schema {
-                table: format!("{}.{}", self.target.keyspace, self.target.table),
-                detail: e.to_string(),
-            })?;
+            let iter = rows.rows::<R>().map_err(|e| self.target.schema_error(e))?;
             for row in iter {
-                each(row.map_err(|e| Error::Schema {
-                    table: format!("{}.{}", self.target.keyspace, self.target.table),
-                    detail: e.to_string(),
-                })?);
+                each(row.map_err(|e| self.target.schema_error(e))?);
             }
             match next.into_paging_control_flow() {
                 ControlFlow::Continue(s) => state = s,
@@ -300,28 +294,15 @@ impl Cql {
         }
     }
 
-    /// Writes one partition's rows as unlogged batches of bounded size.
-    async fn write_month(&self, st: &Statements, symbol: &str, m: &MonthBars) -> Result<()> {
-        let bucket = m.month.to_string();
-        let chunks: Vec<std::ops::Range<usize>> = (0..m.bars.len())
-            .step_by(self.opts.batch_rows)
-            .map(|s| s..(s + self.opts.batch_rows).min(m.bars.len()))
-            .collect();
-        futures::stream::iter(chunks)
-            .map(|r| self.write_batch(st, symbol, &bucket, &m.bars, r))
-            .buffer_unordered(self.opts.concurrency)
-            .try_collect::<()>()
-            .await
-    }
-
+    /// Writes rows `r` of one month as an unlogged batch: a single partition.
     async fn write_batch(
         &self,
         st: &Statements,
         symbol: &str,
-        bucket: &str,
-        bars: &Bars,
+        m: &MonthBars,
         r: std::ops::Range<usize>,
     ) -> Result<()> {
+        let (bucket, bars) = (&m.month.to_string(), &m.bars);
         let mut batch = Batch::new(BatchType::Unlogged);
         for _ in r.clone() {
             batch.append_statement(st.insert.clone());
@@ -396,9 +377,16 @@ impl Cql {
                 .await?;
             }
         }
-        futures::stream::iter(months)
-            .map(|m| self.write_month(st, symbol, m))
-            .buffer_unordered(4)
+        // every batch of every month through one bound: `concurrency` in flight in all
+        let step = self.opts.batch_rows;
+        let batches = months.iter().flat_map(|m| {
+            (0..m.bars.len())
+                .step_by(step)
+                .map(move |s| (m, s..(s + step).min(m.bars.len())))
+        });
+        futures::stream::iter(batches)
+            .map(|(m, r)| self.write_batch(st, symbol, m, r))
+            .buffer_unordered(self.opts.concurrency)
             .try_collect::<()>()
             .await?;
         if let Some(index_stats) = &st.index_stats {
@@ -548,13 +536,10 @@ impl Cql {
                 )
                 .await?;
                 if let Some(t) = bad {
-                    return Err(Error::Schema {
-                        table: format!("{}.{}", self.target.keyspace, self.target.table),
-                        detail: format!(
-                            "{symbol} {bucket}: timestamp {t:?} is not 'YYYY-MM-DD HH:MM:SS' in {}",
-                            self.text_zone.name()
-                        ),
-                    });
+                    return Err(self.target.schema_error(format!(
+                        "{symbol} {bucket}: timestamp {t:?} is not 'YYYY-MM-DD HH:MM:SS' in {}",
+                        self.text_zone.name()
+                    )));
                 }
                 bars.sort_dedup_last();
             }

@@ -47,12 +47,9 @@ async fn prepare(session: &Session, t: &Target, cql: String) -> Result<PreparedS
     let mut p = session.prepare(cql.clone()).await.map_err(|e| {
         let text = e.to_string();
         if text.contains("unconfigured table") || text.contains("does not exist") || text.contains("Undefined column") || text.contains("Undefined name") {
-            Error::Schema {
-                table: format!("{}.{}", t.keyspace, t.table),
-                detail: format!(
-                    "{text}; load data first (barstore creates the tables), or use ?layout=text for a table in the original layout"
-                ),
-            }
+            t.schema_error(format!(
+                "{text}; load data first (barstore creates the tables), or use ?layout=text for a table in the original layout"
+            ))
         } else {
             cql_error(format!("preparing {cql:?}"), e)
         }
@@ -140,10 +137,7 @@ pub async fn detect_layout(s: &Session, t: &Target) -> Result<Layout> {
     } else if names.iter().any(|n| n == "timestamp") {
         Ok(Layout::Text)
     } else {
-        Err(Error::Schema {
-            table: format!("{}.{}", t.keyspace, t.table),
-            detail: "does not exist or has neither a ts nor a timestamp column".into(),
-        })
+        Err(t.schema_error("does not exist or has neither a ts nor a timestamp column"))
     }
 }
 

@@ -118,6 +118,16 @@ impl std::str::FromStr for Target {
     }
 }
 
+impl Target {
+    /// A schema error on the bars table.
+    pub fn schema_error(&self, detail: impl fmt::Display) -> Error {
+        Error::Schema {
+            table: format!("{}.{}", self.keyspace, self.table),
+            detail: detail.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -272,7 +282,7 @@ pub struct CqlOptions {
     pub attempts: u32,
     /// Rows per unlogged batch (one partition per batch).
     pub batch_rows: usize,
-    /// Batches in flight at once.
+    /// Batches in flight at once for each symbol being written.
     pub concurrency: usize,
 }
 
