@@ -56,10 +56,11 @@ class LoadReport:
 
 @dataclasses.dataclass(frozen=True)
 class VerifyReport:
-    """How the store compares with source files, one row per symbol in ``symbols``."""
+    """How the store compares with source files, one row per series (symbol, timeframe,
+    adjustment) in ``series``."""
 
     identical: bool
-    symbols: pd.DataFrame
+    series: pd.DataFrame
     failed: list[tuple[str, str]]
 
 
@@ -113,6 +114,13 @@ def _paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
     return [os.path.expanduser(os.fspath(p)) for p in paths]
 
 
+def _input(pattern: str | None, format: str | None, tz: str | None, timeframe: str | None,
+           adjustment: str | None, jobs: int | None) -> dict[str, Any]:
+    """The input options ``load`` and ``verify`` share; ``None`` takes barstore's default."""
+    return {"pattern": pattern, "format": format, "tz": tz, "timeframe": timeframe,
+            "adjustment": adjustment, "jobs": jobs}
+
+
 def _time(t: Any) -> str | None:
     """A bound as barstore reads it: a date or 'YYYY-MM-DD HH:MM:SS'."""
     if t is None:
@@ -148,16 +156,22 @@ class Store:
         self._native = None
 
     def load(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
-             pattern: str | None = None, format: str = "auto",
-             tz: str = "America/New_York", jobs: int | None = None, force: bool = False,
-             progress: bool = True, errors: str | os.PathLike | None = None) -> LoadReport:
-        """Loads bar files or directories (plain, .gz, .zip). The GIL is released while
+             pattern: str | None = None, format: str | None = None, tz: str | None = None,
+             timeframe: str | None = None, adjustment: str | None = None,
+             jobs: int | None = None, force: bool = False, progress: bool = True,
+             errors: str | os.PathLike | None = None) -> LoadReport:
+        """Loads bar files or directories (plain, .gz, .zip). Each file feeds one series:
+        its timeframe is ``timeframe``, else named in the file name (``AAPL_full_5min_...``),
+        else the spacing of its bars; its adjustment is ``adjustment``, else named in the
+        file name (``adjsplit``, ``adjsplitdiv``, ``unadjusted``), else ``none``. Times are
+        wall-clock in ``tz`` (default America/New_York). The GIL is released while
         loading; Ctrl-C stops at the next batch and keeps completed files, so running
         the same load again resumes."""
         update, close = _progress_bar(progress)
         try:
-            r = self._native.load(_paths(paths), pattern=pattern,
-                                  format=format, tz=tz, jobs=jobs or 0, force=force,
+            r = self._native.load(_paths(paths),
+                                  _input(pattern, format, tz, timeframe, adjustment, jobs),
+                                  force=force,
                                   errors=None if errors is None else os.fspath(errors),
                                   progress=update)
         finally:
@@ -165,19 +179,25 @@ class Store:
         return LoadReport(**r)
 
     def read_arrow(self, symbol: str, start: Any = None, end: Any = None, *,
-                   session: str = "all", round: int | None = None,
-                   resample: str | None = None, tz: str | None = None) -> pa.Table:
+                   session: str | None = None, round: int | None = None,
+                   resample: str | None = None, tz: str | None = None,
+                   timeframe: str | None = None, adjustment: str | None = None) -> pa.Table:
         """One symbol's bars as a ``pyarrow.Table``; the buffers are Rust's, not copied."""
         capsule = self._native.read_arrow(symbol, _time(start), _time(end), session, round,
-                                          resample, tz)
+                                          resample, tz, timeframe, adjustment)
         return pa.table(_ArrowStream(capsule))
 
     def read(self, symbols: str | Sequence[str], start: Any = None, end: Any = None, *,
-             session: str = "all", round: int | None = None, resample: str | None = None,
-             tz: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+             session: str | None = None, round: int | None = None, resample: str | None = None,
+             tz: str | None = None, columns: Sequence[str] | None = None,
+             timeframe: str | None = None, adjustment: str | None = None) -> pd.DataFrame:
         """Bars as a DataFrame indexed by ``timestamp`` (exchange wall-clock, naive; aware
         in ``tz`` when given), float64 columns open high low close volume, sorted.
         A list of symbols gives a ``(symbol, timestamp)`` MultiIndex.
+
+        Each symbol's series is the one in ``timeframe`` (default: the finest stored)
+        and ``adjustment`` (default: the only one stored; an error lists them when
+        several are).
 
         ``start``/``end`` are inclusive (a date alone means the whole day for ``end``);
         ``session="regular"`` keeps 09:30 <= t < 16:00; ``resample`` takes 5min, 15min,
@@ -189,7 +209,8 @@ class Store:
 
         def one(symbol: str) -> pd.DataFrame:
             table = self.read_arrow(symbol, start, end, session=session, round=round,
-                                    resample=resample, tz=tz)
+                                    resample=resample, tz=tz, timeframe=timeframe,
+                                    adjustment=adjustment)
             df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
                                  self_destruct=True)
             return df.set_index("timestamp")[cols]
@@ -203,31 +224,34 @@ class Store:
 
     def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
                 force: bool = False) -> dict[str, int]:
-        """Copies symbols (all by default) to another store, e.g. from a table in the
+        """Copies every series of some symbols (all by default) to another store, e.g. from a table in the
         original text layout to the typed layout, or from the embedded store to a
         cluster. Resumable: months already copied are skipped unless ``force``."""
         if isinstance(target, str):
             target = connect(target)
         n, months, skipped, rows = self._native.copy_to(target._native, list(symbols), force)
-        return {"symbols": n, "months": months, "skipped": skipped, "rows": rows}
+        return {"series": n, "months": months, "skipped": skipped, "rows": rows}
 
     def symbols(self) -> pd.DataFrame:
-        """Stored symbols: rows, first and last bar (exchange time) and time zone."""
+        """Stored series, one row each: symbol, timeframe, adjustment, rows, first and
+        last bar (exchange time) and time zone."""
         rows = self._native.symbols()
-        df = pd.DataFrame(rows, columns=["symbol", "rows", "first", "last", "tz"])
+        df = pd.DataFrame(rows, columns=["symbol", "timeframe", "adjustment", "rows", "first",
+                                         "last", "tz"])
         for c in ("first", "last"):
             df[c] = pd.to_datetime(df[c], unit="ms")
         return df
 
     def verify(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
-               pattern: str | None = None, format: str = "auto",
-               tz: str = "America/New_York", jobs: int | None = None) -> VerifyReport:
-        """Re-reads the files and compares every bar with the store."""
-        identical, rows, failed = self._native.verify(_paths(paths),
-                                                      pattern=pattern, format=format, tz=tz,
-                                                      jobs=jobs or 0)
-        df = pd.DataFrame(rows, columns=["symbol", "source_rows", "store_rows", "missing",
-                                         "extra", "different"])
+               pattern: str | None = None, format: str | None = None, tz: str | None = None,
+               timeframe: str | None = None, adjustment: str | None = None,
+               jobs: int | None = None) -> VerifyReport:
+        """Re-reads the files (with the options of their load) and compares every bar of
+        every series with the store."""
+        identical, rows, failed = self._native.verify(
+            _paths(paths), _input(pattern, format, tz, timeframe, adjustment, jobs))
+        df = pd.DataFrame(rows, columns=["symbol", "timeframe", "adjustment", "source_rows",
+                                         "store_rows", "missing", "extra", "different"])
         return VerifyReport(identical, df, failed)
 
 
@@ -249,14 +273,16 @@ def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str
     ``symbol`` with ``start_time <= timestamp <= end_time`` from ``KEYSPACE.TABLE``
     (original text layout or barstore's typed layout), indexed by ``timestamp``,
     float64 columns open high low close volume; ``trading_hours_only`` keeps
-    09:30:00-16:00:00 inclusive (``between_time``), ``rounding`` rounds to 4 decimals."""
+    09:30:00-16:00:00 inclusive (``between_time``), ``rounding`` rounds to 4 decimals.
+    Reads the symbol's 1min series; the index is ``datetime64[ns]``, as the notebook's
+    ``astype('datetime64[ns]')`` made it, whatever the pandas version."""
     url = f"cql://{','.join(f'{h}:{port}' for h in hosts)}/{KEYSPACE}?table={TABLE}&layout=auto"
     store = _fetch_stores.get(url)
     if store is None:
         store = _fetch_stores[url] = connect(url)
     start, end = pd.Timestamp(start_time), pd.Timestamp(end_time)
-    df = store.read(symbol, _time(start), _time(end))
-    df.index = df.index.as_unit(_string_datetime_unit())
+    df = store.read(symbol, _time(start), _time(end), timeframe="1min")
+    df.index = df.index.as_unit("ns")
     if trading_hours_only:
         df = df.between_time("09:30:00", "16:00:00")
     if rounding:
@@ -266,7 +292,3 @@ def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str
 
 _fetch_stores: dict[str, Store] = {}
 
-
-def _string_datetime_unit() -> str:
-    """The unit pandas gives datetimes parsed from text, as the notebook's reader did."""
-    return pd.to_datetime(pd.Series(["2024-01-02 09:30:00"])).dt.unit

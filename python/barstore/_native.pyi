@@ -26,10 +26,7 @@ class NativeStore:
     def load(
         self,
         paths: list[str],
-        pattern: str | None = ...,
-        format: str = ...,
-        tz: str = ...,
-        jobs: int = ...,
+        input: dict[str, Any],
         force: bool = ...,
         errors: str | None = ...,
         progress: Callable[[dict[str, int]], None] | None = ...,
@@ -39,20 +36,19 @@ class NativeStore:
         symbol: str,
         start: str | None = ...,
         end: str | None = ...,
-        session: str = ...,
+        session: str | None = ...,
         round: int | None = ...,
         resample: str | None = ...,
         tz: str | None = ...,
+        timeframe: str | None = ...,
+        adjustment: str | None = ...,
     ) -> Any: ...
     def copy_to(
         self, target: NativeStore, symbols: list[str] = ..., force: bool = ...
     ) -> tuple[int, int, int, int]: ...
-    def symbols(self) -> list[tuple[str, int, int, int, str]]: ...
+    def symbols(self) -> list[tuple[str, str, str, int, int, int, str]]: ...
     def verify(
-        self,
-        paths: list[str],
-        pattern: str | None = ...,
-        format: str = ...,
-        tz: str = ...,
-        jobs: int = ...,
-    ) -> tuple[bool, list[tuple[str, int, int, int, int, int]], list[tuple[str, str]]]: ...
+        self, paths: list[str], input: dict[str, Any]
+    ) -> tuple[
+        bool, list[tuple[str, str, str, int, int, int, int, int]], list[tuple[str, str]]
+    ]: ...

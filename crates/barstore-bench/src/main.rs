@@ -101,8 +101,9 @@ fn main() -> anyhow::Result<()> {
             repeat,
         } => {
             let store = Embedded::new(store);
+            let series = barstore::read::resolve_series(&store, &symbol, None, None)?;
             let (secs, rows) = best(repeat, || {
-                Ok(store.scan(&symbol, i64::MIN, i64::MAX)?.len())
+                Ok(store.scan(&series, i64::MIN, i64::MAX)?.len())
             })?;
             println!("{}", serde_json::json!({"rows": rows, "seconds": secs}));
         }

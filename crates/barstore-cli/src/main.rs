@@ -6,14 +6,14 @@
 mod progress;
 
 use anyhow::Context;
+use barstore::calendar;
 use barstore::copy::copy;
-use barstore::load::{load, LoadOptions};
-use barstore::read::{read, write_csv, write_parquet, ReadRequest, Session};
-use barstore::resample::Interval;
-use barstore::store::cql::{Compaction, CqlOptions, Replication, Secret};
+use barstore::load::load;
+use barstore::read::{read, write_csv, write_parquet};
+use barstore::settings::{self, CqlChoices, InputChoices, LoadChoices, ReadChoices};
+use barstore::store::cql::CqlOptions;
 use barstore::store::{self, Store};
 use barstore::verify::verify;
-use barstore::{calendar, format::FormatSpec};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -35,7 +35,7 @@ struct Cli {
         long,
         global = true,
         env = "BARSTORE_STORE",
-        default_value = "barstore-data"
+        default_value = settings::DEFAULT_STORE
     )]
     store: String,
     #[command(flatten)]
@@ -59,41 +59,41 @@ struct CqlArgs {
     /// Prefer this datacenter's nodes.
     #[arg(long, global = true)]
     dc: Option<String>,
-    /// Consistency level of reads and writes.
-    #[arg(long, global = true, default_value = "LOCAL_QUORUM")]
-    consistency: String,
+    /// Consistency level of reads and writes [default: LOCAL_QUORUM].
+    #[arg(long, global = true)]
+    consistency: Option<String>,
     /// Replication of a keyspace barstore creates: SimpleStrategy:RF or
     /// NetworkTopologyStrategy:DC=RF[,DC=RF] [default: SimpleStrategy:1, only for a single local node].
     #[arg(long, global = true)]
-    replication: Option<Replication>,
-    /// Compaction of a table barstore creates: lcs, stcs or twcs.
-    #[arg(long, global = true, default_value = "lcs")]
-    compaction: Compaction,
+    replication: Option<String>,
+    /// Compaction of a table barstore creates: lcs, stcs or twcs [default: lcs].
+    #[arg(long, global = true)]
+    compaction: Option<String>,
     /// Attempts per CQL request on transient errors (timeouts, overload, node down).
-    #[arg(long, global = true, default_value_t = 8)]
+    #[arg(long, global = true, default_value_t = CqlOptions::default().attempts)]
     cql_attempts: u32,
     /// Rows per unlogged batch (each batch holds one partition).
     #[arg(long, global = true, default_value_t = CqlOptions::default().batch_rows)]
     cql_batch_rows: usize,
-    /// Batches in flight at once for each symbol being written.
+    /// Batches in flight at once for each series being written.
     #[arg(long, global = true, default_value_t = CqlOptions::default().concurrency)]
     cql_concurrency: usize,
 }
 
 impl CqlArgs {
-    fn options(&self) -> CqlOptions {
-        CqlOptions {
+    fn choices(&self) -> CqlChoices {
+        CqlChoices {
             user: self.cql_user.clone(),
-            password: std::env::var("BARSTORE_CQL_PASSWORD").ok().map(Secret),
-            tls: self.tls || self.tls_ca.is_some(),
+            password: std::env::var("BARSTORE_CQL_PASSWORD").ok(),
+            tls: self.tls,
             tls_ca: self.tls_ca.clone(),
             dc: self.dc.clone(),
             consistency: self.consistency.clone(),
             replication: self.replication.clone(),
-            compaction: self.compaction,
-            attempts: self.cql_attempts.max(1),
-            batch_rows: self.cql_batch_rows.max(1),
-            concurrency: self.cql_concurrency.max(1),
+            compaction: self.compaction.clone(),
+            attempts: Some(self.cql_attempts),
+            batch_rows: Some(self.cql_batch_rows),
+            concurrency: Some(self.cql_concurrency),
         }
     }
 }
@@ -104,11 +104,13 @@ enum Command {
     Load(LoadArgs),
     /// Read one symbol's bars as CSV (stdout) or to a .csv/.parquet file.
     Read(ReadArgs),
-    /// List stored symbols with their row counts and first and last bars.
+    /// List stored series (symbol, timeframe, adjustment) with their row counts and
+    /// first and last bars.
     Symbols,
     /// Compare source files with the store; exit 0 only when identical.
     Verify(InputArgs),
-    /// Copy symbols from this store to another (embedded <-> CQL, text layout -> typed).
+    /// Copy every series of some symbols (or all) from this store to another
+    /// (embedded <-> CQL, text layout -> typed).
     Copy(CopyArgs),
 }
 
@@ -133,12 +135,21 @@ struct InputArgs {
     /// [default: the text before the first '_' or '.'].
     #[arg(long)]
     pattern: Option<String>,
-    /// Input layout: auto, firstrate, or fields such as date,time,open,high,low,close,volume.
-    #[arg(long, default_value = "auto")]
-    format: FormatSpec,
-    /// Time zone of the files' wall-clock times (IANA name).
-    #[arg(long, default_value = "America/New_York")]
-    tz: String,
+    /// Input layout: auto, firstrate, or fields such as date,time,open,high,low,close,volume
+    /// [default: auto].
+    #[arg(long)]
+    format: Option<String>,
+    /// Time zone of the files' wall-clock times (IANA name) [default: America/New_York].
+    #[arg(long)]
+    tz: Option<String>,
+    /// Timeframe of the files' bars: 1min, 5min, 15min, 30min, 1h, 1d...
+    /// [default: from each file's name (e.g. AAPL_full_5min_adjsplit.txt), else its data].
+    #[arg(long)]
+    timeframe: Option<String>,
+    /// Price adjustment of the files' bars, e.g. adjsplit, adjsplitdiv, unadjusted
+    /// [default: from each file's name, else none].
+    #[arg(long)]
+    adjustment: Option<String>,
     /// Worker threads [default: one per core].
     #[arg(long, short, default_value_t = 0)]
     jobs: usize,
@@ -151,9 +162,9 @@ struct LoadArgs {
     /// Load files again even when already loaded and unchanged.
     #[arg(long)]
     force: bool,
-    /// Where rejected rows and warnings go (JSON lines).
-    #[arg(long, default_value = "barstore-errors.jsonl")]
-    errors: PathBuf,
+    /// Where rejected rows and warnings go (JSON lines) [default: barstore-errors.jsonl].
+    #[arg(long)]
+    errors: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -181,15 +192,21 @@ struct ReadArgs {
     /// Last bar (inclusive): a date means the whole day.
     #[arg(long)]
     end: Option<String>,
-    /// all, or regular (09:30 <= t < 16:00 exchange time).
-    #[arg(long, default_value = "all")]
-    session: Session,
+    /// Which stored timeframe to read: 1min, 5min, 1h, 1d... [default: the finest stored].
+    #[arg(long)]
+    timeframe: Option<String>,
+    /// Which stored adjustment to read [default: the one stored].
+    #[arg(long)]
+    adjustment: Option<String>,
+    /// all, or regular (09:30 <= t < 16:00 exchange time) [default: all].
+    #[arg(long)]
+    session: Option<String>,
     /// Round prices and volume to N decimals.
     #[arg(long)]
     round: Option<u32>,
     /// Aggregate into wider bars: 5min, 15min, 1h, 1d, ...
     #[arg(long)]
-    resample: Option<Interval>,
+    resample: Option<String>,
     /// Show times in this zone instead of the symbol's exchange zone.
     #[arg(long)]
     tz: Option<String>,
@@ -199,24 +216,26 @@ struct ReadArgs {
 }
 
 impl InputArgs {
-    fn options(&self) -> LoadOptions {
-        LoadOptions {
+    fn choices(&self) -> InputChoices {
+        InputChoices {
             pattern: self.pattern.clone(),
             format: self.format.clone(),
-            zone: self.tz.clone(),
-            jobs: self.jobs,
-            ..LoadOptions::default()
+            tz: self.tz.clone(),
+            timeframe: self.timeframe.clone(),
+            adjustment: self.adjustment.clone(),
+            jobs: Some(self.jobs),
         }
     }
 }
 
 fn run_load(store: &dyn Store, args: &LoadArgs) -> anyhow::Result<u8> {
-    let opts = LoadOptions {
+    let opts = LoadChoices {
+        input: args.input.choices(),
         force: args.force,
         errors: args.errors.clone(),
         shard: args.shard,
-        ..args.input.options()
-    };
+    }
+    .resolve()?;
     let show = !args.quiet && std::io::stderr().is_terminal();
     let bar = progress::Bar::new(show);
     let report = load(store, &args.input.paths, &opts, &bar)?;
@@ -244,15 +263,18 @@ fn run_load(store: &dyn Store, args: &LoadArgs) -> anyhow::Result<u8> {
 }
 
 fn run_read(store: &dyn Store, args: &ReadArgs) -> anyhow::Result<u8> {
-    let req = ReadRequest {
+    let req = ReadChoices {
         symbol: args.symbol.clone(),
         start: args.start.clone(),
         end: args.end.clone(),
-        session: args.session,
+        session: args.session.clone(),
         round: args.round,
-        resample: args.resample,
+        resample: args.resample.clone(),
         tz: args.tz.clone(),
-    };
+        timeframe: args.timeframe.clone(),
+        adjustment: args.adjustment.clone(),
+    }
+    .resolve()?;
     let frame = read(store, &req)?;
     match &args.output {
         Some(path) if path.extension().is_some_and(|e| e == "parquet") => {
@@ -273,24 +295,35 @@ fn run_read(store: &dyn Store, args: &ReadArgs) -> anyhow::Result<u8> {
 }
 
 fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
-    println!("symbol,rows,first,last,tz");
-    for s in store.symbols()? {
+    println!("symbol,timeframe,adjustment,rows,first,last,tz");
+    for s in store.series()? {
         let mut zone = calendar::Zone::new(&s.zone)?;
         let (mut first, mut last) = (String::new(), String::new());
         calendar::format_local(zone.utc_ms_to_local(s.first), &mut first);
         calendar::format_local(zone.utc_ms_to_local(s.last), &mut last);
-        println!("{},{},{first},{last},{}", s.symbol, s.rows, s.zone);
+        let series = &s.series;
+        println!(
+            "{},{},{},{},{first},{last},{}",
+            series.symbol, series.timeframe, series.adjustment, s.rows, s.zone
+        );
     }
     Ok(0)
 }
 
 fn run_verify(store: &dyn Store, args: &InputArgs) -> anyhow::Result<u8> {
-    let report = verify(store, &args.paths, &args.options())?;
-    println!("symbol,source_rows,store_rows,missing,extra,different");
-    for d in &report.symbols {
+    let report = verify(store, &args.paths, &args.choices().resolve()?)?;
+    println!("symbol,timeframe,adjustment,source_rows,store_rows,missing,extra,different");
+    for d in &report.series {
         println!(
-            "{},{},{},{},{},{}",
-            d.symbol, d.source_rows, d.store_rows, d.missing, d.extra, d.different
+            "{},{},{},{},{},{},{},{}",
+            d.series.symbol,
+            d.series.timeframe,
+            d.series.adjustment,
+            d.source_rows,
+            d.store_rows,
+            d.missing,
+            d.extra,
+            d.different
         );
     }
     for (file, why) in &report.failed {
@@ -315,8 +348,8 @@ fn run_copy(from: &dyn Store, args: &CopyArgs, cql: &CqlOptions) -> anyhow::Resu
         &barstore::load::NoProgress,
     )?;
     eprintln!(
-        "{} symbols: {} months copied, {} skipped (already copied); {} rows in {:.2} s",
-        report.symbols, report.months, report.skipped, report.rows, report.seconds
+        "{} series: {} months copied, {} skipped (already copied); {} rows in {:.2} s",
+        report.series, report.months, report.skipped, report.rows, report.seconds
     );
     Ok(0)
 }
@@ -330,10 +363,13 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    let cql = cli.cql.options();
-    let result = store::open(&cli.store, &cql)
+    let result = cli
+        .cql
+        .choices()
+        .resolve()
+        .and_then(|cql| Ok((store::open(&cli.store, &cql)?, cql)))
         .map_err(anyhow::Error::from)
-        .and_then(|store| {
+        .and_then(|(store, cql)| {
             let store = store.as_ref();
             match &cli.command {
                 Command::Load(args) => run_load(store, args),

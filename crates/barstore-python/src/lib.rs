@@ -9,9 +9,9 @@
 use arrow::array::RecordBatchIterator;
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use barstore::calendar::Zone;
-use barstore::load::{load, FileOutcome, LoadOptions, NoProgress, Progress};
-use barstore::read::{read, ReadRequest};
-use barstore::store::cql::{CqlOptions, Secret};
+use barstore::load::{load, FileOutcome, NoProgress, Progress};
+use barstore::read::read;
+use barstore::settings::{CqlChoices, InputChoices, LoadChoices, ReadChoices};
 use barstore::store::{self, Store};
 use barstore::verify::verify;
 use pyo3::create_exception;
@@ -105,11 +105,11 @@ impl Counters {
     }
 }
 
-/// `(symbol, rows, first, last, zone)`.
-type SymbolRow = (String, u64, i64, i64, String);
-/// `(symbol, source_rows, store_rows, missing, extra, different)`.
-type DiffRow = (String, u64, u64, u64, u64, u64);
-/// `(identical, per-symbol differences, failed files with reasons)`.
+/// `(symbol, timeframe, adjustment, rows, first, last, zone)`.
+type SeriesRow = (String, String, String, u64, i64, i64, String);
+/// `(symbol, timeframe, adjustment, source_rows, store_rows, missing, extra, different)`.
+type DiffRow = (String, String, String, u64, u64, u64, u64, u64);
+/// `(identical, per-series differences, failed files with reasons)`.
 type VerifyResult = (bool, Vec<DiffRow>, Vec<(String, String)>);
 
 /// A connected store.
@@ -137,23 +137,20 @@ impl NativeStore {
         compaction: Option<String>,
         attempts: Option<u32>,
     ) -> PyResult<Self> {
-        let defaults = CqlOptions::default();
-        let opts = CqlOptions {
+        let opts = CqlChoices {
             user,
-            password: password.map(Secret),
-            tls: tls || tls_ca.is_some(),
+            password,
+            tls,
             tls_ca,
             dc,
-            consistency: consistency.unwrap_or(defaults.consistency.clone()),
-            replication: replication.map(|r| r.parse()).transpose().map_err(to_py)?,
-            compaction: compaction
-                .map(|c| c.parse())
-                .transpose()
-                .map_err(to_py)?
-                .unwrap_or_default(),
-            attempts: attempts.unwrap_or(defaults.attempts).max(1),
-            ..defaults
-        };
+            consistency,
+            replication,
+            compaction,
+            attempts,
+            ..CqlChoices::default()
+        }
+        .resolve()
+        .map_err(to_py)?;
         let store = py.detach(|| store::open(&location, &opts)).map_err(to_py)?;
         Ok(NativeStore {
             store: Arc::from(store),
@@ -167,27 +164,24 @@ impl NativeStore {
 
     /// Loads files; returns the report as a dict. `progress(dict)` is called about ten
     /// times a second from the calling thread.
-    #[pyo3(signature = (paths, pattern=None, format="auto", tz="America/New_York", jobs=0,
-                        force=false, errors=None, progress=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (paths, input, force=false, errors=None, progress=None))]
     fn load<'py>(
         &self,
         py: Python<'py>,
         paths: Vec<PathBuf>,
-        pattern: Option<String>,
-        format: &str,
-        tz: &str,
-        jobs: usize,
+        input: Input,
         force: bool,
         errors: Option<PathBuf>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let input = input_options(pattern, format, tz, jobs)?;
-        let opts = LoadOptions {
+        let opts = LoadChoices {
+            input: input.choices(),
             force,
-            errors: errors.unwrap_or(input.errors.clone()),
-            ..input
-        };
+            errors,
+            shard: None,
+        }
+        .resolve()
+        .map_err(to_py)?;
         let counters = Arc::new(Counters::default());
         let store = self.store.clone();
         let worker = {
@@ -228,7 +222,8 @@ impl NativeStore {
     }
 
     /// Reads one symbol as an Arrow C stream capsule.
-    #[pyo3(signature = (symbol, start=None, end=None, session="all", round=None, resample=None, tz=None))]
+    #[pyo3(signature = (symbol, start=None, end=None, session=None, round=None, resample=None,
+                        tz=None, timeframe=None, adjustment=None))]
     #[allow(clippy::too_many_arguments)]
     fn read_arrow<'py>(
         &self,
@@ -236,21 +231,27 @@ impl NativeStore {
         symbol: String,
         start: Option<String>,
         end: Option<String>,
-        session: &str,
+        session: Option<String>,
         round: Option<u32>,
         resample: Option<String>,
         tz: Option<String>,
+        timeframe: Option<String>,
+        adjustment: Option<String>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
         let utc = tz.is_some();
-        let req = ReadRequest {
+        let req = ReadChoices {
             symbol,
             start,
             end,
-            session: session.parse().map_err(to_py)?,
+            session,
             round,
-            resample: resample.map(|r| r.parse()).transpose().map_err(to_py)?,
+            resample,
             tz,
-        };
+            timeframe,
+            adjustment,
+        }
+        .resolve()
+        .map_err(to_py)?;
         let store = self.store.clone();
         let batch = py
             .detach(move || read(store.as_ref(), &req).map(|f| f.into_batch(utc)))
@@ -261,23 +262,32 @@ impl NativeStore {
         PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
     }
 
-    /// `(symbol, rows, first, last, zone)` per symbol; first and last as exchange
-    /// wall-clock milliseconds.
-    fn symbols(&self, py: Python<'_>) -> PyResult<Vec<SymbolRow>> {
+    /// `(symbol, timeframe, adjustment, rows, first, last, zone)` per series; first and
+    /// last as exchange wall-clock milliseconds.
+    fn symbols(&self, py: Python<'_>) -> PyResult<Vec<SeriesRow>> {
         let store = self.store.clone();
-        let infos = py.detach(move || store.symbols()).map_err(to_py)?;
+        let infos = py.detach(move || store.series()).map_err(to_py)?;
         infos
             .into_iter()
             .map(|s| {
                 let mut z = Zone::new(&s.zone).map_err(to_py)?;
                 let (first, last) = (z.utc_ms_to_local(s.first), z.utc_ms_to_local(s.last));
-                Ok((s.symbol, s.rows, first * 1000, last * 1000, s.zone))
+                let series = s.series;
+                Ok((
+                    series.symbol,
+                    series.timeframe.to_string(),
+                    series.adjustment.to_string(),
+                    s.rows,
+                    first * 1000,
+                    last * 1000,
+                    s.zone,
+                ))
             })
             .collect()
     }
 
-    /// Copies symbols (all when empty) to another store; returns
-    /// `(symbols, months copied, months skipped, rows)`.
+    /// Copies the series of some symbols (all when empty) to another store; returns
+    /// `(series, months copied, months skipped, rows)`.
     #[pyo3(signature = (target, symbols=Vec::new(), force=false))]
     fn copy_to(
         &self,
@@ -292,22 +302,13 @@ impl NativeStore {
                 barstore::copy::copy(from.as_ref(), to.as_ref(), &symbols, force, &NoProgress)
             })
             .map_err(to_py)?;
-        Ok((r.symbols, r.months, r.skipped, r.rows))
+        Ok((r.series, r.months, r.skipped, r.rows))
     }
 
-    /// Compares files with the store: `(identical, [(symbol, source_rows, store_rows,
-    /// missing, extra, different)], [(file, reason)])`.
-    #[pyo3(signature = (paths, pattern=None, format="auto", tz="America/New_York", jobs=0))]
-    fn verify(
-        &self,
-        py: Python<'_>,
-        paths: Vec<PathBuf>,
-        pattern: Option<String>,
-        format: &str,
-        tz: &str,
-        jobs: usize,
-    ) -> PyResult<VerifyResult> {
-        let opts = input_options(pattern, format, tz, jobs)?;
+    /// Compares files with the store: `(identical, [(symbol, timeframe, adjustment,
+    /// source_rows, store_rows, missing, extra, different)], [(file, reason)])`.
+    fn verify(&self, py: Python<'_>, paths: Vec<PathBuf>, input: Input) -> PyResult<VerifyResult> {
+        let opts = input.choices().resolve().map_err(to_py)?;
         let store = self.store.clone();
         let report = py
             .detach(move || verify(store.as_ref(), &paths, &opts))
@@ -315,11 +316,13 @@ impl NativeStore {
         Ok((
             report.identical(),
             report
-                .symbols
+                .series
                 .iter()
                 .map(|d| {
                     (
-                        d.symbol.clone(),
+                        d.series.symbol.clone(),
+                        d.series.timeframe.to_string(),
+                        d.series.adjustment.to_string(),
                         d.source_rows,
                         d.store_rows,
                         d.missing,
@@ -333,20 +336,30 @@ impl NativeStore {
     }
 }
 
-/// The options `load` and `verify` share: which files, in which layout and zone.
-fn input_options(
+/// The options `load` and `verify` share: which files, in which layout, zone and
+/// series. `None` leaves the library's default.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Input {
     pattern: Option<String>,
-    format: &str,
-    tz: &str,
-    jobs: usize,
-) -> PyResult<LoadOptions> {
-    Ok(LoadOptions {
-        pattern,
-        format: format.parse().map_err(to_py)?,
-        zone: tz.to_string(),
-        jobs,
-        ..LoadOptions::default()
-    })
+    format: Option<String>,
+    tz: Option<String>,
+    timeframe: Option<String>,
+    adjustment: Option<String>,
+    jobs: Option<usize>,
+}
+
+impl Input {
+    fn choices(self) -> InputChoices {
+        InputChoices {
+            pattern: self.pattern,
+            format: self.format,
+            tz: self.tz,
+            timeframe: self.timeframe,
+            adjustment: self.adjustment,
+            jobs: self.jobs,
+        }
+    }
 }
 
 #[pymodule]

@@ -1,8 +1,9 @@
-//! Copying bars between stores (embedded <-> CQL, text layout -> typed), one year of
-//! one symbol in memory at a time.
+//! Copying bars between stores (embedded <-> CQL, text layout -> typed), series by
+//! series, one year of one series in memory at a time.
 //!
 //! Each copied month is recorded in the target's manifest as
-//! `copy:<source>/<symbol>/<month>`; a rerun skips recorded months (unless forced), so
+//! `copy:<source>/<symbol>/<timeframe>/<adjustment>/<month>`; a rerun skips recorded
+//! months (unless forced), so
 //! an interrupted copy resumes where it stopped. Writes replace rows by time, so
 //! copying a month twice is harmless.
 
@@ -10,6 +11,7 @@ use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::error::{Error, Result};
 use crate::load::Progress;
+use crate::series::Series;
 use crate::store::{ManifestEntry, MonthBars, Store};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -17,8 +19,8 @@ use std::time::Instant;
 /// The outcome of a copy.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopyReport {
-    /// Symbols visited.
-    pub symbols: u64,
+    /// Series visited.
+    pub series: u64,
     /// Months copied.
     pub months: u64,
     /// Months skipped as already copied.
@@ -29,7 +31,8 @@ pub struct CopyReport {
     pub seconds: f64,
 }
 
-/// Copies `symbols` (every symbol when empty) from one store to another.
+/// Copies every series of `symbols` (of every symbol when empty) from one store to
+/// another.
 pub fn copy(
     from: &dyn Store,
     to: &dyn Store,
@@ -40,30 +43,47 @@ pub fn copy(
     let started = Instant::now();
     to.begin_load()?;
     let done = to.manifest()?;
-    let symbols: Vec<String> = if symbols.is_empty() {
-        from.symbols()?.into_iter().map(|s| s.symbol).collect()
+    let all: Vec<Series> = if symbols.is_empty() {
+        from.series()?.into_iter().map(|s| s.series).collect()
     } else {
-        symbols.to_vec()
+        let mut all = Vec::new();
+        for symbol in symbols {
+            let stored = from.series_of(symbol)?;
+            if stored.is_empty() {
+                return Err(Error::UnknownSymbol(symbol.clone()));
+            }
+            all.extend(stored);
+        }
+        all
     };
     let mut report = CopyReport::default();
-    for symbol in &symbols {
+    for series in &all {
+        to.accepts(series)?;
         let zone_name = from
-            .zone_of(symbol)?
-            .ok_or_else(|| Error::UnknownSymbol(symbol.clone()))?;
-        if let Some(stored) = to.zone_of(symbol)? {
+            .zone_of(series)?
+            .ok_or_else(|| Error::UnknownSymbol(series.symbol.clone()))?;
+        if let Some(stored) = to.zone_of(series)? {
             if stored != zone_name {
                 return Err(Error::Invalid(format!(
-                    "{symbol} is stored in {} with time zone {stored}, in {} with {zone_name}",
+                    "{series} is stored in {} with time zone {stored}, in {} with {zone_name}",
                     to.location(),
                     from.location()
                 )));
             }
         }
         let zone = Zone::new(&zone_name)?;
-        report.symbols += 1;
-        let key = |m: Month| format!("copy:{}/{symbol}/{m}", from.location());
+        report.series += 1;
+        let key = |m: Month| {
+            format!(
+                "copy:{}/{}/{}/{}/{m}",
+                from.location(),
+                series.symbol,
+                series.timeframe,
+                series.adjustment
+            )
+        };
         let mut by_year: BTreeMap<i32, Vec<Month>> = BTreeMap::new();
-        for m in from.months(symbol)? {
+        for m in from.months(series)? {
             if !force && done.contains_key(&key(m)) {
                 report.skipped += 1;
             } else {
@@ -75,7 +95,7 @@ pub fn copy(
             for m in months {
                 let start = zone.bound_to_utc_ms(m.start_local())?;
                 let end = zone.bound_to_utc_ms(m.next().start_local())? - 1;
-                let bars = from.scan(symbol, start, end)?;
+                let bars = from.scan(series, start, end)?;
                 progress.advance(0, bars.len() as u64);
                 batch.push(MonthBars { month: m, bars });
             }
@@ -83,7 +103,7 @@ pub fn copy(
                 .iter()
                 .map(|m| (m.month, m.bars.len() as u64))
                 .collect();
-            to.upsert(symbol, &zone, batch)?;
+            to.upsert(series, &zone, batch)?;
             for (m, rows) in counts {
                 to.record(&ManifestEntry {
                     source: key(m),
@@ -91,7 +111,9 @@ pub fn copy(
                     mtime_ns: 0,
                     hash: String::new(),
                     rows,
-                    symbol: symbol.clone(),
+                    symbol: series.symbol.clone(),
+                    timeframe: series.timeframe.to_string(),
+                    adjustment: series.adjustment.to_string(),
                 })?;
                 report.months += 1;
                 report.rows += rows;

@@ -20,7 +20,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The layout of an input file could not be recognised.
-    #[error("{file}: cannot recognise the layout: {reason}; pass --format (e.g. --format datetime,open,high,low,close,volume)")]
+    #[error("{file}: cannot recognise the layout: {reason}; state the format (e.g. datetime,open,high,low,close,volume)")]
     Unrecognised {
         /// The input file (or `archive.zip!member`).
         file: String,
@@ -44,12 +44,41 @@ pub enum Error {
         reason: String,
     },
     /// The symbol could not be derived from a file name.
-    #[error("{file}: cannot derive a symbol from the file name with pattern {pattern:?}; pass --pattern, e.g. '{{symbol}}_full_1min_adjsplit.txt'")]
+    #[error("{file}: cannot derive a symbol from the file name with pattern {pattern:?}; give a pattern such as '{{symbol}}_full_1min_adjsplit.txt'")]
     Pattern {
         /// The input file.
         file: String,
         /// The pattern that did not match.
         pattern: String,
+    },
+    /// A file's bars do not fit its timeframe; nothing of the file is stored.
+    #[error("{file}: line {line}: {detail}")]
+    Timeframe {
+        /// The input file.
+        file: String,
+        /// A line that shows the problem.
+        line: u64,
+        /// The timeframes involved and what to do.
+        detail: String,
+    },
+    /// A file's series cannot go into this store as it is (another time zone, a table
+    /// that cannot hold it); nothing of the file is stored.
+    #[error("{file}: {detail}")]
+    Series {
+        /// The input file.
+        file: String,
+        /// What is wrong and what to do.
+        detail: String,
+    },
+    /// A read names a symbol with several stored series and does not say which.
+    #[error("{symbol} has several {what} stored: {choices}; choose one")]
+    Ambiguous {
+        /// The symbol.
+        symbol: String,
+        /// What to choose (`adjustments`).
+        what: String,
+        /// The stored choices, comma-separated.
+        choices: String,
     },
     /// An unknown IANA time zone.
     #[error("unknown time zone {zone:?}: use an IANA name such as America/New_York")]
@@ -84,14 +113,24 @@ pub enum Error {
         path: PathBuf,
     },
     /// No rows are stored for the symbol.
-    #[error("symbol {0:?} is not in the store (see `barstore symbols`)")]
+    #[error("symbol {0:?} is not in the store")]
     UnknownSymbol(String),
+    /// The symbol is stored, but not in the series asked for.
+    #[error("{symbol} has no {wanted} series; stored: {stored}")]
+    UnknownSeries {
+        /// The symbol.
+        symbol: String,
+        /// The timeframe and adjustment asked for.
+        wanted: String,
+        /// The stored series of the symbol.
+        stored: String,
+    },
     /// An invalid store URL or CQL option (hosts, keyspace or table name, replication).
     #[error("{0}")]
     Url(String),
     /// No node of the cluster could be reached.
     #[error(
-        "cannot connect to {hosts}: {detail}; check the hosts and ports, --tls and the credentials"
+        "cannot connect to {hosts}: {detail}; check the hosts and ports, TLS and the credentials"
     )]
     Connect {
         /// The contact points.
@@ -132,6 +171,18 @@ impl Error {
                 retryable: true,
                 ..
             } | Error::Connect { .. }
+        )
+    }
+
+    /// True for failures of one input file (its layout, its timeframe, its series, an
+    /// I/O error): the load reports the file and goes on with the others.
+    pub fn is_per_file(&self) -> bool {
+        matches!(
+            self,
+            Error::Unrecognised { .. }
+                | Error::Io { .. }
+                | Error::Timeframe { .. }
+                | Error::Series { .. }
         )
     }
 

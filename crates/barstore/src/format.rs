@@ -143,11 +143,13 @@ fn check_fields(fields: &[Field]) -> Result<(), String> {
         + count(Field::Epoch)
         + count(Field::EpochSeconds)
         + count(Field::EpochMillis);
+    // a date alone is the date of a daily bar
     let time_ok = single == 1 && count(Field::Date) == 0 && count(Field::Time) == 0
-        || count(Field::Date) == 1 && count(Field::Time) == 1 && single == 0;
+        || count(Field::Date) == 1 && count(Field::Time) <= 1 && single == 0;
     if !time_ok {
         return Err(
-            "needs exactly one of: datetime, epoch, epoch_s, epoch_ms, or date and time".into(),
+            "needs exactly one of: datetime, epoch, epoch_s, epoch_ms, date and time, or date"
+                .into(),
         );
     }
     for f in [Field::Open, Field::High, Field::Low, Field::Close] {
@@ -259,7 +261,7 @@ fn layout_from_data(data: &[&str]) -> Option<Vec<Field>> {
     let shapes: Vec<Shape> = data.iter().map(|f| shape(f)).collect();
     let mut fields = match (shapes.first()?, shapes.get(1)) {
         (Shape::Date, Some(Shape::Time)) => vec![Field::Date, Field::Time],
-        (s, _) => vec![time_field(*s).filter(|f| *f != Field::Date && *f != Field::Time)?],
+        (s, _) => vec![time_field(*s).filter(|f| *f != Field::Time)?],
     };
     if data.len() < fields.len() + 4 {
         return None;
@@ -322,7 +324,7 @@ pub fn detect(sample: &[u8], spec: &FormatSpec, file: &str) -> Result<Layout> {
         .or_else(|| layout_from_data(&data))
         .ok_or_else(|| {
             unrecognised(&format!(
-                "the first data row {:?} does not start with a date-time, a date and a time, or an epoch number followed by open, high, low, close",
+                "the first data row {:?} does not start with a date-time, a date and a time, a date, or an epoch number followed by open, high, low, close",
                 truncate(data_line)
             ))
         })?;
@@ -409,7 +411,7 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.starts_with("bad.csv: cannot recognise"), "{err}");
-            assert!(err.contains("--format"), "{err}");
+            assert!(err.contains("state the format"), "{err}");
         }
     }
 
@@ -435,10 +437,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field \"hi\""), "{err}");
-        let err = "date,open,high,low,close"
+        let err = "time,open,high,low,close"
             .parse::<FormatSpec>()
             .unwrap_err()
             .to_string();
-        assert!(err.contains("date and time"), "{err}");
+        assert!(err.contains("date and time, or date"), "{err}");
+        // a date alone is a daily bar's
+        assert_eq!(
+            "date,open,high,low,close".parse::<FormatSpec>().unwrap(),
+            FormatSpec::Fields(vec![Date, Open, High, Low, Close])
+        );
+        assert_eq!(
+            auto("2024-05-01,170.5,172.7,169.1,170.31,38772277\n").fields,
+            vec![Date, Open, High, Low, Close, Volume]
+        );
     }
 }

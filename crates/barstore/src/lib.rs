@@ -8,6 +8,8 @@
 //! - [`format`] recognises a file's layout; [`parse`] turns blocks into columnar
 //!   [`bars::Bars`] and rejected rows, converting exchange wall-clock times to UTC with
 //!   [`calendar::Zone`].
+//! - [`series`] says what a file's bars are: a symbol in one timeframe and price
+//!   adjustment; stores keep every series apart.
 //! - [`bucket`] assigns each bar its exchange-local month, the unit every store
 //!   partitions by.
 //! - [`store`] holds the bars: [`store::Embedded`] is a partitioned Parquet dataset,
@@ -15,6 +17,9 @@
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
 //!   [`read`] and [`resample`] serve range reads; [`verify`] compares a store with
 //!   its source files.
+//!
+//! [`settings`] holds every default and turns what a user chose into validated options;
+//! the CLI and the Python module only map their arguments onto it.
 //!
 //! Errors that stop an operation are [`Error`]; rows that cannot load are
 //! [`parse::Reject`]s, logged while the load goes on.
@@ -30,6 +35,8 @@ pub mod load;
 pub mod parse;
 pub mod read;
 pub mod resample;
+pub mod series;
+pub mod settings;
 pub mod source;
 pub mod store;
 pub mod symbol;

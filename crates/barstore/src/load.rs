@@ -5,6 +5,11 @@
 //! blocks at a time, and the bars of completed months are handed to the store once a
 //! file has buffered [`FLUSH_ROWS`] of them.
 //!
+//! Each file feeds one [`Series`]: its symbol and adjustment come from the options or the
+//! file name, its timeframe from the options, the file name or the spacing of its bars
+//! (read off the first batch, before anything is written, so a file whose bars are
+//! closer together than its stated timeframe is refused whole).
+//!
 //! A file counts as loaded only when all its months are in the store; then it is
 //! recorded in the store's manifest, and later loads skip it while its size and mtime
 //! (or, failing those, its content hash) are unchanged. A crash between the two leaves
@@ -18,6 +23,8 @@ use crate::error::{Error, Result};
 use crate::format::{detect, FormatSpec};
 use crate::parse::{Parsed, Parser, Reject, Severity};
 use crate::source::{discover, Blocks, Source};
+use crate::series::{self, Adjustment, Series, Timeframe};
+use crate::settings;
 use crate::store::{ManifestEntry, MonthBars, Store};
 use crate::symbol;
 use rayon::prelude::*;
@@ -46,6 +53,10 @@ pub struct LoadOptions {
     pub format: FormatSpec,
     /// IANA zone of the files' wall-clock times.
     pub zone: String,
+    /// The timeframe of every file; `None`: from each file's name, else its data.
+    pub timeframe: Option<Timeframe>,
+    /// The adjustment of every file; `None`: from each file's name, else none.
+    pub adjustment: Option<Adjustment>,
     /// Worker threads; 0 means one per core.
     pub jobs: usize,
     /// Load files even when the manifest says they are loaded and unchanged.
@@ -64,10 +75,12 @@ impl Default for LoadOptions {
         LoadOptions {
             pattern: None,
             format: FormatSpec::Auto,
-            zone: "America/New_York".into(),
+            zone: settings::DEFAULT_ZONE.into(),
+            timeframe: None,
+            adjustment: None,
             jobs: 0,
             force: false,
-            errors: PathBuf::from("barstore-errors.jsonl"),
+            errors: PathBuf::from(settings::DEFAULT_ERRORS),
             cancel: Arc::default(),
             shard: None,
         }
@@ -247,7 +260,7 @@ impl Pending {
 }
 
 /// Where parsed months go: the store when loading, a collector when verifying.
-pub(crate) type Sink<'a> = dyn Fn(&str, Vec<MonthBars>) -> Result<()> + Sync + 'a;
+pub(crate) type Sink<'a> = dyn Fn(&Series, Vec<MonthBars>) -> Result<()> + Sync + 'a;
 
 /// Everything a file read needs besides the file.
 pub(crate) struct ReadContext<'a> {
@@ -256,15 +269,106 @@ pub(crate) struct ReadContext<'a> {
     pub log: Option<&'a ErrorLog>,
     pub progress: &'a dyn Progress,
     pub cancel: &'a AtomicBool,
+    /// Called once a file's series is known, before any of its bars reach the sink.
+    pub admit: &'a (dyn Fn(&str, &Series) -> Result<()> + Sync + 'a),
     pub sink: &'a Sink<'a>,
 }
 
-/// Reads one input into the sink; returns its counts and content hash.
+/// What is known of a file's series before it is read.
+#[derive(Clone, Debug)]
+pub(crate) struct Hint {
+    pub symbol: String,
+    /// Stated by the options or the file name, with where it was stated.
+    pub timeframe: Option<(Timeframe, &'static str)>,
+    pub adjustment: Adjustment,
+}
+
+impl Hint {
+    /// Does a manifest entry record a load of this file into the same series?
+    fn matches(&self, e: &ManifestEntry) -> bool {
+        e.symbol == self.symbol
+            && e.adjustment == self.adjustment.as_str()
+            && self
+                .timeframe
+                .is_none_or(|(tf, _)| e.timeframe == tf.to_string())
+    }
+
+    /// The series of a file from its first parsed bars: the stated timeframe, checked
+    /// against the spacing of the bars, or the timeframe the spacing shows.
+    fn resolve(&self, file: &str, layout: &crate::format::Layout, parsed: &[Parsed], base: u64) -> Result<Series> {
+        let mut times: Vec<(i64, u64)> = Vec::new();
+        let mut offset = base;
+        for p in parsed {
+            times.extend(
+                p.bars
+                    .ts
+                    .iter()
+                    .zip(&p.lines)
+                    .map(|(&t, &l)| (t, offset + l as u64)),
+            );
+            offset += p.line_count;
+        }
+        times.sort_unstable();
+        times.dedup_by_key(|(t, _)| *t);
+        let secs: Vec<i64> = times.iter().map(|(t, _)| t.div_euclid(1000)).collect();
+        let date_only = layout.fields.contains(&crate::format::Field::Date)
+            && !layout.fields.contains(&crate::format::Field::Time);
+        let spacing = series::usual_spacing(&secs);
+        let shown = |gap: i64| match Timeframe::from_seconds(gap) {
+            Some(tf) => tf.to_string(),
+            None if gap % 60 == 0 => format!("{} minutes", gap / 60),
+            None => format!("{gap} seconds"),
+        };
+        let timeframe = match self.timeframe {
+            Some((tf, stated)) => {
+                if date_only && tf != Timeframe::DAY {
+                    return Err(Error::Timeframe {
+                        file: file.to_string(),
+                        line: times.first().map_or(base + 1, |t| t.1),
+                        detail: format!(
+                            "its rows carry a date only (1d bars), but its timeframe is {tf} ({stated})"
+                        ),
+                    });
+                }
+                if let Some(gap) = spacing.filter(|&g| g < tf.seconds()) {
+                    let line = secs
+                        .windows(2)
+                        .position(|w| w[1] - w[0] < tf.seconds())
+                        .map_or(base + 1, |i| times[i + 1].1);
+                    return Err(Error::Timeframe {
+                        file: file.to_string(),
+                        line,
+                        detail: format!(
+                            "its bars are {} apart (here less than {tf} after the one before), but its timeframe is {tf} ({stated}); state the timeframe of the data",
+                            shown(gap)
+                        ),
+                    });
+                }
+                tf
+            }
+            None if date_only => Timeframe::DAY,
+            None => match spacing {
+                None => Timeframe::MINUTE,
+                Some(gap) => Timeframe::from_seconds(gap).ok_or_else(|| Error::Timeframe {
+                    file: file.to_string(),
+                    line: times.first().map_or(base + 1, |t| t.1),
+                    detail: format!(
+                        "its bars are usually {} apart, which is not a timeframe barstore stores (minutes or hours that divide a day, or 1d); state its timeframe",
+                        shown(gap)
+                    ),
+                })?,
+            },
+        };
+        Series::new(&self.symbol, timeframe, self.adjustment.clone())
+    }
+}
+
+/// Reads one input into the sink; returns its counts, content hash and series.
 pub(crate) fn read_source(
     source: &Source,
-    symbol: &str,
+    hint: &Hint,
     ctx: &ReadContext<'_>,
-) -> Result<(FileStats, String)> {
+) -> Result<(FileStats, String, Option<Series>)> {
     let id = source.id();
     let read_bytes = AtomicU64::new(0);
     source.with_reader(&read_bytes, |reader| {
@@ -272,7 +376,7 @@ pub(crate) fn read_source(
         let io = |e| Error::io(&source.path, e);
         let mut stats = FileStats::default();
         let Some(mut first) = blocks.next_block(BLOCK).map_err(io)? else {
-            return Ok((stats, blocks.hash()));
+            return Ok((stats, blocks.hash(), None));
         };
         let layout = detect(&first[..first.len().min(64 * 1024)], ctx.format, &id)?;
         let mut base = 0u64;
@@ -285,7 +389,12 @@ pub(crate) fn read_source(
         let mut pending = Pending::default();
         let mut batch = vec![first];
         let mut reported = 0u64;
-        let flush = |pending: &mut Pending, all: bool, stats: &mut FileStats| -> Result<()> {
+        let mut series: Option<Series> = None;
+        let flush = |pending: &mut Pending,
+                     all: bool,
+                     stats: &mut FileStats,
+                     series: &Series|
+         -> Result<()> {
             let mut months = Vec::new();
             let mut warnings = Vec::new();
             for (month, mut bars, lines) in pending.take(all) {
@@ -307,7 +416,7 @@ pub(crate) fn read_source(
             if months.is_empty() {
                 return Ok(());
             }
-            (ctx.sink)(symbol, months)
+            (ctx.sink)(series, months)
         };
         loop {
             while batch.len() < BATCH {
@@ -324,6 +433,14 @@ pub(crate) fn read_source(
                 .map(|b| parser.clone().parse_chunk(b))
                 .collect();
             batch.clear();
+            let series = match &series {
+                Some(s) => s,
+                None => {
+                    let s = hint.resolve(&id, parser.layout(), &parsed, base)?;
+                    (ctx.admit)(&id, &s)?;
+                    series.insert(s)
+                }
+            };
             let mut rows = 0;
             for p in &mut parsed {
                 for r in &mut p.rejects {
@@ -347,29 +464,45 @@ pub(crate) fn read_source(
                 return Err(Error::Cancelled);
             }
             if pending.rows >= FLUSH_ROWS {
-                flush(&mut pending, false, &mut stats)?;
+                flush(&mut pending, false, &mut stats, series)?;
             }
         }
-        flush(&mut pending, true, &mut stats)?;
-        Ok((stats, blocks.hash()))
+        if let Some(series) = &series {
+            flush(&mut pending, true, &mut stats, series)?;
+        }
+        Ok((stats, blocks.hash(), series))
     })
 }
 
-/// An input with the symbol its rows go to.
-pub(crate) fn with_symbols(
-    sources: Vec<Source>,
-    pattern: Option<&str>,
-) -> Vec<(Source, Result<String>)> {
+/// Each input with what its name and the options say of its series.
+pub(crate) fn with_hints(sources: Vec<Source>, opts: &LoadOptions) -> Vec<(Source, Result<Hint>)> {
+    let pattern = opts.pattern.as_deref();
     sources
         .into_iter()
         .map(|s| {
-            let sym = symbol::from_file_name(&s.file_name(), pattern)
+            let name = s.file_name();
+            let hint = symbol::from_file_name(&name, pattern)
                 .ok_or_else(|| Error::Pattern {
                     file: s.id(),
                     pattern: pattern.unwrap_or("{symbol}_...").to_string(),
                 })
-                .and_then(|sym| symbol::validate(&sym).map(|()| sym));
-            (s, sym)
+                .and_then(|sym| symbol::validate(&sym).map(|()| sym))
+                .map(|symbol| {
+                    let (tf, adj) = series::from_file_name(&name, &symbol);
+                    Hint {
+                        timeframe: match opts.timeframe {
+                            Some(tf) => Some((tf, "as given")),
+                            None => tf.map(|tf| (tf, "from the file name")),
+                        },
+                        adjustment: opts
+                            .adjustment
+                            .clone()
+                            .or(adj)
+                            .unwrap_or_else(Adjustment::none),
+                        symbol,
+                    }
+                });
+            (s, hint)
         })
         .collect()
 }
@@ -416,15 +549,16 @@ pub fn load(
 ) -> Result<LoadReport> {
     let started = Instant::now();
     let zone = Zone::new(&opts.zone)?;
-    let mut sources = with_symbols(discover(paths)?, opts.pattern.as_deref());
+    let mut sources = with_hints(discover(paths)?, opts);
     if let Some((i, n)) = opts.shard {
         if n == 0 || i >= n {
             return Err(Error::Invalid(format!(
                 "invalid shard {i}/{n}: use I/N with 0 <= I < N"
             )));
         }
-        sources.retain(|(_, symbol)| {
-            let key = symbol.as_deref().unwrap_or("");
+        // by symbol, so that all series of a symbol (and all files of a series) stay together
+        sources.retain(|(_, hint)| {
+            let key = hint.as_ref().map_or("", |h| h.symbol.as_str());
             xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % n == i
         });
     }
@@ -438,18 +572,33 @@ pub fn load(
         sources.len() as u64,
         sources.iter().map(|(s, _)| s.size).sum(),
     );
-    let sink = |symbol: &str, months: Vec<MonthBars>| store.upsert(symbol, &zone, months);
+    let sink = |series: &Series, months: Vec<MonthBars>| store.upsert(series, &zone, months);
+    let admit = |file: &str, series: &Series| -> Result<()> {
+        let refuse = |detail: String| Error::Series {
+            file: file.to_string(),
+            detail,
+        };
+        store.accepts(series).map_err(|e| refuse(e.to_string()))?;
+        match store.zone_of(series)? {
+            Some(stored) if stored != zone.name() => Err(refuse(format!(
+                "{series} is stored with time zone {stored}, not {}; load it with time zone {stored}",
+                zone.name()
+            ))),
+            _ => Ok(()),
+        }
+    };
     let ctx = ReadContext {
         format: &opts.format,
         zone: &zone,
         log: Some(&log),
         progress,
         cancel: &opts.cancel,
+        admit: &admit,
         sink: &sink,
     };
-    let load_one = |(source, symbol): &(Source, Result<String>)| -> Result<FileOutcome> {
-        let symbol = match symbol {
-            Ok(s) => s,
+    let load_one = |(source, hint): &(Source, Result<Hint>)| -> Result<FileOutcome> {
+        let hint = match hint {
+            Ok(h) => h,
             Err(e @ Error::Symbol { .. }) => {
                 return Ok(FileOutcome::Failed(format!("{}: {e}", source.id())))
             }
@@ -458,34 +607,31 @@ pub fn load(
         let id = source.id();
         if !opts.force {
             if let Some(entry) = manifest.get(&id) {
-                if unchanged(source, entry)? {
+                if hint.matches(entry) && unchanged(source, entry)? {
                     progress.advance(source.size, 0);
                     return Ok(FileOutcome::Skipped);
                 }
             }
         }
-        if let Some(stored) = store.zone_of(symbol)? {
-            if stored != zone.name() {
-                return Ok(FileOutcome::Failed(format!(
-                    "{id}: symbol {symbol} is stored with time zone {stored}; load it with --tz {stored}"
-                )));
-            }
-        }
-        match read_source(source, symbol, &ctx) {
-            Ok((stats, hash)) => {
+        match read_source(source, hint, &ctx) {
+            Ok((stats, hash, series)) => {
+                let series = match series {
+                    Some(s) => s,
+                    None => Series::new(&hint.symbol, hint.timeframe.map_or(Timeframe::MINUTE, |t| t.0), hint.adjustment.clone())?,
+                };
                 store.record(&ManifestEntry {
                     source: id,
                     size: source.size,
                     mtime_ns: source.mtime_ns,
                     hash,
                     rows: stats.rows,
-                    symbol: symbol.clone(),
+                    symbol: series.symbol.clone(),
+                    timeframe: series.timeframe.to_string(),
+                    adjustment: series.adjustment.to_string(),
                 })?;
                 Ok(FileOutcome::Loaded(stats))
             }
-            Err(e @ (Error::Unrecognised { .. } | Error::Io { .. })) => {
-                Ok(FileOutcome::Failed(e.to_string()))
-            }
+            Err(e) if e.is_per_file() => Ok(FileOutcome::Failed(e.to_string())),
             Err(e) => Err(e),
         }
     };
@@ -493,9 +639,9 @@ pub fn load(
     // hold the same bar the later file wins, as `verify` expects; symbols load in
     // parallel.
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, (_, symbol)) in sources.iter().enumerate() {
+    for (i, (_, hint)) in sources.iter().enumerate() {
         groups
-            .entry(symbol.as_deref().unwrap_or(""))
+            .entry(hint.as_ref().map_or("", |h| h.symbol.as_str()))
             .or_default()
             .push(i);
     }

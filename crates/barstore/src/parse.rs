@@ -328,7 +328,7 @@ impl Parser {
         }
         let when = match (when, date_days, time_ms) {
             (Some(w), _, _) => w,
-            (None, Some(d), Some(t)) => When::LocalMs(d * DAY * 1000 + t),
+            (None, Some(d), t) => When::LocalMs(d * DAY * 1000 + t.unwrap_or(0)),
             _ => return Err("no time in the row".into()),
         };
         let (local, utc_ms) = match when {

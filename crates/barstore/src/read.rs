@@ -1,12 +1,13 @@
-//! Range reads: a symbol's bars between two exchange wall-clock times, optionally
+//! Range reads: a series' bars between two exchange wall-clock times, optionally
 //! filtered to the regular session, resampled and rounded, and written as CSV or
-//! Parquet.
+//! Parquet. A read names a symbol; [`resolve_series`] picks which of its stored series.
 
 use crate::bars::Bars;
 use crate::calendar::{format_local, Zone, DAY};
 use crate::error::{Error, Result};
 use crate::parse::{parse_date, parse_time};
-use crate::resample::{resample, Interval};
+use crate::resample::resample;
+use crate::series::{Adjustment, Series, Timeframe};
 use crate::store::Store;
 use arrow::array::RecordBatch;
 use std::io::Write;
@@ -49,9 +50,13 @@ pub struct ReadRequest {
     /// Round prices and volume to this many decimals (half to even, as numpy).
     pub round: Option<u32>,
     /// Resample into wider bars.
-    pub resample: Option<Interval>,
+    pub resample: Option<Timeframe>,
     /// Show (and interpret `start`/`end`) in this zone instead of the symbol's own.
     pub tz: Option<String>,
+    /// The stored timeframe to read; `None`: the finest stored.
+    pub timeframe: Option<Timeframe>,
+    /// The adjustment to read; `None`: the one stored (an error when several are).
+    pub adjustment: Option<Adjustment>,
 }
 
 /// The result of a read: bars with their wall-clock times in `zone`.
@@ -94,12 +99,83 @@ pub fn round_to(x: f64, decimals: u32) -> f64 {
     (x * p).round_ties_even() / p
 }
 
+/// The stored series of `symbol` a read means: with `adjustment` when given, else the
+/// only one stored; in `timeframe` when given, else the finest stored.
+pub fn resolve_series(
+    store: &dyn Store,
+    symbol: &str,
+    timeframe: Option<Timeframe>,
+    adjustment: Option<&Adjustment>,
+) -> Result<Series> {
+    let stored = store.series_of(symbol)?;
+    if stored.is_empty() {
+        return Err(Error::UnknownSymbol(symbol.to_string()));
+    }
+    let list = |series: &[Series]| {
+        series
+            .iter()
+            .map(|s| format!("{} {}", s.timeframe, s.adjustment))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fitting: Vec<Series> = stored
+        .iter()
+        .filter(|s| adjustment.is_none_or(|a| s.adjustment == *a))
+        .filter(|s| timeframe.is_none_or(|t| s.timeframe == t))
+        .cloned()
+        .collect();
+    let Some(finest) = fitting.iter().map(|s| s.timeframe).min() else {
+        return Err(Error::UnknownSeries {
+            symbol: symbol.to_string(),
+            wanted: [
+                timeframe.map(|t| t.to_string()),
+                adjustment.map(|a| a.to_string()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+            stored: list(&stored),
+        });
+    };
+    let mut candidates: Vec<Series> = fitting
+        .into_iter()
+        .filter(|s| s.timeframe == finest)
+        .collect();
+    if candidates.len() > 1 {
+        return Err(Error::Ambiguous {
+            symbol: symbol.to_string(),
+            what: format!("{finest} adjustments"),
+            choices: candidates
+                .iter()
+                .map(|s| s.adjustment.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(candidates.remove(0))
+}
+
 /// Reads a symbol's bars.
 pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
+    let series = resolve_series(
+        store,
+        &req.symbol,
+        req.timeframe,
+        req.adjustment.as_ref(),
+    )?;
+    if let Some(target) = req.resample {
+        if !series.timeframe.divides(target) {
+            return Err(Error::Invalid(format!(
+                "cannot resample {series} into {target} bars: the target must be a whole number of {} bars",
+                series.timeframe
+            )));
+        }
+    }
     let zone_name = match &req.tz {
         Some(z) => z.clone(),
         None => store
-            .zone_of(&req.symbol)?
+            .zone_of(&series)?
             .ok_or_else(|| Error::UnknownSymbol(req.symbol.clone()))?,
     };
     let mut zone = Zone::new(&zone_name)?;
@@ -116,14 +192,15 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
     };
     if start > end {
         return Err(Error::Invalid(format!(
-            "--start {} is after --end {}",
+            "start {} is after end {}",
             req.start.as_deref().unwrap_or(""),
             req.end.as_deref().unwrap_or("")
         )));
     }
-    let mut bars = store.scan(&req.symbol, start, end)?;
+    let mut bars = store.scan(&series, start, end)?;
     let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
-    if req.session == Session::Regular {
+    // daily bars carry a date, not a time of day: every session keeps them
+    if req.session == Session::Regular && !series.timeframe.is_daily() {
         let open = 9 * 3600 + 30 * 60;
         let close = 16 * 3600;
         let keep: Vec<bool> = local

@@ -1,10 +1,11 @@
 //! Verifying a store against its source files: re-read the files exactly as a load
-//! would, and compare every bar of every symbol they name with what the store holds.
+//! would, and compare every bar of every series they make with what the store holds.
 
 use crate::bars::Bars;
 use crate::calendar::Zone;
 use crate::error::Result;
-use crate::load::{pool, read_source, with_symbols, LoadOptions, NoProgress, ReadContext};
+use crate::load::{pool, read_source, with_hints, LoadOptions, NoProgress, ReadContext};
+use crate::series::Series;
 use crate::source::discover;
 use crate::store::{MonthBars, Store};
 use rayon::prelude::*;
@@ -12,11 +13,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// How one symbol's stored bars compare with its source files.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SymbolDiff {
-    /// The symbol.
-    pub symbol: String,
+/// How one series' stored bars compare with its source files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesDiff {
+    /// The series.
+    pub series: Series,
     /// Bars in the source files (after de-duplication).
     pub source_rows: u64,
     /// Bars in the store.
@@ -32,8 +33,8 @@ pub struct SymbolDiff {
 /// The outcome of a verification.
 #[derive(Clone, Debug, Default)]
 pub struct VerifyReport {
-    /// One entry per symbol, sorted.
-    pub symbols: Vec<SymbolDiff>,
+    /// One entry per series, sorted.
+    pub series: Vec<SeriesDiff>,
     /// Source files that could not be read, with the reason.
     pub failed: Vec<(String, String)>,
 }
@@ -43,7 +44,7 @@ impl VerifyReport {
     pub fn identical(&self) -> bool {
         self.failed.is_empty()
             && self
-                .symbols
+                .series
                 .iter()
                 .all(|d| d.missing == 0 && d.extra == 0 && d.different == 0)
     }
@@ -69,16 +70,16 @@ pub fn diff(expected: &Bars, actual: &Bars) -> (u64, u64, u64) {
     (missing, extra, different)
 }
 
-/// Re-reads the inputs under `paths` (with the same pattern, format and zone as the
-/// load) and compares them with `store`, symbol by symbol. Later files win over
-/// earlier ones for the same bar, as in a sequential load.
+/// Re-reads the inputs under `paths` (with the same options as the load) and compares
+/// them with `store`, series by series. Later files win over earlier ones for the same
+/// bar, as in a sequential load.
 pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &LoadOptions) -> Result<VerifyReport> {
     let zone = Zone::new(&opts.zone)?;
-    let sources = with_symbols(discover(paths)?, opts.pattern.as_deref());
-    let read_one = |(source, symbol): &(crate::source::Source, Result<String>)| {
-        let symbol = symbol.as_ref().map_err(|e| e.to_string())?;
+    let sources = with_hints(discover(paths)?, opts);
+    let read_one = |(source, hint): &(crate::source::Source, Result<crate::load::Hint>)| {
+        let hint = hint.as_ref().map_err(|e| e.to_string())?;
         let collected = Mutex::new(Vec::<MonthBars>::new());
-        let sink = |_: &str, months: Vec<MonthBars>| {
+        let sink = |_: &Series, months: Vec<MonthBars>| {
             collected
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -91,9 +92,10 @@ pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &LoadOptions) -> Resul
             log: None,
             progress: &NoProgress,
             cancel: &opts.cancel,
+            admit: &|_, _| Ok(()),
             sink: &sink,
         };
-        read_source(source, symbol, &ctx).map_err(|e| e.to_string())?;
+        let (_, _, series) = read_source(source, hint, &ctx).map_err(|e| e.to_string())?;
         let mut months = collected.into_inner().unwrap_or_else(|p| p.into_inner());
         // Months are disjoint in time: append them in order, merging only a month that
         // an unsorted file flushed more than once (in file order, so later rows win).
@@ -109,25 +111,27 @@ pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &LoadOptions) -> Resul
         for mut m in merged {
             bars.append(&mut m.bars);
         }
-        Ok::<_, String>((symbol.clone(), bars))
+        Ok::<_, String>((series, bars))
     };
     let parsed: Vec<_> = pool(opts.jobs)?.install(|| sources.par_iter().map(read_one).collect());
-    let mut expected: BTreeMap<String, Bars> = BTreeMap::new();
+    let mut expected: BTreeMap<Series, Bars> = BTreeMap::new();
     let mut report = VerifyReport::default();
     for ((source, _), result) in sources.iter().zip(parsed) {
         match result {
-            Ok((symbol, bars)) => {
-                let entry = expected.entry(symbol).or_default();
+            // an empty file makes no series
+            Ok((None, _)) => {}
+            Ok((Some(series), bars)) => {
+                let entry = expected.entry(series).or_default();
                 *entry = Bars::merge(entry, &bars);
             }
             Err(why) => report.failed.push((source.id(), why)),
         }
     }
-    for (symbol, want) in expected {
-        let have = store.scan(&symbol, i64::MIN, i64::MAX)?;
+    for (series, want) in expected {
+        let have = store.scan(&series, i64::MIN, i64::MAX)?;
         let (missing, extra, different) = diff(&want, &have);
-        report.symbols.push(SymbolDiff {
-            symbol,
+        report.series.push(SeriesDiff {
+            series,
             source_rows: want.len() as u64,
             store_rows: have.len() as u64,
             missing,

@@ -35,9 +35,9 @@ fn gz_and_zip_inputs_load_like_plain_files(fx: Fixture) {
     let run = fx.ok(&["load", fx.path("in").to_str().unwrap()], 0);
     assert!(run.stderr.contains("3 files: 3 loaded"), "{}", run.stderr);
     let symbols = fx.ok(&["symbols"], 0).stdout;
-    assert!(symbols.contains("\nAAPL,8507,"), "{symbols}");
-    assert!(symbols.contains("\nDBB,38964,"), "{symbols}");
-    assert!(symbols.contains("\nMSFT,1,"), "{symbols}");
+    assert!(symbols.contains("\nAAPL,1min,adjsplit,8507,"), "{symbols}");
+    assert!(symbols.contains("\nDBB,1min,none,38964,"), "{symbols}");
+    assert!(symbols.contains("\nMSFT,1min,none,1,"), "{symbols}");
     let want = csv_bars(&String::from_utf8(text).unwrap());
     assert_eq!(csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout), want);
     fx.ok(&["verify", fx.path("in").to_str().unwrap()], 0);

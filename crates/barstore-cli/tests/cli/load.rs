@@ -58,7 +58,7 @@ fn utc_file_with_header_round_trips_in_its_zone(fx: Fixture) {
     assert!(
         wrong_zone
             .stderr
-            .contains("stored with time zone UTC; load it with --tz UTC"),
+            .contains("DBB 1min none is stored with time zone UTC, not America/New_York; load it with time zone UTC"),
         "{}",
         wrong_zone.stderr
     );
@@ -180,11 +180,11 @@ fn loading_twice_never_duplicates_and_skips_unchanged_files(fx: Fixture) {
     let symbols = fx.ok(&["symbols"], 0).stdout;
     assert_eq!(
         symbols,
-        "symbol,rows,first,last,tz\nAAPL,8507,2024-04-29 04:00:00,2024-05-13 19:50:00,America/New_York\n"
+        "symbol,timeframe,adjustment,rows,first,last,tz\nAAPL,1min,none,8507,2024-04-29 04:00:00,2024-05-13 19:50:00,America/New_York\n"
     );
     // the same rows in another file (with a header) replace, never add
     fx.ok(&["load", data("AAPL_1min_sample.csv").to_str().unwrap()], 0);
-    assert!(fx.ok(&["symbols"], 0).stdout.contains("AAPL,8507,"));
+    assert!(fx.ok(&["symbols"], 0).stdout.contains("AAPL,1min,none,8507,"));
 }
 
 fn overlapping_reload_replaces_the_overlap(fx: Fixture) {
@@ -205,7 +205,7 @@ fn overlapping_reload_replaces_the_overlap(fx: Fixture) {
     );
     assert_eq!(
         fx.ok(&["symbols"], 0).stdout,
-        "symbol,rows,first,last,tz\nX,4,2024-01-02 09:30:00,2024-02-01 09:30:00,America/New_York\n"
+        "symbol,timeframe,adjustment,rows,first,last,tz\nX,1min,none,4,2024-01-02 09:30:00,2024-02-01 09:30:00,America/New_York\n"
     );
 }
 
@@ -216,7 +216,7 @@ fn fatal_errors_exit_2_with_a_message(fx: Fixture) {
         2,
         "JUNK.csv: cannot recognise the layout",
     );
-    assert!(run.stderr.contains("--format"), "{}", run.stderr);
+    assert!(run.stderr.contains("state the format"), "{}", run.stderr);
     fx.fails_with(
         &["load", fx.path("nowhere").to_str().unwrap()],
         2,

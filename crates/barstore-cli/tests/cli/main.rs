@@ -7,3 +7,4 @@ mod inputs;
 mod load;
 mod read;
 mod resume;
+mod series;

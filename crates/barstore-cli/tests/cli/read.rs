@@ -68,7 +68,7 @@ fn ranges_are_inclusive_and_dates_mean_whole_days(fx: Fixture) {
             "2024-05-01",
         ],
         2,
-        "is after --end",
+        "is after end",
     );
     fx.fails_with(
         &["read", "AAPL", "--start", "May 1st"],
@@ -116,7 +116,7 @@ fn resampling_aggregates_first_max_min_last_sum(fx: Fixture) {
     fx.fails_with(
         &["read", "AAPL", "--resample", "7min"],
         2,
-        "invalid resample interval",
+        "invalid timeframe \"7min\"",
     );
 }
 

@@ -2,23 +2,29 @@
 //! and duckdb open as-is.
 //!
 //! ```text
-//! <root>/bars/symbol=AAPL/year=2024/data.parquet   one row group per exchange month
-//! <root>/_barstore/manifest.jsonl                    completed input files
-//! <root>/_barstore/lock                              held by the one writing process
+//! <root>/bars/symbol=AAPL/timeframe=1min/adjustment=adjsplit/year=2024/data.parquet
+//!                                              one row group per exchange month
+//! <root>/_barstore/manifest.jsonl              completed input files
+//! <root>/_barstore/lock                        held by the one writing process
 //! ```
 //!
 //! Files hold `timestamp` (UTC, ms) and `open high low close volume` (float64, volume
-//! nullable); `symbol` and `year` come from the directory names. An upsert rewrites the
+//! nullable); `symbol`, `timeframe`, `adjustment` and `year` come from the directory
+//! names. Stores written before series existed have `symbol=AAPL/year=2024` directly:
+//! they read as the `1min` series with no adjustment, and the first load into such a
+//! store moves each year directory to its place under `timeframe=1min/adjustment=none`
+//! (a rename per directory, so an interrupted move resumes). An upsert rewrites the
 //! year files it touches: the new content goes to a hidden temporary file that is
 //! fsynced and renamed over the old one, so a crash leaves either the old file or the
 //! new one. Readers skip names starting with `.` or `_`, so neither the temporary files
 //! nor `_barstore` show up in the dataset.
 
-use super::{ManifestEntry, MonthBars, Store, SymbolInfo};
+use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::error::{Error, Result};
+use crate::series::Series;
 use crate::symbol;
 use arrow::array::{Array, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
@@ -156,26 +162,52 @@ impl Embedded {
         Ok(self.dataset_dir().join(format!("symbol={symbol}")))
     }
 
-    /// The year files of a symbol, by year.
-    fn year_files(&self, symbol: &str) -> Result<BTreeMap<i32, PathBuf>> {
-        let dir = self.symbol_dir(symbol)?;
-        let mut out = BTreeMap::new();
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(Error::io(&dir, e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(year) = name.strip_prefix("year=").and_then(|y| y.parse().ok()) {
-                let file = entry.path().join(DATA_FILE);
-                if file.exists() {
-                    out.insert(year, file);
-                }
+    fn series_dir(&self, series: &Series) -> Result<PathBuf> {
+        Ok(self.symbol_dir(&series.symbol)?.join(format!(
+            "timeframe={}/adjustment={}",
+            series.timeframe, series.adjustment
+        )))
+    }
+
+    /// The year files of a series, by year; for the 1min series with no adjustment also
+    /// those of a store written before series existed.
+    fn year_files(&self, series: &Series) -> Result<BTreeMap<i32, PathBuf>> {
+        let mut out = years_in(&self.series_dir(series)?)?;
+        if series.is_minute_unadjusted() {
+            for (year, path) in years_in(&self.symbol_dir(&series.symbol)?)? {
+                out.entry(year).or_insert(path);
             }
         }
         Ok(out)
+    }
+
+    /// Moves the year directories of a store written before series existed under
+    /// `timeframe=1min/adjustment=none`, so that the dataset has one partition depth.
+    fn move_legacy_years(&self) -> Result<()> {
+        for (name, dir) in subdirs(&self.dataset_dir())? {
+            let Some(symbol) = name.strip_prefix("symbol=") else {
+                continue;
+            };
+            let target = self.series_dir(&Series::minute(symbol)?)?;
+            for (year, from) in subdirs(&dir)? {
+                if !year.starts_with("year=") {
+                    continue;
+                }
+                let to = target.join(&year);
+                if to.exists() {
+                    return Err(Error::Store {
+                        path: from,
+                        detail: format!(
+                            "cannot move it to {}: that directory exists; move or remove one of them",
+                            to.display()
+                        ),
+                    });
+                }
+                fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+                fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+            }
+        }
+        Ok(())
     }
 
     fn partition_lock(&self, path: &Path) -> Arc<Mutex<()>> {
@@ -270,6 +302,38 @@ impl Embedded {
     }
 }
 
+/// The subdirectories of `dir` with their names (none when it does not exist).
+fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.path().is_dir() {
+            out.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The `year=Y/data.parquet` files directly under `dir`, by year.
+fn years_in(dir: &Path) -> Result<BTreeMap<i32, PathBuf>> {
+    let mut out = BTreeMap::new();
+    for (name, path) in subdirs(dir)? {
+        if let Some(year) = name.strip_prefix("year=").and_then(|y| y.parse().ok()) {
+            let file = path.join(DATA_FILE);
+            if file.exists() {
+                out.insert(year, file);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn writer_properties(zone: &Zone) -> WriterProperties {
     let ts = ColumnPath::from("timestamp");
     WriterProperties::builder()
@@ -333,19 +397,20 @@ impl Store for Embedded {
             Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
         Self::remove_debris(&self.dataset_dir())?;
+        self.move_legacy_years()?;
         *held = Some(file);
         Ok(())
     }
 
-    fn zone_of(&self, symbol: &str) -> Result<Option<String>> {
-        match self.year_files(symbol)?.values().next() {
+    fn zone_of(&self, series: &Series) -> Result<Option<String>> {
+        match self.year_files(series)?.values().next() {
             Some(path) => Ok(zone_in(&Self::footer(path)?)),
             None => Ok(None),
         }
     }
 
-    fn upsert(&self, symbol: &str, zone: &Zone, months: Vec<MonthBars>) -> Result<()> {
-        let dir = self.symbol_dir(symbol)?;
+    fn upsert(&self, series: &Series, zone: &Zone, months: Vec<MonthBars>) -> Result<()> {
+        let dir = self.series_dir(series)?;
         let mut by_year: BTreeMap<i32, Vec<MonthBars>> = BTreeMap::new();
         for m in months {
             by_year.entry(m.month.year).or_default().push(m);
@@ -377,14 +442,14 @@ impl Store for Embedded {
         work.par_iter().try_for_each(write_year)
     }
 
-    fn scan(&self, symbol: &str, start: i64, end: i64) -> Result<Bars> {
+    fn scan(&self, series: &Series, start: i64, end: i64) -> Result<Bars> {
         use rayon::prelude::*;
         // Plan: every row group whose statistics overlap the range, with its place in
         // the output. Row groups decode in parallel straight into their slice of the
         // pre-sized output columns: one copy from the decoder, no concatenation.
         let mut units = Vec::new();
         let mut total = 0;
-        for path in self.year_files(symbol)?.into_values() {
+        for path in self.year_files(series)?.into_values() {
             let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
             let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
                 .map_err(|e| Error::parquet(&path, e))?;
@@ -458,9 +523,9 @@ impl Store for Embedded {
         })
     }
 
-    fn months(&self, symbol: &str) -> Result<Vec<Month>> {
+    fn months(&self, series: &Series) -> Result<Vec<Month>> {
         let mut months = Vec::new();
-        for path in self.year_files(symbol)?.values() {
+        for path in self.year_files(series)?.values() {
             let meta = Self::footer(path)?;
             let mut zone = Zone::new(&zone_in(&meta).unwrap_or_else(|| "UTC".into()))?;
             for rg in 0..meta.num_row_groups() {
@@ -474,47 +539,64 @@ impl Store for Embedded {
         Ok(months)
     }
 
-    fn symbols(&self) -> Result<Vec<SymbolInfo>> {
-        let dir = self.dataset_dir();
-        let mut names = Vec::new();
-        match fs::read_dir(&dir) {
-            Ok(entries) => {
-                for entry in entries {
-                    let entry = entry.map_err(|e| Error::io(&dir, e))?;
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if let Some(s) = name.strip_prefix("symbol=") {
-                        names.push(s.to_string());
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&dir, e)),
-        }
-        names.sort();
+    fn series_of(&self, symbol: &str) -> Result<Vec<Series>> {
+        let dir = self.symbol_dir(symbol)?;
         let mut out = Vec::new();
-        for symbol in names.into_iter().filter(|s| symbol::validate(s).is_ok()) {
-            let mut info = SymbolInfo {
-                symbol: symbol.clone(),
-                rows: 0,
-                first: i64::MAX,
-                last: i64::MIN,
-                zone: String::new(),
+        if !years_in(&dir)?.is_empty() {
+            out.push(Series::minute(symbol)?);
+        }
+        for (tf_name, tf_dir) in subdirs(&dir)? {
+            let Some(Ok(timeframe)) = tf_name.strip_prefix("timeframe=").map(str::parse) else {
+                continue;
             };
-            for path in self.year_files(&symbol)?.values() {
-                let meta = Self::footer(path)?;
-                info.rows += meta.file_metadata().num_rows() as u64;
-                for rg in 0..meta.num_row_groups() {
-                    if let Some((lo, hi)) = ts_range(&meta, rg) {
-                        info.first = info.first.min(lo);
-                        info.last = info.last.max(hi);
-                    }
-                }
-                if info.zone.is_empty() {
-                    info.zone = zone_in(&meta).unwrap_or_default();
+            for (adj_name, adj_dir) in subdirs(&tf_dir)? {
+                let Some(Ok(adjustment)) = adj_name.strip_prefix("adjustment=").map(str::parse)
+                else {
+                    continue;
+                };
+                if !years_in(&adj_dir)?.is_empty() {
+                    out.push(Series::new(symbol, timeframe, adjustment)?);
                 }
             }
-            if info.rows > 0 {
-                out.push(info);
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn series(&self) -> Result<Vec<SeriesInfo>> {
+        let mut out = Vec::new();
+        for (name, _) in subdirs(&self.dataset_dir())? {
+            let Some(symbol) = name.strip_prefix("symbol=") else {
+                continue;
+            };
+            if symbol::validate(symbol).is_err() {
+                continue;
+            }
+            for series in self.series_of(symbol)? {
+                let mut info = SeriesInfo {
+                    series: series.clone(),
+                    rows: 0,
+                    first: i64::MAX,
+                    last: i64::MIN,
+                    zone: String::new(),
+                };
+                for path in self.year_files(&series)?.values() {
+                    let meta = Self::footer(path)?;
+                    info.rows += meta.file_metadata().num_rows() as u64;
+                    for rg in 0..meta.num_row_groups() {
+                        if let Some((lo, hi)) = ts_range(&meta, rg) {
+                            info.first = info.first.min(lo);
+                            info.last = info.last.max(hi);
+                        }
+                    }
+                    if info.zone.is_empty() {
+                        info.zone = zone_in(&meta).unwrap_or_default();
+                    }
+                }
+                if info.rows > 0 {
+                    out.push(info);
+                }
             }
         }
         Ok(out)
@@ -576,6 +658,10 @@ mod tests {
         Zone::new("America/New_York").unwrap()
     }
 
+    fn minute(symbol: &str) -> Series {
+        Series::minute(symbol).unwrap()
+    }
+
     /// Bars every `step` minutes from a New York local date, `n` of them, price `p`.
     fn month_bars(y: i64, m: u32, n: usize, p: f64) -> MonthBars {
         let mut z = zone();
@@ -604,33 +690,34 @@ mod tests {
         let jan = month_bars(2024, 1, 100, 10.0);
         let dec = month_bars(2023, 12, 50, 20.0);
         store
-            .upsert("AAPL", &zone(), vec![jan.clone(), dec.clone()])
+            .upsert(&minute("AAPL"), &zone(), vec![jan.clone(), dec.clone()])
             .unwrap();
         store
-            .upsert("AAPL", &zone(), vec![jan.clone(), dec.clone()])
+            .upsert(&minute("AAPL"), &zone(), vec![jan.clone(), dec.clone()])
             .unwrap();
-        let all = store.scan("AAPL", i64::MIN, i64::MAX).unwrap();
+        let all = store.scan(&minute("AAPL"), i64::MIN, i64::MAX).unwrap();
         assert_eq!(all, Bars::merge(&dec.bars, &jan.bars));
 
         // an overlapping reload of 20 bars with new prices replaces just those bars
         let mut newer = month_bars(2024, 1, 120, 30.0);
         newer.bars = newer.bars.slice(90..120);
-        store.upsert("AAPL", &zone(), vec![newer.clone()]).unwrap();
-        let jan_now = store.scan("AAPL", jan.bars.ts[0], i64::MAX).unwrap();
+        store.upsert(&minute("AAPL"), &zone(), vec![newer.clone()]).unwrap();
+        let jan_now = store.scan(&minute("AAPL"), jan.bars.ts[0], i64::MAX).unwrap();
         assert_eq!(jan_now.len(), 120);
         assert_eq!(jan_now, Bars::merge(&jan.bars, &newer.bars));
 
-        let info = store.symbols().unwrap();
+        let info = store.series().unwrap();
         assert_eq!(info.len(), 1);
+        assert_eq!(info[0].series, minute("AAPL"));
         assert_eq!(info[0].rows, 170);
         assert_eq!(info[0].first, dec.bars.ts[0]);
         assert_eq!(info[0].last, newer.bars.ts[29]);
         assert_eq!(info[0].zone, "America/New_York");
         assert_eq!(
-            store.zone_of("AAPL").unwrap().as_deref(),
+            store.zone_of(&minute("AAPL")).unwrap().as_deref(),
             Some("America/New_York")
         );
-        assert_eq!(store.zone_of("MSFT").unwrap(), None);
+        assert_eq!(store.zone_of(&minute("MSFT")).unwrap(), None);
     }
 
     #[test]
@@ -639,8 +726,10 @@ mod tests {
         let store = Embedded::new(dir.path());
         store.begin_load().unwrap();
         let months: Vec<_> = (1..=3).map(|m| month_bars(2024, m, 10, 5.0)).collect();
-        store.upsert("SPY", &zone(), months.clone()).unwrap();
-        let path = dir.path().join("bars/symbol=SPY/year=2024/data.parquet");
+        store.upsert(&minute("SPY"), &zone(), months.clone()).unwrap();
+        let path = dir
+            .path()
+            .join("bars/symbol=SPY/timeframe=1min/adjustment=none/year=2024/data.parquet");
         let meta = Embedded::footer(&path).unwrap();
         assert_eq!(meta.num_row_groups(), 3);
         for (rg, m) in months.iter().enumerate() {
@@ -648,7 +737,7 @@ mod tests {
         }
         // a range inside February reads only February's bars
         let feb = store
-            .scan("SPY", months[1].bars.ts[2], months[1].bars.ts[4])
+            .scan(&minute("SPY"), months[1].bars.ts[2], months[1].bars.ts[4])
             .unwrap();
         assert_eq!(feb, months[1].bars.slice(2..5));
     }
@@ -660,8 +749,8 @@ mod tests {
         store.begin_load().unwrap();
         let mut m = month_bars(2024, 5, 3, 5.0);
         m.bars.volume[1] = f64::NAN;
-        store.upsert("IDX", &zone(), vec![m.clone()]).unwrap();
-        assert_eq!(store.scan("IDX", i64::MIN, i64::MAX).unwrap(), m.bars);
+        store.upsert(&minute("IDX"), &zone(), vec![m.clone()]).unwrap();
+        assert_eq!(store.scan(&minute("IDX"), i64::MIN, i64::MAX).unwrap(), m.bars);
     }
 
     #[test]
@@ -670,11 +759,11 @@ mod tests {
         let store = Embedded::new(dir.path());
         store.begin_load().unwrap();
         store
-            .upsert("SPY", &zone(), vec![month_bars(2024, 1, 5, 5.0)])
+            .upsert(&minute("SPY"), &zone(), vec![month_bars(2024, 1, 5, 5.0)])
             .unwrap();
         let debris = dir
             .path()
-            .join("bars/symbol=SPY/year=2024/.data.parquet.1.1.tmp");
+            .join("bars/symbol=SPY/timeframe=1min/adjustment=none/year=2024/.data.parquet.1.1.tmp");
         fs::write(&debris, b"torn").unwrap();
         let err = Embedded::new(dir.path())
             .begin_load()
@@ -693,11 +782,18 @@ mod tests {
         let store = Embedded::new(dir.path().join("store"));
         store.begin_load().unwrap();
         for bad in ["../escape", "a/b", ".."] {
+            let err = Series::minute(bad).unwrap_err();
+            assert!(matches!(err, Error::Symbol { .. }), "{bad}: {err}");
+            let forged = Series {
+                symbol: bad.to_string(),
+                ..minute("A")
+            };
             let err = store
-                .upsert(bad, &zone(), vec![month_bars(2024, 1, 1, 1.0)])
+                .upsert(&forged, &zone(), vec![month_bars(2024, 1, 1, 1.0)])
                 .unwrap_err();
             assert!(matches!(err, Error::Symbol { .. }), "{bad}: {err}");
-            assert!(store.scan(bad, 0, 1).is_err());
+            assert!(store.scan(&forged, 0, 1).is_err());
+            assert!(store.series_of(bad).is_err());
         }
         assert!(!dir.path().join("escape").exists());
     }
@@ -714,6 +810,8 @@ mod tests {
             hash: "ab".into(),
             rows: 2,
             symbol: "AAPL".into(),
+            timeframe: "1min".into(),
+            adjustment: "none".into(),
         };
         store.record(&entry).unwrap();
         let path = dir.path().join("_barstore/manifest.jsonl");

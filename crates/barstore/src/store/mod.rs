@@ -1,11 +1,12 @@
 //! Stores: where loaded bars live and how they come back.
 //!
 //! - [`Store`] is what the loader, reader and verifier need from any store: upsert whole
-//!   months, scan a time range, list symbols, and keep the resume manifest.
+//!   months of a series, scan a time range, list series, and keep the resume manifest.
 //! - [`embedded`] is the default store: a Hive-partitioned Parquet dataset on local disk.
+//! - [`cql`] is a ScyllaDB or Cassandra keyspace.
 //!
-//! Every store keys rows by (symbol, UTC instant); writing a row that exists replaces it,
-//! which is what makes loads idempotent and resumable.
+//! Every store keys rows by ([`Series`], UTC instant); writing a row that exists replaces
+//! it, which is what makes loads idempotent and resumable, and series never share rows.
 
 pub mod cql;
 pub mod embedded;
@@ -14,6 +15,7 @@ use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::error::Result;
+use crate::series::{Adjustment, Series, Timeframe};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -30,7 +32,7 @@ pub fn open(location: &str, cql: &CqlOptions) -> Result<Box<dyn Store>> {
     }
 }
 
-/// The bars of one symbol for one exchange-local month, sorted and duplicate-free.
+/// The bars of one series for one exchange-local month, sorted and duplicate-free.
 #[derive(Clone, Debug)]
 pub struct MonthBars {
     /// The month every bar belongs to.
@@ -54,20 +56,35 @@ pub struct ManifestEntry {
     pub rows: u64,
     /// The symbol the rows went to.
     pub symbol: String,
+    /// The timeframe of the series the rows went to (entries written before series
+    /// existed read as `1min`).
+    #[serde(default = "minute")]
+    pub timeframe: String,
+    /// The adjustment of that series (`none` for entries written before series).
+    #[serde(default = "unadjusted")]
+    pub adjustment: String,
 }
 
-/// What a store holds for one symbol.
+fn minute() -> String {
+    Timeframe::MINUTE.to_string()
+}
+
+fn unadjusted() -> String {
+    Adjustment::NONE.to_string()
+}
+
+/// What a store holds for one series.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SymbolInfo {
-    /// The symbol.
-    pub symbol: String,
+pub struct SeriesInfo {
+    /// The series.
+    pub series: Series,
     /// Number of bars.
     pub rows: u64,
     /// First bar, UTC ms.
     pub first: i64,
     /// Last bar, UTC ms.
     pub last: i64,
-    /// The exchange time zone the symbol was loaded with.
+    /// The exchange time zone the series was loaded with.
     pub zone: String,
 }
 
@@ -80,21 +97,30 @@ pub trait Store: Send + Sync {
     /// (held until the store is dropped) and removes debris of an interrupted write.
     fn begin_load(&self) -> Result<()>;
 
-    /// The time zone `symbol` was loaded with, or `None` when it is not stored.
-    fn zone_of(&self, symbol: &str) -> Result<Option<String>>;
+    /// Refuses a series this store cannot keep apart from others (a CQL table made
+    /// before series existed holds only the 1min series with no adjustment).
+    fn accepts(&self, _series: &Series) -> Result<()> {
+        Ok(())
+    }
 
-    /// Writes whole months of one symbol. A bar at an instant already stored replaces
-    /// it; other stored bars are kept. `zone` is the symbol's exchange zone.
-    fn upsert(&self, symbol: &str, zone: &Zone, months: Vec<MonthBars>) -> Result<()>;
+    /// The time zone `series` was loaded with, or `None` when it is not stored.
+    fn zone_of(&self, series: &Series) -> Result<Option<String>>;
 
-    /// The bars of `symbol` with `start <= ts <= end` (UTC ms), sorted by time.
-    fn scan(&self, symbol: &str, start: i64, end: i64) -> Result<Bars>;
+    /// Writes whole months of one series. A bar at an instant already stored replaces
+    /// it; other stored bars are kept. `zone` is the series' exchange zone.
+    fn upsert(&self, series: &Series, zone: &Zone, months: Vec<MonthBars>) -> Result<()>;
 
-    /// The months holding bars of `symbol`, sorted.
-    fn months(&self, symbol: &str) -> Result<Vec<Month>>;
+    /// The bars of `series` with `start <= ts <= end` (UTC ms), sorted by time.
+    fn scan(&self, series: &Series, start: i64, end: i64) -> Result<Bars>;
 
-    /// Every stored symbol, sorted by name.
-    fn symbols(&self) -> Result<Vec<SymbolInfo>>;
+    /// The months holding bars of `series`, sorted.
+    fn months(&self, series: &Series) -> Result<Vec<Month>>;
+
+    /// The series stored for `symbol`, sorted (empty when it is not stored).
+    fn series_of(&self, symbol: &str) -> Result<Vec<Series>>;
+
+    /// Every stored series with its counts, sorted by symbol, timeframe, adjustment.
+    fn series(&self) -> Result<Vec<SeriesInfo>>;
 
     /// The manifest: completed input files by [`ManifestEntry::source`].
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>>;

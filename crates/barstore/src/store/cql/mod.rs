@@ -6,19 +6,21 @@
 //!   unlogged batches, bounded concurrency, retries with backoff) and reads (months in
 //!   parallel, paged, decoded into columns).
 //!
-//! Bars live in `(symbol, bucket)` partitions, `bucket` being the exchange-local month
-//! `YYYY-MM`, clustered by time. The driver is asynchronous; the [`Store`] trait is not,
+//! Bars live in `(symbol, timeframe, adjustment, bucket)` partitions, `bucket` being the
+//! exchange-local month `YYYY-MM`, clustered by time; tables made before series existed
+//! have `(symbol, bucket)` partitions and hold each symbol's 1min series only. The driver is asynchronous; the [`Store`] trait is not,
 //! so each call blocks on the store's own Tokio runtime. Callers on several threads
 //! (the loader's pool) share one session.
 
 pub mod schema;
 pub mod target;
 
-use super::{ManifestEntry, MonthBars, Store, SymbolInfo};
+use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::{format_local, Zone, DAY};
 use crate::error::{Error, Result};
+use crate::series::{Adjustment, Series, Timeframe};
 use crate::symbol;
 use futures::{StreamExt, TryStreamExt};
 use schema::{ManifestStatements, Statements};
@@ -29,7 +31,10 @@ use scylla::client::{Compression, PoolSize};
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::response::PagingState;
-use scylla::serialize::row::SerializeRow;
+use scylla::serialize::row::{RowSerializationContext, SerializeRow};
+use scylla::serialize::value::SerializeValue;
+use scylla::serialize::writers::RowWriter;
+use scylla::serialize::SerializationError;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::Consistency;
@@ -62,7 +67,8 @@ pub struct Cql {
     manifest: tokio::sync::OnceCell<ManifestStatements>,
 }
 
-fn consistency(name: &str) -> Result<Consistency> {
+/// The driver's consistency level named `name` (any case).
+pub fn consistency(name: &str) -> Result<Consistency> {
     Ok(match name.to_ascii_uppercase().as_str() {
         "ANY" => Consistency::Any,
         "ONE" => Consistency::One,
@@ -105,6 +111,34 @@ pub fn is_retryable(e: &ExecutionError) -> bool {
             _ => false,
         },
         _ => false,
+    }
+}
+
+/// Statement values: the series key (and bucket) first, then `rest`. The key has one
+/// value or three depending on the table ([`Statements::key`]), so the statements of
+/// both kinds of table take the same Rust values.
+struct Keyed<'a, R> {
+    key: &'a [&'a str],
+    rest: R,
+}
+
+impl<R: SerializeRow> SerializeRow for Keyed<'_, R> {
+    fn serialize(
+        &self,
+        ctx: &RowSerializationContext<'_>,
+        writer: &mut RowWriter,
+    ) -> Result<(), SerializationError> {
+        let columns = ctx.columns();
+        let n = self.key.len().min(columns.len());
+        for (value, column) in self.key.iter().zip(&columns[..n]) {
+            value.serialize(column.typ(), writer.make_cell_writer())?;
+        }
+        self.rest
+            .serialize(&RowSerializationContext::from_specs(&columns[n..]), writer)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.key.is_empty() && self.rest.is_empty()
     }
 }
 
@@ -194,16 +228,20 @@ impl Cql {
             .await
     }
 
-    async fn zone_of_async(&self, symbol: &str) -> Result<Option<String>> {
+    async fn zone_of_async(&self, series: &Series) -> Result<Option<String>> {
         let st = self.statements().await?;
-        let Some(q) = &st.index_zone else {
-            return Ok(Some(self.text_zone.name().to_string()));
+        let Some(index) = &st.index else {
+            return Ok(series
+                .is_minute_unadjusted()
+                .then(|| self.text_zone.name().to_string()));
         };
+        let tf = series.timeframe.to_string();
+        let key = st.key(series, &tf);
         let mut zone = None;
         self.pages(
-            || format!("looking up {symbol}"),
-            q,
-            (symbol,),
+            || format!("looking up {series}"),
+            &index.zone,
+            Keyed { key: &key, rest: () },
             |(z,): (Option<String>,)| {
                 if zone.is_none() {
                     zone = z;
@@ -211,7 +249,7 @@ impl Cql {
             },
         )
         .await?;
-        Ok(zone)
+        Ok(zone.filter(|_| st.series || series.is_minute_unadjusted()))
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or runs out of attempts.
@@ -298,32 +336,36 @@ impl Cql {
     async fn write_batch(
         &self,
         st: &Statements,
-        symbol: &str,
+        series: &Series,
         m: &MonthBars,
         r: std::ops::Range<usize>,
     ) -> Result<()> {
         let (bucket, bars) = (&m.month.to_string(), &m.bars);
+        let tf = series.timeframe.to_string();
+        let mut key = st.key(series, &tf);
+        key.push(bucket);
         let mut batch = Batch::new(BatchType::Unlogged);
         for _ in r.clone() {
             batch.append_statement(st.insert.clone());
         }
         batch.set_is_idempotent(true);
-        let what = || format!("writing {symbol} {bucket}");
+        let what = || format!("writing {series} {bucket}");
         match self.target.layout {
             Layout::Typed => {
                 let rows: Vec<_> = r
                     .map(|i| {
                         let v = bars.volume[i];
-                        (
-                            symbol,
-                            bucket,
-                            CqlTimestamp(bars.ts[i]),
-                            bars.open[i],
-                            bars.high[i],
-                            bars.low[i],
-                            bars.close[i],
-                            (!v.is_nan()).then_some(v),
-                        )
+                        Keyed {
+                            key: &key,
+                            rest: (
+                                CqlTimestamp(bars.ts[i]),
+                                bars.open[i],
+                                bars.high[i],
+                                bars.low[i],
+                                bars.close[i],
+                                (!v.is_nan()).then_some(v),
+                            ),
+                        }
                     })
                     .collect();
                 self.retry(what, || self.session.batch(&batch, &rows))
@@ -336,16 +378,17 @@ impl Cql {
                         let mut t = String::with_capacity(19);
                         format_local(zone.utc_ms_to_local(bars.ts[i]), &mut t);
                         let v = bars.volume[i];
-                        (
-                            symbol,
-                            bucket,
-                            t,
-                            bars.open[i] as f32,
-                            bars.high[i] as f32,
-                            bars.low[i] as f32,
-                            bars.close[i] as f32,
-                            (!v.is_nan()).then_some(v as f32),
-                        )
+                        Keyed {
+                            key: &key,
+                            rest: (
+                                t,
+                                bars.open[i] as f32,
+                                bars.high[i] as f32,
+                                bars.low[i] as f32,
+                                bars.close[i] as f32,
+                                (!v.is_nan()).then_some(v as f32),
+                            ),
+                        }
                     })
                     .collect();
                 self.retry(what, || self.session.batch(&batch, &rows))
@@ -355,24 +398,40 @@ impl Cql {
         Ok(())
     }
 
-    async fn upsert_async(&self, symbol: &str, zone: &Zone, months: &[MonthBars]) -> Result<()> {
+    /// Refuses a series that a table made before series existed cannot hold apart.
+    fn check_holds(&self, st: &Statements, series: &Series) -> Result<()> {
+        if st.series || series.is_minute_unadjusted() {
+            return Ok(());
+        }
+        Err(self.target.schema_error(format!(
+            "the table predates series: it holds one 1min series per symbol, with no adjustment, so {series} cannot be stored apart in it; load it into a table barstore creates (another ?table=NAME), or copy this table into one first"
+        )))
+    }
+
+    async fn upsert_async(&self, series: &Series, zone: &Zone, months: &[MonthBars]) -> Result<()> {
         let st = self.statements().await?;
+        self.check_holds(st, series)?;
+        let tf = series.timeframe.to_string();
+        let key = st.key(series, &tf);
         // Months already indexed may hold rows from earlier loads: their stats are
         // counted on the server. A month new to the index has only the rows written
         // here (data is written after its index row), so its stats are known already.
-        let indexed: HashSet<Month> = match st.index_stats {
-            Some(_) => self.months_async(symbol).await?.into_iter().collect(),
+        let indexed: HashSet<Month> = match st.index {
+            Some(_) => self.months_async(series).await?.into_iter().collect(),
             None => HashSet::new(),
         };
-        if let Some(index_put) = &st.index_put {
+        if let Some(index) = &st.index {
             // The index row goes first: a crash after it leaves a bucket that reads
             // find (and a rerun fills), never stored rows that reads cannot find.
             for m in months {
                 let bucket = m.month.to_string();
                 self.exec(
-                    || format!("indexing {symbol} {bucket}"),
-                    index_put,
-                    (symbol, &bucket, zone.name()),
+                    || format!("indexing {series} {bucket}"),
+                    &index.put,
+                    Keyed {
+                        key: &key,
+                        rest: (&bucket, zone.name()),
+                    },
                 )
                 .await?;
             }
@@ -385,11 +444,11 @@ impl Cql {
                 .map(move |s| (m, s..(s + step).min(m.bars.len())))
         });
         futures::stream::iter(batches)
-            .map(|(m, r)| self.write_batch(st, symbol, m, r))
+            .map(|(m, r)| self.write_batch(st, series, m, r))
             .buffer_unordered(self.opts.concurrency)
             .try_collect::<()>()
             .await?;
-        if let Some(index_stats) = &st.index_stats {
+        if let Some(index) = &st.index {
             for m in months {
                 let bucket = m.month.to_string();
                 let ts = &m.bars.ts;
@@ -397,18 +456,15 @@ impl Cql {
                     (Some(&first), Some(&last)) if !indexed.contains(&m.month) => {
                         (ts.len() as i64, first, last)
                     }
-                    _ => self.partition_stats(st, symbol, &bucket).await?,
+                    _ => self.partition_stats(st, &key, &bucket).await?,
                 };
                 self.exec(
-                    || format!("indexing {symbol} {bucket}"),
-                    index_stats,
-                    (
-                        rows,
-                        CqlTimestamp(first),
-                        CqlTimestamp(last),
-                        symbol,
-                        &bucket,
-                    ),
+                    || format!("indexing {series} {bucket}"),
+                    &index.stats,
+                    Keyed {
+                        key: &key,
+                        rest: (&bucket, rows, CqlTimestamp(first), CqlTimestamp(last)),
+                    },
                 )
                 .await?;
             }
@@ -420,14 +476,16 @@ impl Cql {
     async fn partition_stats(
         &self,
         st: &Statements,
-        symbol: &str,
+        key: &[&str],
         bucket: &str,
     ) -> Result<(i64, i64, i64)> {
         let mut out = (0, 0, 0);
+        let mut key = key.to_vec();
+        key.push(bucket);
         self.pages(
-            || format!("counting {symbol} {bucket}"),
+            || format!("counting {} {bucket}", key[0]),
             &st.stats,
-            (symbol, bucket),
+            Keyed { key: &key, rest: () },
             |(n, lo, hi): (i64, Option<CqlTimestamp>, Option<CqlTimestamp>)| {
                 out = (n, lo.map_or(0, |t| t.0), hi.map_or(0, |t| t.0));
             },
@@ -439,9 +497,12 @@ impl Cql {
     /// Every (symbol, bucket) partition of a text-layout table.
     async fn text_partitions(&self, st: &Statements) -> Result<Vec<(String, Month)>> {
         let mut out = Vec::new();
+        let Some(partitions) = &st.partitions else {
+            return Ok(out);
+        };
         self.pages(
             || "listing partitions".to_string(),
-            &st.partitions,
+            partitions,
             (),
             |(s, b): (String, String)| {
                 if let Some(m) = Month::parse(&b) {
@@ -454,15 +515,20 @@ impl Cql {
         Ok(out)
     }
 
-    async fn months_async(&self, symbol: &str) -> Result<Vec<Month>> {
+    async fn months_async(&self, series: &Series) -> Result<Vec<Month>> {
         let st = self.statements().await?;
         let mut months = Vec::new();
-        match &st.index_buckets {
-            Some(q) => {
+        if !st.series && !series.is_minute_unadjusted() {
+            return Ok(months);
+        }
+        match &st.index {
+            Some(index) => {
+                let tf = series.timeframe.to_string();
+                let key = st.key(series, &tf);
                 self.pages(
-                    || format!("listing months of {symbol}"),
-                    q,
-                    (symbol,),
+                    || format!("listing months of {series}"),
+                    &index.buckets,
+                    Keyed { key: &key, rest: () },
                     |(b,): (String,)| months.extend(Month::parse(&b)),
                 )
                 .await?
@@ -472,7 +538,7 @@ impl Cql {
                     .text_partitions(st)
                     .await?
                     .into_iter()
-                    .filter(|(s, _)| s == symbol)
+                    .filter(|(s, _)| *s == series.symbol)
                     .map(|(_, m)| m)
                     .collect()
             }
@@ -484,20 +550,26 @@ impl Cql {
     async fn read_month(
         &self,
         st: &Statements,
-        symbol: &str,
+        series: &Series,
         m: Month,
         start: i64,
         end: i64,
     ) -> Result<Bars> {
         let bucket = m.to_string();
-        let what = || format!("reading {symbol} {bucket}");
+        let tf = series.timeframe.to_string();
+        let mut key = st.key(series, &tf);
+        key.push(&bucket);
+        let what = || format!("reading {series} {bucket}");
         let mut bars = Bars::default();
         match self.target.layout {
             Layout::Typed => {
                 self.pages(
                     what,
                     &st.range,
-                    (symbol, &bucket, CqlTimestamp(start), CqlTimestamp(end)),
+                    Keyed {
+                        key: &key,
+                        rest: (CqlTimestamp(start), CqlTimestamp(end)),
+                    },
                     |(t, o, h, l, c, v): (CqlTimestamp, f64, f64, f64, f64, Option<f64>)| {
                         bars.push((t.0, [o, h, l, c, v.unwrap_or(f64::NAN)]))
                     },
@@ -516,7 +588,10 @@ impl Cql {
                 self.pages(
                     what,
                     &st.range,
-                    (symbol, &bucket, &lo, &hi),
+                    Keyed {
+                        key: &key,
+                        rest: (&lo, &hi),
+                    },
                     |(t, o, h, l, c, v): (String, f32, f32, f32, f32, Option<f32>)| {
                         match parse_text_time(&t).and_then(|local| zone.local_to_utc_ms(local).ok())
                         {
@@ -537,7 +612,8 @@ impl Cql {
                 .await?;
                 if let Some(t) = bad {
                     return Err(self.target.schema_error(format!(
-                        "{symbol} {bucket}: timestamp {t:?} is not 'YYYY-MM-DD HH:MM:SS' in {}",
+                        "{} {bucket}: timestamp {t:?} is not 'YYYY-MM-DD HH:MM:SS' in {}",
+                        series.symbol,
                         self.text_zone.name()
                     )));
                 }
@@ -547,9 +623,9 @@ impl Cql {
         Ok(bars)
     }
 
-    async fn scan_async(&self, symbol: &str, start: i64, end: i64) -> Result<Bars> {
+    async fn scan_async(&self, series: &Series, start: i64, end: i64) -> Result<Bars> {
         let st = self.statements().await?;
-        let zone = match self.zone_of_async(symbol).await? {
+        let zone = match self.zone_of_async(series).await? {
             Some(z) => Zone::new(&z)?,
             None => return Ok(Bars::default()),
         };
@@ -568,14 +644,14 @@ impl Cql {
                 v
             }
             _ => self
-                .months_async(symbol)
+                .months_async(series)
                 .await?
                 .into_iter()
                 .filter(|m| first.is_none_or(|f| *m >= f) && last.is_none_or(|l| *m <= l))
                 .collect(),
         };
         let parts: Vec<Bars> = futures::stream::iter(months)
-            .map(|m| self.read_month(st, symbol, m, start, end))
+            .map(|m| self.read_month(st, series, m, start, end))
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await?;
@@ -623,32 +699,86 @@ impl Store for Cql {
         self.block_on(self.statements()).map(|_| ())
     }
 
-    fn zone_of(&self, symbol: &str) -> Result<Option<String>> {
-        symbol::validate(symbol)?;
-        self.block_on(self.zone_of_async(symbol))
-    }
-
-    fn upsert(&self, symbol: &str, zone: &Zone, months: Vec<MonthBars>) -> Result<()> {
-        symbol::validate(symbol)?;
-        self.block_on(self.upsert_async(symbol, zone, &months))
-    }
-
-    fn scan(&self, symbol: &str, start: i64, end: i64) -> Result<Bars> {
-        symbol::validate(symbol)?;
-        self.block_on(self.scan_async(symbol, start, end))
-    }
-
-    fn months(&self, symbol: &str) -> Result<Vec<Month>> {
-        symbol::validate(symbol)?;
-        self.block_on(self.months_async(symbol))
-    }
-
-    fn symbols(&self) -> Result<Vec<SymbolInfo>> {
+    fn accepts(&self, series: &Series) -> Result<()> {
         let st = self.block_on(self.statements())?;
-        let mut by_symbol: BTreeMap<String, SymbolInfo> = BTreeMap::new();
-        let mut add = |symbol: String, rows: i64, first: i64, last: i64, zone: String| {
-            let e = by_symbol.entry(symbol.clone()).or_insert(SymbolInfo {
-                symbol,
+        self.check_holds(st, series)
+    }
+
+    fn zone_of(&self, series: &Series) -> Result<Option<String>> {
+        symbol::validate(&series.symbol)?;
+        self.block_on(self.zone_of_async(series))
+    }
+
+    fn upsert(&self, series: &Series, zone: &Zone, months: Vec<MonthBars>) -> Result<()> {
+        symbol::validate(&series.symbol)?;
+        self.block_on(self.upsert_async(series, zone, &months))
+    }
+
+    fn scan(&self, series: &Series, start: i64, end: i64) -> Result<Bars> {
+        symbol::validate(&series.symbol)?;
+        self.block_on(self.scan_async(series, start, end))
+    }
+
+    fn months(&self, series: &Series) -> Result<Vec<Month>> {
+        symbol::validate(&series.symbol)?;
+        self.block_on(self.months_async(series))
+    }
+
+    fn series_of(&self, symbol: &str) -> Result<Vec<Series>> {
+        symbol::validate(symbol)?;
+        let st = self.block_on(self.statements())?;
+        let Some(index) = &st.index else {
+            // the text layout has no index: its one series is assumed, as the notebook did
+            return Ok(vec![Series::minute(symbol)?]);
+        };
+        let mut out = Vec::new();
+        let mut bad = None;
+        if st.series {
+            self.block_on(self.pages(
+                || format!("listing the series of {symbol}"),
+                &index.series_of,
+                (symbol,),
+                |(tf, adj): (String, String)| match (tf.parse::<Timeframe>(), adj.parse()) {
+                    (Ok(tf), Ok(adj)) => out.push(Series {
+                        symbol: symbol.to_string(),
+                        timeframe: tf,
+                        adjustment: adj,
+                    }),
+                    _ => bad = Some(format!("{tf} {adj}")),
+                },
+            ))?;
+        } else {
+            self.block_on(self.pages(
+                || format!("listing the months of {symbol}"),
+                &index.series_of,
+                (symbol,),
+                |(_,): (String,)| {
+                    if out.is_empty() {
+                        out.push(Series {
+                            symbol: symbol.to_string(),
+                            timeframe: Timeframe::MINUTE,
+                            adjustment: Adjustment::none(),
+                        });
+                    }
+                },
+            ))?;
+        }
+        if let Some(bad) = bad {
+            return Err(self.target.schema_error(format!(
+                "{symbol}: the index names an unknown series {bad:?}"
+            )));
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn series(&self) -> Result<Vec<SeriesInfo>> {
+        let st = self.block_on(self.statements())?;
+        let mut by_series: BTreeMap<Series, SeriesInfo> = BTreeMap::new();
+        let mut add = |series: Series, rows: i64, first: i64, last: i64, zone: String| {
+            let e = by_series.entry(series.clone()).or_insert(SeriesInfo {
+                series,
                 rows: 0,
                 first: i64::MAX,
                 last: i64::MIN,
@@ -660,10 +790,41 @@ impl Store for Cql {
                 e.last = e.last.max(last);
             }
         };
-        match &st.index_all {
-            Some(q) => self.block_on(self.pages(
-                || "listing symbols".to_string(),
-                q,
+        type Stats = (Option<String>, Option<i64>, Option<CqlTimestamp>, Option<CqlTimestamp>);
+        let mut add_row = |series: Result<Series>, (z, n, lo, hi): Stats| {
+            if let Ok(series) = series {
+                add(
+                    series,
+                    n.unwrap_or(0),
+                    lo.map_or(0, |t| t.0),
+                    hi.map_or(0, |t| t.0),
+                    z.unwrap_or_default(),
+                )
+            }
+        };
+        match &st.index {
+            Some(index) if st.series => self.block_on(self.pages(
+                || "listing series".to_string(),
+                &index.all,
+                (),
+                |(s, tf, adj, z, n, lo, hi): (
+                    String,
+                    String,
+                    String,
+                    Option<String>,
+                    Option<i64>,
+                    Option<CqlTimestamp>,
+                    Option<CqlTimestamp>,
+                )| {
+                    let series = tf
+                        .parse()
+                        .and_then(|tf| Series::new(&s, tf, adj.parse()?));
+                    add_row(series, (z, n, lo, hi))
+                },
+            ))?,
+            Some(index) => self.block_on(self.pages(
+                || "listing series".to_string(),
+                &index.all,
                 (),
                 |(s, z, n, lo, hi): (
                     String,
@@ -671,15 +832,7 @@ impl Store for Cql {
                     Option<i64>,
                     Option<CqlTimestamp>,
                     Option<CqlTimestamp>,
-                )| {
-                    add(
-                        s,
-                        n.unwrap_or(0),
-                        lo.map_or(0, |t| t.0),
-                        hi.map_or(0, |t| t.0),
-                        z.unwrap_or_default(),
-                    )
-                },
+                )| add_row(Series::minute(&s), (z, n, lo, hi)),
             ))?,
             None => {
                 // No index: count each partition on the server rather than reading it.
@@ -699,13 +852,15 @@ impl Store for Cql {
                             .and_then(parse_text_time)
                             .and_then(|local| zone.local_to_utc_ms(local).ok())
                     };
-                    if let (n, Some(first), Some(last)) = (stats.0, utc(stats.1), utc(stats.2)) {
-                        add(s, n, first, last, self.text_zone.name().to_string());
+                    if let (n, Some(first), Some(last), Ok(series)) =
+                        (stats.0, utc(stats.1), utc(stats.2), Series::minute(&s))
+                    {
+                        add(series, n, first, last, self.text_zone.name().to_string());
                     }
                 }
             }
         }
-        Ok(by_symbol.into_values().filter(|s| s.rows > 0).collect())
+        Ok(by_series.into_values().filter(|s| s.rows > 0).collect())
     }
 
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
@@ -715,13 +870,15 @@ impl Store for Cql {
             || "reading the manifest".to_string(),
             &st.all,
             (),
-            |(source, size, mtime_ns, hash, rows, symbol): (
+            |(source, size, mtime_ns, hash, rows, symbol, timeframe, adjustment): (
                 String,
                 i64,
                 i64,
                 String,
                 i64,
                 String,
+                Option<String>,
+                Option<String>,
             )| {
                 out.insert(
                     source.clone(),
@@ -732,6 +889,8 @@ impl Store for Cql {
                         hash,
                         rows: rows as u64,
                         symbol,
+                        timeframe: timeframe.unwrap_or_else(|| Timeframe::MINUTE.to_string()),
+                        adjustment: adjustment.unwrap_or_else(|| Adjustment::NONE.to_string()),
                     },
                 );
             },
@@ -751,6 +910,8 @@ impl Store for Cql {
                 &e.hash,
                 e.rows as i64,
                 &e.symbol,
+                &e.timeframe,
+                &e.adjustment,
             ),
         ))
     }

@@ -97,7 +97,7 @@ impl std::str::FromStr for Target {
         let keyspace = identifier("keyspace", keyspace, 48)?;
         let mut table = DEFAULT_TABLE.to_string();
         let mut layout = Layout::Typed;
-        let mut zone = "America/New_York".to_string();
+        let mut zone = crate::settings::DEFAULT_ZONE.to_string();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("table", t)) => table = identifier("table", t, 38)?,
@@ -294,7 +294,7 @@ impl Default for CqlOptions {
             tls: false,
             tls_ca: None,
             dc: None,
-            consistency: "LOCAL_QUORUM".into(),
+            consistency: crate::settings::DEFAULT_CONSISTENCY.into(),
             replication: None,
             compaction: Compaction::default(),
             attempts: 8,

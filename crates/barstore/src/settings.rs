@@ -1,0 +1,220 @@
+//! Settings: every default, and the one place where what a user chose (on the command
+//! line, in Python) becomes validated library options.
+//!
+//! The fronts only map their arguments onto the `*Choices` structs, leaving `None`
+//! for what the user did not give; `resolve` fills in the defaults and validates. So a
+//! default or a rule lives here once, and both fronts report the same errors.
+
+use crate::error::{Error, Result};
+use crate::format::FormatSpec;
+use crate::load::LoadOptions;
+use crate::read::ReadRequest;
+use crate::store::cql::{CqlOptions, Secret};
+use std::path::PathBuf;
+
+/// The exchange zone of wall-clock times when none is given.
+pub const DEFAULT_ZONE: &str = "America/New_York";
+/// The embedded store's directory when none is given.
+pub const DEFAULT_STORE: &str = "barstore-data";
+/// The error log of a load when none is given.
+pub const DEFAULT_ERRORS: &str = "barstore-errors.jsonl";
+/// The consistency level of CQL reads and writes when none is given.
+pub const DEFAULT_CONSISTENCY: &str = "LOCAL_QUORUM";
+
+fn parse<T: std::str::FromStr<Err = Error>>(value: &Option<String>) -> Result<Option<T>> {
+    value.as_deref().map(str::parse).transpose()
+}
+
+/// How input files are read (load and verify).
+#[derive(Clone, Debug, Default)]
+pub struct InputChoices {
+    /// File-name pattern with `{symbol}`.
+    pub pattern: Option<String>,
+    /// `auto`, `firstrate` or a field list.
+    pub format: Option<String>,
+    /// IANA zone of the files' wall-clock times.
+    pub tz: Option<String>,
+    /// Timeframe of every file (else from the name or the data).
+    pub timeframe: Option<String>,
+    /// Adjustment of every file (else from the name, or none).
+    pub adjustment: Option<String>,
+    /// Worker threads (0 or `None`: one per core).
+    pub jobs: Option<usize>,
+}
+
+impl InputChoices {
+    /// The load options these choices mean.
+    pub fn resolve(&self) -> Result<LoadOptions> {
+        let zone = self.tz.as_deref().unwrap_or(DEFAULT_ZONE);
+        Ok(LoadOptions {
+            pattern: self.pattern.clone(),
+            format: parse::<FormatSpec>(&self.format)?.unwrap_or_default(),
+            zone: crate::calendar::Zone::new(zone)?.name().to_string(),
+            timeframe: parse(&self.timeframe)?,
+            adjustment: parse(&self.adjustment)?,
+            jobs: self.jobs.unwrap_or(0),
+            ..LoadOptions::default()
+        })
+    }
+}
+
+/// A load: the input choices plus what only a load has.
+#[derive(Clone, Debug, Default)]
+pub struct LoadChoices {
+    /// How the files are read.
+    pub input: InputChoices,
+    /// Load files the manifest says are loaded and unchanged.
+    pub force: bool,
+    /// The error log.
+    pub errors: Option<PathBuf>,
+    /// `(i, n)`: load shard `i` of `n`.
+    pub shard: Option<(u64, u64)>,
+}
+
+impl LoadChoices {
+    /// The load options these choices mean.
+    pub fn resolve(&self) -> Result<LoadOptions> {
+        Ok(LoadOptions {
+            force: self.force,
+            errors: self
+                .errors
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_ERRORS)),
+            shard: self.shard,
+            ..self.input.resolve()?
+        })
+    }
+}
+
+/// A read of one symbol.
+#[derive(Clone, Debug, Default)]
+pub struct ReadChoices {
+    /// The symbol.
+    pub symbol: String,
+    /// First bar, inclusive.
+    pub start: Option<String>,
+    /// Last bar, inclusive.
+    pub end: Option<String>,
+    /// `all` or `regular`.
+    pub session: Option<String>,
+    /// Decimals to round to.
+    pub round: Option<u32>,
+    /// Wider bars to build.
+    pub resample: Option<String>,
+    /// Zone to show times in.
+    pub tz: Option<String>,
+    /// The stored timeframe to read (else the finest stored).
+    pub timeframe: Option<String>,
+    /// The adjustment to read (else the one stored).
+    pub adjustment: Option<String>,
+}
+
+impl ReadChoices {
+    /// The read request these choices mean.
+    pub fn resolve(&self) -> Result<ReadRequest> {
+        if let Some(tz) = &self.tz {
+            crate::calendar::Zone::new(tz)?;
+        }
+        Ok(ReadRequest {
+            symbol: self.symbol.clone(),
+            start: self.start.clone(),
+            end: self.end.clone(),
+            session: parse(&self.session)?.unwrap_or_default(),
+            round: self.round,
+            resample: parse(&self.resample)?,
+            tz: self.tz.clone(),
+            timeframe: parse(&self.timeframe)?,
+            adjustment: parse(&self.adjustment)?,
+        })
+    }
+}
+
+/// How to connect to a CQL store and write to it.
+#[derive(Clone, Debug, Default)]
+pub struct CqlChoices {
+    /// User name for password authentication.
+    pub user: Option<String>,
+    /// The password (never logged).
+    pub password: Option<String>,
+    /// Connect with TLS (implied by `tls_ca`).
+    pub tls: bool,
+    /// CA certificate (PEM) to verify the nodes with.
+    pub tls_ca: Option<PathBuf>,
+    /// Preferred datacenter.
+    pub dc: Option<String>,
+    /// Consistency level.
+    pub consistency: Option<String>,
+    /// Replication of a keyspace barstore creates.
+    pub replication: Option<String>,
+    /// Compaction of a table barstore creates.
+    pub compaction: Option<String>,
+    /// Attempts per request on transient errors.
+    pub attempts: Option<u32>,
+    /// Rows per unlogged batch.
+    pub batch_rows: Option<usize>,
+    /// Batches in flight per series being written.
+    pub concurrency: Option<usize>,
+}
+
+impl CqlChoices {
+    /// The CQL options these choices mean.
+    pub fn resolve(&self) -> Result<CqlOptions> {
+        let defaults = CqlOptions::default();
+        let consistency = self
+            .consistency
+            .clone()
+            .unwrap_or_else(|| DEFAULT_CONSISTENCY.to_string());
+        crate::store::cql::consistency(&consistency)?;
+        Ok(CqlOptions {
+            user: self.user.clone(),
+            password: self.password.clone().map(Secret),
+            tls: self.tls || self.tls_ca.is_some(),
+            tls_ca: self.tls_ca.clone(),
+            dc: self.dc.clone(),
+            consistency,
+            replication: parse(&self.replication)?,
+            compaction: parse(&self.compaction)?.unwrap_or_default(),
+            attempts: self.attempts.unwrap_or(defaults.attempts).max(1),
+            batch_rows: self.batch_rows.unwrap_or(defaults.batch_rows).max(1),
+            concurrency: self.concurrency.unwrap_or(defaults.concurrency).max(1),
+            ..defaults
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_what_was_not_given() {
+        let o = InputChoices::default().resolve().unwrap();
+        assert_eq!(o.zone, DEFAULT_ZONE);
+        assert_eq!((o.timeframe, o.adjustment), (None, None));
+        let l = LoadChoices::default().resolve().unwrap();
+        assert_eq!(l.errors, PathBuf::from(DEFAULT_ERRORS));
+        let c = CqlChoices::default().resolve().unwrap();
+        assert_eq!((c.consistency.as_str(), c.attempts), (DEFAULT_CONSISTENCY, 8));
+        let r = ReadChoices::default().resolve().unwrap();
+        assert_eq!((r.timeframe, r.adjustment), (None, None));
+    }
+
+    #[test]
+    fn bad_choices_are_refused_with_the_library_message() {
+        let bad_tz = InputChoices {
+            tz: Some("Mars/Base".into()),
+            ..InputChoices::default()
+        };
+        assert!(bad_tz.resolve().unwrap_err().to_string().contains("unknown time zone"));
+        let bad_tf = ReadChoices {
+            timeframe: Some("7min".into()),
+            ..ReadChoices::default()
+        };
+        assert!(bad_tf.resolve().unwrap_err().to_string().contains("invalid timeframe"));
+        let bad_level = CqlChoices {
+            consistency: Some("MOST".into()),
+            ..CqlChoices::default()
+        };
+        assert!(bad_level.resolve().unwrap_err().to_string().contains("invalid consistency"));
+    }
+}

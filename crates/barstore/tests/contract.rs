@@ -1,0 +1,236 @@
+//! The store contract: what the loader, reader and verifier rely on from every [`Store`].
+//! Each case runs on the embedded store, and on a CQL store when `BARSTORE_TEST_CQL`
+//! names a node (`host:port`; the test command starts one).
+
+use barstore::bars::Bars;
+use barstore::bucket::Month;
+use barstore::calendar::{days_from_civil, Zone, DAY};
+use barstore::series::{Adjustment, Series, Timeframe};
+use barstore::store::{Cql, Embedded, ManifestEntry, MonthBars, Store};
+
+/// A store under test, dropped with whatever it created.
+struct Subject {
+    store: Box<dyn Store>,
+    _dir: tempfile::TempDir,
+    keyspace: Option<String>,
+}
+
+impl Drop for Subject {
+    fn drop(&mut self) {
+        if let (Some(ks), Ok(node)) = (&self.keyspace, std::env::var("BARSTORE_TEST_CQL")) {
+            if let Ok(cql) = Cql::connect(&format!("cql://{node}/{ks}"), Default::default()) {
+                let _ = cql.block_on(
+                    cql.session()
+                        .query_unpaged(format!("DROP KEYSPACE IF EXISTS {ks}"), ()),
+                );
+            }
+        }
+    }
+}
+
+/// Every store the environment offers: embedded always, CQL when a node is named.
+fn subjects(name: &str) -> Vec<Subject> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = vec![Subject {
+        store: Box::new(Embedded::new(dir.path().join("store"))),
+        _dir: dir,
+        keyspace: None,
+    }];
+    if let Ok(node) = std::env::var("BARSTORE_TEST_CQL") {
+        let ks = format!("contract_{name}_{}", std::process::id());
+        let store = Cql::connect(&format!("cql://{node}/{ks}"), Default::default()).unwrap();
+        out.push(Subject {
+            store: Box::new(store),
+            _dir: tempfile::tempdir().unwrap(),
+            keyspace: Some(ks),
+        });
+    }
+    for s in &out {
+        s.store.begin_load().unwrap();
+    }
+    out
+}
+
+fn ny() -> Zone {
+    Zone::new("America/New_York").unwrap()
+}
+
+fn series(symbol: &str, timeframe: &str, adjustment: &str) -> Series {
+    Series::new(
+        symbol,
+        timeframe.parse().unwrap(),
+        adjustment.parse().unwrap(),
+    )
+    .unwrap()
+}
+
+/// `n` bars `step` seconds apart from 09:30 New York on the given day, with values that
+/// do not survive a float32 or decimal detour (every f64 must come back bit for bit).
+fn month_bars(y: i64, m: u32, d: u32, n: usize, step: i64, seed: f64) -> MonthBars {
+    let mut z = ny();
+    let start = days_from_civil(y, m, d) * DAY + 9 * 3600 + 30 * 60;
+    let mut bars = Bars::default();
+    for i in 0..n {
+        let p = seed + i as f64 / 3.0 + 1e-9;
+        let volume = if i % 7 == 3 { f64::NAN } else { i as f64 * 100.0 };
+        bars.push((
+            z.local_to_utc_ms(start + i as i64 * step).unwrap(),
+            [p, p + 0.1, p - 0.1, p + 1.0 / 7.0, volume],
+        ));
+    }
+    MonthBars {
+        month: Month {
+            year: y as i32,
+            month: m,
+        },
+        bars,
+    }
+}
+
+fn all(store: &dyn Store, s: &Series) -> Bars {
+    store.scan(s, i64::MIN, i64::MAX).unwrap()
+}
+
+/// Bars equal bit for bit (NaN volumes included).
+fn assert_exact(got: &Bars, want: &Bars, what: &str) {
+    assert_eq!(got.ts, want.ts, "{what}: times");
+    let columns = |b: &Bars| {
+        [&b.open, &b.high, &b.low, &b.close, &b.volume]
+            .map(|c| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+    };
+    assert_eq!(columns(got), columns(want), "{what}: values");
+}
+
+#[test]
+fn round_trip_is_exact() {
+    for subject in subjects("round_trip") {
+        let store = subject.store.as_ref();
+        let s = series("AAPL", "1min", "adjsplit");
+        let months = vec![
+            month_bars(2024, 1, 31, 50, 60, 100.0),
+            month_bars(2024, 2, 1, 700, 60, 200.0),
+        ];
+        store.upsert(&s, &ny(), months.clone()).unwrap();
+        let want = Bars::merge(&months[0].bars, &months[1].bars);
+        assert_exact(&all(store, &s), &want, &store.location());
+        assert_eq!(
+            store.months(&s).unwrap(),
+            vec![months[0].month, months[1].month]
+        );
+        // a range read returns exactly the bars inside it
+        let (lo, hi) = (want.ts[10], want.ts[60]);
+        assert_exact(
+            &store.scan(&s, lo, hi).unwrap(),
+            &want.slice(10..61),
+            "range",
+        );
+    }
+}
+
+#[test]
+fn overlapping_upserts_replace_by_time() {
+    for subject in subjects("overlap") {
+        let store = subject.store.as_ref();
+        let s = series("MSFT", "5min", "none");
+        let old = month_bars(2024, 3, 4, 40, 300, 10.0);
+        store.upsert(&s, &ny(), vec![old.clone()]).unwrap();
+        store.upsert(&s, &ny(), vec![old.clone()]).unwrap();
+        let mut newer = month_bars(2024, 3, 4, 60, 300, 50.0);
+        newer.bars = newer.bars.slice(30..60);
+        store.upsert(&s, &ny(), vec![newer.clone()]).unwrap();
+        let got = all(store, &s);
+        assert_eq!(got.len(), 60, "{}", store.location());
+        assert_exact(&got, &Bars::merge(&old.bars, &newer.bars), "merged");
+        let info = store.series().unwrap();
+        assert_eq!(info.len(), 1);
+        assert_eq!(
+            (info[0].rows, info[0].first, info[0].last),
+            (60, got.ts[0], got.ts[59])
+        );
+    }
+}
+
+#[test]
+fn series_of_one_symbol_never_mix() {
+    for subject in subjects("isolation") {
+        let store = subject.store.as_ref();
+        let minute = series("SPY", "1min", "adjsplit");
+        let five = series("SPY", "5min", "adjsplit");
+        let raw = series("SPY", "1min", "unadjusted");
+        // the same instants in three series, with different values
+        let a = month_bars(2024, 5, 1, 30, 300, 1.0);
+        let b = month_bars(2024, 5, 1, 30, 300, 2.0);
+        let c = month_bars(2024, 5, 1, 30, 300, 3.0);
+        store.upsert(&minute, &ny(), vec![a.clone()]).unwrap();
+        store.upsert(&five, &ny(), vec![b.clone()]).unwrap();
+        store.upsert(&raw, &ny(), vec![c.clone()]).unwrap();
+        assert_exact(&all(store, &minute), &a.bars, "1min");
+        assert_exact(&all(store, &five), &b.bars, "5min");
+        assert_exact(&all(store, &raw), &c.bars, "unadjusted");
+        assert_eq!(
+            store.series_of("SPY").unwrap(),
+            vec![minute.clone(), raw.clone(), five.clone()]
+        );
+        assert!(store.series_of("QQQ").unwrap().is_empty());
+        assert!(all(store, &series("SPY", "1h", "adjsplit")).is_empty());
+        let listed: Vec<(Series, u64)> = store
+            .series()
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.series, i.rows))
+            .collect();
+        assert_eq!(listed, vec![(minute, 30), (raw, 30), (five, 30)]);
+    }
+}
+
+#[test]
+fn zones_are_kept_per_series() {
+    for subject in subjects("zones") {
+        let store = subject.store.as_ref();
+        let utc = Zone::new("UTC").unwrap();
+        let s = series("DBB", "1min", "none");
+        let daily = Series::new("DBB", Timeframe::DAY, Adjustment::none()).unwrap();
+        assert_eq!(store.zone_of(&s).unwrap(), None);
+        store
+            .upsert(&s, &utc, vec![month_bars(2024, 6, 3, 5, 60, 9.0)])
+            .unwrap();
+        assert_eq!(store.zone_of(&s).unwrap().as_deref(), Some("UTC"));
+        assert_eq!(store.zone_of(&daily).unwrap(), None);
+        store
+            .upsert(&daily, &ny(), vec![month_bars(2024, 6, 3, 5, DAY, 9.0)])
+            .unwrap();
+        assert_eq!(
+            store.zone_of(&daily).unwrap().as_deref(),
+            Some("America/New_York")
+        );
+        let zones: Vec<String> = store.series().unwrap().into_iter().map(|i| i.zone).collect();
+        assert_eq!(zones, ["UTC", "America/New_York"]);
+    }
+}
+
+#[test]
+fn the_manifest_records_files_with_their_series() {
+    for subject in subjects("manifest") {
+        let store = subject.store.as_ref();
+        assert!(store.manifest().unwrap().is_empty());
+        let entry = ManifestEntry {
+            source: "/data/AAPL_full_5min_adjsplit.txt".into(),
+            size: 10,
+            mtime_ns: 5,
+            hash: "ab".into(),
+            rows: 2,
+            symbol: "AAPL".into(),
+            timeframe: "5min".into(),
+            adjustment: "adjsplit".into(),
+        };
+        store.record(&entry).unwrap();
+        let replaced = ManifestEntry {
+            rows: 3,
+            ..entry.clone()
+        };
+        store.record(&replaced).unwrap();
+        let m = store.manifest().unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[&entry.source], replaced);
+    }
+}
