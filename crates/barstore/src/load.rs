@@ -22,9 +22,9 @@ use crate::calendar::Zone;
 use crate::error::{Error, Result};
 use crate::format::{detect, FormatSpec};
 use crate::parse::{Parsed, Parser, Reject, Severity};
-use crate::source::{discover, Blocks, Source};
 use crate::series::{self, Adjustment, Series, Timeframe};
 use crate::settings;
+use crate::source::{discover, Blocks, Source};
 use crate::store::{ManifestEntry, MonthBars, Store};
 use crate::symbol;
 use rayon::prelude::*;
@@ -295,7 +295,13 @@ impl Hint {
 
     /// The series of a file from its first parsed bars: the stated timeframe, checked
     /// against the spacing of the bars, or the timeframe the spacing shows.
-    fn resolve(&self, file: &str, layout: &crate::format::Layout, parsed: &[Parsed], base: u64) -> Result<Series> {
+    fn resolve(
+        &self,
+        file: &str,
+        layout: &crate::format::Layout,
+        parsed: &[Parsed],
+        base: u64,
+    ) -> Result<Series> {
         let mut times: Vec<(i64, u64)> = Vec::new();
         let mut offset = base;
         for p in parsed {
@@ -617,7 +623,11 @@ pub fn load(
             Ok((stats, hash, series)) => {
                 let series = match series {
                     Some(s) => s,
-                    None => Series::new(&hint.symbol, hint.timeframe.map_or(Timeframe::MINUTE, |t| t.0), hint.adjustment.clone())?,
+                    None => Series::new(
+                        &hint.symbol,
+                        hint.timeframe.map_or(Timeframe::MINUTE, |t| t.0),
+                        hint.adjustment.clone(),
+                    )?,
                 };
                 store.record(&ManifestEntry {
                     source: id,

@@ -158,12 +158,7 @@ pub fn resolve_series(
 
 /// Reads a symbol's bars.
 pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
-    let series = resolve_series(
-        store,
-        &req.symbol,
-        req.timeframe,
-        req.adjustment.as_ref(),
-    )?;
+    let series = resolve_series(store, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
     if let Some(target) = req.resample {
         if !series.timeframe.divides(target) {
             return Err(Error::Invalid(format!(

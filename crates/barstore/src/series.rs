@@ -275,7 +275,10 @@ mod tests {
         let (t, a) = from_file_name("AAPL_full_1hour_UNADJUSTED.txt", "AAPL");
         assert_eq!((t, a.unwrap().as_str()), (Some(tf("1h")), "unadjusted"));
         let (t, a) = from_file_name("AAPL_full_1day_adjsplitdiv.txt", "AAPL");
-        assert_eq!((t, a.unwrap().as_str()), (Some(Timeframe::DAY), "adjsplitdiv"));
+        assert_eq!(
+            (t, a.unwrap().as_str()),
+            (Some(Timeframe::DAY), "adjsplitdiv")
+        );
         assert_eq!(
             from_file_name("SPY_daily.csv", "SPY"),
             (Some(Timeframe::DAY), None)
@@ -295,7 +298,10 @@ mod tests {
 
     #[test]
     fn adjustments_are_safe_names() {
-        assert_eq!("UNADJUSTED".parse::<Adjustment>().unwrap().as_str(), "unadjusted");
+        assert_eq!(
+            "UNADJUSTED".parse::<Adjustment>().unwrap().as_str(),
+            "unadjusted"
+        );
         for bad in ["", "a/b", "..", "adj split", "x".repeat(25).as_str()] {
             assert!(bad.parse::<Adjustment>().is_err(), "{bad}");
         }

@@ -194,7 +194,10 @@ mod tests {
         let l = LoadChoices::default().resolve().unwrap();
         assert_eq!(l.errors, PathBuf::from(DEFAULT_ERRORS));
         let c = CqlChoices::default().resolve().unwrap();
-        assert_eq!((c.consistency.as_str(), c.attempts), (DEFAULT_CONSISTENCY, 8));
+        assert_eq!(
+            (c.consistency.as_str(), c.attempts),
+            (DEFAULT_CONSISTENCY, 8)
+        );
         let r = ReadChoices::default().resolve().unwrap();
         assert_eq!((r.timeframe, r.adjustment), (None, None));
     }
@@ -205,16 +208,28 @@ mod tests {
             tz: Some("Mars/Base".into()),
             ..InputChoices::default()
         };
-        assert!(bad_tz.resolve().unwrap_err().to_string().contains("unknown time zone"));
+        assert!(bad_tz
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("unknown time zone"));
         let bad_tf = ReadChoices {
             timeframe: Some("7min".into()),
             ..ReadChoices::default()
         };
-        assert!(bad_tf.resolve().unwrap_err().to_string().contains("invalid timeframe"));
+        assert!(bad_tf
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("invalid timeframe"));
         let bad_level = CqlChoices {
             consistency: Some("MOST".into()),
             ..CqlChoices::default()
         };
-        assert!(bad_level.resolve().unwrap_err().to_string().contains("invalid consistency"));
+        assert!(bad_level
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("invalid consistency"));
     }
 }

@@ -72,7 +72,11 @@ fn month_bars(y: i64, m: u32, d: u32, n: usize, step: i64, seed: f64) -> MonthBa
     let mut bars = Bars::default();
     for i in 0..n {
         let p = seed + i as f64 / 3.0 + 1e-9;
-        let volume = if i % 7 == 3 { f64::NAN } else { i as f64 * 100.0 };
+        let volume = if i % 7 == 3 {
+            f64::NAN
+        } else {
+            i as f64 * 100.0
+        };
         bars.push((
             z.local_to_utc_ms(start + i as i64 * step).unwrap(),
             [p, p + 0.1, p - 0.1, p + 1.0 / 7.0, volume],
@@ -203,7 +207,12 @@ fn zones_are_kept_per_series() {
             store.zone_of(&daily).unwrap().as_deref(),
             Some("America/New_York")
         );
-        let zones: Vec<String> = store.series().unwrap().into_iter().map(|i| i.zone).collect();
+        let zones: Vec<String> = store
+            .series()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.zone)
+            .collect();
         assert_eq!(zones, ["UTC", "America/New_York"]);
     }
 }

@@ -184,7 +184,10 @@ fn loading_twice_never_duplicates_and_skips_unchanged_files(fx: Fixture) {
     );
     // the same rows in another file (with a header) replace, never add
     fx.ok(&["load", data("AAPL_1min_sample.csv").to_str().unwrap()], 0);
-    assert!(fx.ok(&["symbols"], 0).stdout.contains("AAPL,1min,none,8507,"));
+    assert!(fx
+        .ok(&["symbols"], 0)
+        .stdout
+        .contains("AAPL,1min,none,8507,"));
 }
 
 fn overlapping_reload_replaces_the_overlap(fx: Fixture) {

@@ -177,7 +177,9 @@ fn store_is_a_hive_dataset_with_monthly_row_groups() {
         ],
         0,
     );
-    let dir = fx.store().join("bars/symbol=DBB");
+    let dir = fx
+        .store()
+        .join("bars/symbol=DBB/timeframe=1min/adjustment=none");
     let mut years: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

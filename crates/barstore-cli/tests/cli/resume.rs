@@ -47,7 +47,10 @@ fn killed_loads_resume_to_exactly_the_source_rows(fx: Fixture) {
     fx.ok(&["verify", input.to_str().unwrap()], 0);
     let symbols = fx.ok(&["symbols"], 0).stdout;
     for sym in ["AAA", "BBB", "CCC", "DDD"] {
-        assert!(symbols.contains(&format!("\n{sym},1min,adjsplit,400000,")), "{symbols}");
+        assert!(
+            symbols.contains(&format!("\n{sym},1min,adjsplit,400000,")),
+            "{symbols}"
+        );
     }
     // no temporary file survives in the dataset
     let Some(store) = fx.embedded_dir() else {
@@ -71,10 +74,18 @@ fn verify_reports_missing_extra_and_different_rows(fx: Fixture) {
     fx.ok(&["load", a.to_str().unwrap()], 0);
     fx.write("X.csv", b"2024-01-02 09:31:00,2,2,2,2,2\n2024-01-02 09:32:00,1,1,1,1,1\n2024-01-02 09:33:00,1,1,1,1,1\n");
     let run = fx.ok(&["verify", a.to_str().unwrap()], 1);
-    assert!(run.stdout.contains("X,1min,none,3,3,1,1,1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("X,1min,none,3,3,1,1,1"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stderr.contains("differs"), "{}", run.stderr);
     // the changed file is not skipped: its size is equal but its content is not
     fx.ok(&["load", a.to_str().unwrap()], 0);
     let run = fx.ok(&["verify", a.to_str().unwrap()], 1);
-    assert!(run.stdout.contains("X,1min,none,3,4,0,1,0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("X,1min,none,3,4,0,1,0"),
+        "{}",
+        run.stdout
+    );
 }

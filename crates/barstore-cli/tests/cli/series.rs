@@ -69,13 +69,40 @@ fn a_firstrate_download_loads_every_series_apart(fx: Fixture) {
     );
     let file = |name: &str| std::fs::read_to_string(data("firstrate").join(name)).unwrap();
     for (timeframe, adjustment, want) in [
-        ("1min", "adjsplit", csv_bars(&file("AAPL_full_1min_adjsplit.txt"))),
-        ("1min", "unadjusted", csv_bars(&file("AAPL_full_1min_UNADJUSTED.txt"))),
-        ("5min", "adjsplit", csv_bars(&file("AAPL_full_5min_adjsplit.txt"))),
-        ("1h", "adjsplit", csv_bars(&zipped("AAPL_full_1hour_adjsplit.txt"))),
-        ("1d", "adjsplit", daily_bars(&zipped("AAPL_full_1day_adjsplit.txt"))),
+        (
+            "1min",
+            "adjsplit",
+            csv_bars(&file("AAPL_full_1min_adjsplit.txt")),
+        ),
+        (
+            "1min",
+            "unadjusted",
+            csv_bars(&file("AAPL_full_1min_UNADJUSTED.txt")),
+        ),
+        (
+            "5min",
+            "adjsplit",
+            csv_bars(&file("AAPL_full_5min_adjsplit.txt")),
+        ),
+        (
+            "1h",
+            "adjsplit",
+            csv_bars(&zipped("AAPL_full_1hour_adjsplit.txt")),
+        ),
+        (
+            "1d",
+            "adjsplit",
+            daily_bars(&zipped("AAPL_full_1day_adjsplit.txt")),
+        ),
     ] {
-        let args = ["read", "AAPL", "--timeframe", timeframe, "--adjustment", adjustment];
+        let args = [
+            "read",
+            "AAPL",
+            "--timeframe",
+            timeframe,
+            "--adjustment",
+            adjustment,
+        ];
         let got = csv_bars(&fx.ok(&args, 0).stdout);
         assert_eq!(got.len(), want.len(), "{timeframe} {adjustment}");
         assert_eq!(got, want, "{timeframe} {adjustment}");
@@ -89,7 +116,14 @@ fn a_firstrate_download_loads_every_series_apart(fx: Fixture) {
     );
     // the finest timeframe of the adjustment asked for, resampled from it
     let hourly = fx.ok(
-        &["read", "AAPL", "--adjustment", "adjsplit", "--resample", "1h"],
+        &[
+            "read",
+            "AAPL",
+            "--adjustment",
+            "adjsplit",
+            "--resample",
+            "1h",
+        ],
         0,
     );
     assert_eq!(
@@ -137,7 +171,11 @@ fn one_and_five_minute_files_of_a_ticker_stay_apart(fx: Fixture) {
     let minute = csv_bars(&std::fs::read_to_string(&one).unwrap());
     let bar = &minute["2024-05-01 10:05:00"];
     assert_eq!(at(&[]), at(&["--timeframe", "1min"]));
-    assert!(at(&[]).ends_with(&format!(",{}", bar.1.unwrap())), "{}", at(&[]));
+    assert!(
+        at(&[]).ends_with(&format!(",{}", bar.1.unwrap())),
+        "{}",
+        at(&[])
+    );
     let five_bars = csv_bars(&std::fs::read_to_string(&five).unwrap());
     let five_bar = &five_bars["2024-05-01 10:05:00"];
     assert!(
@@ -177,7 +215,11 @@ fn a_file_closer_than_its_timeframe_is_refused_whole(fx: Fixture) {
     let plain = fx.write("IWM.txt", &std::fs::read(&daily).unwrap());
     fx.ok(&["load", plain.to_str().unwrap()], 0);
     let listed = fx.ok(&["symbols"], 0).stdout;
-    assert!(listed.contains("\nIWM,1d,none,2,2024-05-01 00:00:00,2024-05-02 00:00:00,America/New_York\n"), "{listed}");
+    assert!(
+        listed
+            .contains("\nIWM,1d,none,2,2024-05-01 00:00:00,2024-05-02 00:00:00,America/New_York\n"),
+        "{listed}"
+    );
 }
 
 /// A store written before series existed (tests/data/legacy-store, made by barstore
@@ -195,10 +237,16 @@ fn a_store_of_the_single_series_layout_opens_and_loads_further() {
     let src = data("AAPL_1min_sample_headerless.txt");
     let text = std::fs::read_to_string(&src).unwrap();
     let first: String = text.lines().take(1500).map(|l| format!("{l}\n")).collect();
-    assert_eq!(csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout), csv_bars(&first));
+    assert_eq!(
+        csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout),
+        csv_bars(&first)
+    );
     // the same file in full: same series (no adjustment in its name), the rest loads
     fx.ok(&["load", src.to_str().unwrap()], 0);
-    assert_eq!(csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout), csv_bars(&text));
+    assert_eq!(
+        csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout),
+        csv_bars(&text)
+    );
     fx.ok(&["verify", src.to_str().unwrap()], 0);
     let moved = fx
         .store()

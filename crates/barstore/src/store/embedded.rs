@@ -313,7 +313,10 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         if entry.path().is_dir() {
-            out.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+            out.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
         }
     }
     out.sort();
@@ -701,8 +704,12 @@ mod tests {
         // an overlapping reload of 20 bars with new prices replaces just those bars
         let mut newer = month_bars(2024, 1, 120, 30.0);
         newer.bars = newer.bars.slice(90..120);
-        store.upsert(&minute("AAPL"), &zone(), vec![newer.clone()]).unwrap();
-        let jan_now = store.scan(&minute("AAPL"), jan.bars.ts[0], i64::MAX).unwrap();
+        store
+            .upsert(&minute("AAPL"), &zone(), vec![newer.clone()])
+            .unwrap();
+        let jan_now = store
+            .scan(&minute("AAPL"), jan.bars.ts[0], i64::MAX)
+            .unwrap();
         assert_eq!(jan_now.len(), 120);
         assert_eq!(jan_now, Bars::merge(&jan.bars, &newer.bars));
 
@@ -726,7 +733,9 @@ mod tests {
         let store = Embedded::new(dir.path());
         store.begin_load().unwrap();
         let months: Vec<_> = (1..=3).map(|m| month_bars(2024, m, 10, 5.0)).collect();
-        store.upsert(&minute("SPY"), &zone(), months.clone()).unwrap();
+        store
+            .upsert(&minute("SPY"), &zone(), months.clone())
+            .unwrap();
         let path = dir
             .path()
             .join("bars/symbol=SPY/timeframe=1min/adjustment=none/year=2024/data.parquet");
@@ -749,8 +758,13 @@ mod tests {
         store.begin_load().unwrap();
         let mut m = month_bars(2024, 5, 3, 5.0);
         m.bars.volume[1] = f64::NAN;
-        store.upsert(&minute("IDX"), &zone(), vec![m.clone()]).unwrap();
-        assert_eq!(store.scan(&minute("IDX"), i64::MIN, i64::MAX).unwrap(), m.bars);
+        store
+            .upsert(&minute("IDX"), &zone(), vec![m.clone()])
+            .unwrap();
+        assert_eq!(
+            store.scan(&minute("IDX"), i64::MIN, i64::MAX).unwrap(),
+            m.bars
+        );
     }
 
     #[test]

@@ -241,7 +241,10 @@ impl Cql {
         self.pages(
             || format!("looking up {series}"),
             &index.zone,
-            Keyed { key: &key, rest: () },
+            Keyed {
+                key: &key,
+                rest: (),
+            },
             |(z,): (Option<String>,)| {
                 if zone.is_none() {
                     zone = z;
@@ -417,7 +420,12 @@ impl Cql {
         // counted on the server. A month new to the index has only the rows written
         // here (data is written after its index row), so its stats are known already.
         let indexed: HashSet<Month> = match st.index {
-            Some(_) => self.months_async(series).await?.into_iter().collect(),
+            Some(_) => self
+                .months_async(series)
+                .await
+                .map_err(|e| e.while_writing(months))?
+                .into_iter()
+                .collect(),
             None => HashSet::new(),
         };
         if let Some(index) = &st.index {
@@ -485,7 +493,10 @@ impl Cql {
         self.pages(
             || format!("counting {} {bucket}", key[0]),
             &st.stats,
-            Keyed { key: &key, rest: () },
+            Keyed {
+                key: &key,
+                rest: (),
+            },
             |(n, lo, hi): (i64, Option<CqlTimestamp>, Option<CqlTimestamp>)| {
                 out = (n, lo.map_or(0, |t| t.0), hi.map_or(0, |t| t.0));
             },
@@ -528,7 +539,10 @@ impl Cql {
                 self.pages(
                     || format!("listing months of {series}"),
                     &index.buckets,
-                    Keyed { key: &key, rest: () },
+                    Keyed {
+                        key: &key,
+                        rest: (),
+                    },
                     |(b,): (String,)| months.extend(Month::parse(&b)),
                 )
                 .await?
@@ -663,6 +677,31 @@ impl Cql {
     }
 }
 
+impl Error {
+    /// Adds the months a failed write was about to the error's context.
+    fn while_writing(self, months: &[MonthBars]) -> Error {
+        match (self, months.first(), months.last()) {
+            (
+                Error::Cql {
+                    context,
+                    detail,
+                    retryable,
+                },
+                Some(first),
+                Some(last),
+            ) => Error::Cql {
+                context: format!(
+                    "{context}, before writing {} to {}",
+                    first.month, last.month
+                ),
+                detail,
+                retryable,
+            },
+            (e, _, _) => e,
+        }
+    }
+}
+
 /// Parses `YYYY-MM-DD HH:MM:SS` into local seconds.
 fn parse_text_time(t: &str) -> Option<i64> {
     let b = t.as_bytes();
@@ -790,7 +829,12 @@ impl Store for Cql {
                 e.last = e.last.max(last);
             }
         };
-        type Stats = (Option<String>, Option<i64>, Option<CqlTimestamp>, Option<CqlTimestamp>);
+        type Stats = (
+            Option<String>,
+            Option<i64>,
+            Option<CqlTimestamp>,
+            Option<CqlTimestamp>,
+        );
         let mut add_row = |series: Result<Series>, (z, n, lo, hi): Stats| {
             if let Ok(series) = series {
                 add(
@@ -816,9 +860,7 @@ impl Store for Cql {
                     Option<CqlTimestamp>,
                     Option<CqlTimestamp>,
                 )| {
-                    let series = tf
-                        .parse()
-                        .and_then(|tf| Series::new(&s, tf, adj.parse()?));
+                    let series = tf.parse().and_then(|tf| Series::new(&s, tf, adj.parse()?));
                     add_row(series, (z, n, lo, hi))
                 },
             ))?,

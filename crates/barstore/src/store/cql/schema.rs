@@ -160,7 +160,8 @@ impl ManifestStatements {
 
 /// The column names of a table (none when it does not exist).
 async fn columns(s: &Session, keyspace: &str, table: &str) -> Result<Vec<String>> {
-    let failed = |e: &dyn std::fmt::Display| cql_error(format!("looking up table {keyspace}.{table}"), e);
+    let failed =
+        |e: &dyn std::fmt::Display| cql_error(format!("looking up table {keyspace}.{table}"), e);
     let rows = s
         .query_unpaged(
             "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
