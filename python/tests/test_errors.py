@@ -17,7 +17,7 @@ def test_input_errors(store, data):
         store.read("../etc")
     with pytest.raises(barstore.InputError, match="unknown time zone"):
         store.load(data / "AAPL_1min_sample_headerless.txt", tz="Mars/Base", progress=False)
-    with pytest.raises(barstore.InputError, match="invalid resample interval"):
+    with pytest.raises(barstore.InputError, match="invalid timeframe"):
         store.read("AAPL", resample="7min")
     with pytest.raises(barstore.InputError, match="invalid format"):
         store.load(data, format="datetime,open", progress=False)

@@ -13,7 +13,8 @@ from conftest import cql_node, fresh_keyspace
 
 def reference_fetch(session, symbol, start_time, end_time, keyspace, table,
                     trading_hours_only, rounding):
-    """One query per month bucket, rows into a DataFrame, between_time, round(4)."""
+    """One query per month bucket, rows into a DataFrame indexed as the notebook did
+    (``astype('datetime64[ns]')`` on the text column), between_time, round(4)."""
     start, end = pd.Timestamp(start_time), pd.Timestamp(end_time)
     rows = []
     for bucket in pd.period_range(start, end, freq="M").strftime("%Y-%m"):
@@ -23,7 +24,7 @@ def reference_fetch(session, symbol, start_time, end_time, keyspace, table,
             (symbol, bucket, start.strftime("%Y-%m-%d %H:%M:%S"),
              end.strftime("%Y-%m-%d %H:%M:%S"))))
     df = pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume"])
-    df["timestamp"] = pd.to_datetime(df["timestamp"])
+    df["timestamp"] = df["timestamp"].astype("datetime64[ns]")
     df = df.set_index("timestamp").astype("float64")
     if trading_hours_only:
         df = df.between_time("09:30:00", "16:00:00")
@@ -77,6 +78,7 @@ def test_fetch_equals_the_reference_on_the_original_layout(original_table, start
     got = barstore.fetch_minute_data("AAPL", start, end, ks, "minute_bars", hours, rounding,
                                      hosts=(host,), port=port)
     assert len(want) > 0
+    assert str(got.index.dtype) == "datetime64[ns]"
     pdt.assert_frame_equal(got, want)
 
 
@@ -85,6 +87,11 @@ def test_fetch_equals_the_reference_on_the_typed_layout(original_table):
     with barstore.connect(f"cql://{host}:{port}/{ks}?table=minute_bars&layout=text") as old:
         copied = old.copy_to(f"cql://{host}:{port}/{ks}?table=bars_1m")
     assert copied["rows"] == 8507
+    # a 5-minute series of the same symbol beside it: fetch_minute_data reads the 1min one
+    with barstore.connect(f"cql://{host}:{port}/{ks}?table=bars_1m") as typed:
+        five = typed.load(barstore_data() / "AAPL_5min_sample.csv", progress=False)
+        assert (five.loaded, five.rows) == (1, 2046)
+        assert list(typed.symbols()["timeframe"]) == ["1min", "5min"]
     start, end = "2024-04-30 09:00:00", "2024-05-03 16:30:00"
     want = reference_fetch(session, "AAPL", start, end, ks, "minute_bars", True, True)
     got = barstore.fetch_minute_data("AAPL", pd.Timestamp(start), end, ks, "bars_1m", True, True,

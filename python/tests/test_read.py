@@ -72,7 +72,7 @@ def test_read_arrow_is_zero_copy(aapl):
 def test_symbols_frame(aapl):
     df = aapl.symbols()
     assert df.to_dict("records") == [{
-        "symbol": "AAPL", "rows": 8507,
+        "symbol": "AAPL", "timeframe": "1min", "adjustment": "none", "rows": 8507,
         "first": pd.Timestamp("2024-04-29 04:00"), "last": pd.Timestamp("2024-05-13 19:50"),
         "tz": "America/New_York",
     }]

@@ -77,7 +77,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let data = std::fs::read(&file).with_context(|| file.display().to_string())?;
             let layout = detect(&data[..data.len().min(65536)], &FormatSpec::Auto, "bench")?;
-            let parser = Parser::new(layout, Zone::new("America/New_York")?);
+            let parser = Parser::new(layout, Zone::new(barstore::settings::DEFAULT_ZONE)?);
             let chunks: Vec<&[u8]> = split_lines(&data, 1 << 20);
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -124,6 +124,45 @@ fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
     assert_eq!(csv_bars(&local.ok(&["read", "AAPL"], 0).stdout), want);
 }
 
+/// Tables made before series existed (keys without timeframe and adjustment) hold the
+/// 1min series with no adjustment: loads of it go on, other series are refused whole, and
+/// the text layout refuses them too.
+#[test]
+fn tables_made_before_series_keep_their_one_series() {
+    let fx = Fixture::cql();
+    let node = cql_node();
+    let ks = fx.keyspace().to_string();
+    let old_url = format!("cql://{node}/{ks}?table=bars_old");
+    let cql = Cql::connect(&old_url, CqlOptions::default()).unwrap();
+    let s = cql.session();
+    cql.block_on(async {
+        for ddl in [
+            format!("CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"),
+            format!("CREATE TABLE {ks}.bars_old (symbol text, bucket text, ts timestamp, open double, high double, low double, close double, volume double, PRIMARY KEY ((symbol, bucket), ts))"),
+            format!("CREATE TABLE {ks}.bars_old_symbols (symbol text, bucket text, zone text, rows bigint, first timestamp, last timestamp, PRIMARY KEY (symbol, bucket))"),
+            format!("CREATE TABLE {ks}.bars_old_manifest (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text)"),
+        ] {
+            s.query_unpaged(ddl, ()).await.unwrap();
+        }
+    });
+    let old = Fixture::at(&old_url);
+    let src = data("AAPL_1min_sample_headerless.txt");
+    old.ok(&["load", src.to_str().unwrap()], 0);
+    let symbols = old.ok(&["symbols"], 0).stdout;
+    assert!(symbols.contains("\nAAPL,1min,none,8507,"), "{symbols}");
+    let want = csv_bars(&std::fs::read_to_string(&src).unwrap());
+    assert_eq!(csv_bars(&old.ok(&["read", "AAPL"], 0).stdout), want);
+    old.ok(&["verify", src.to_str().unwrap()], 0);
+    let five = data("AAPL_5min_sample.csv");
+    let refused = "AAPL 5min none cannot be stored apart in it";
+    old.fails_with(&["load", five.to_str().unwrap()], 2, refused);
+    let text = Fixture::at(&format!("cql://{node}/{ks}?table=bars_text&layout=text"));
+    text.fails_with(&["load", five.to_str().unwrap()], 2, refused);
+    // nothing of the refused file reached either table
+    assert_eq!(csv_bars(&old.ok(&["read", "AAPL"], 0).stdout), want);
+    assert_eq!(text.ok(&["symbols"], 0).stdout.lines().count(), 1);
+}
+
 /// A node of the test's own (other ports, its own data), stopped when dropped.
 struct OwnNode {
     state: PathBuf,
