@@ -177,7 +177,6 @@ impl CqlChoices {
             attempts: self.attempts.unwrap_or(defaults.attempts).max(1),
             batch_rows: self.batch_rows.unwrap_or(defaults.batch_rows).max(1),
             concurrency: self.concurrency.unwrap_or(defaults.concurrency).max(1),
-            ..defaults
         })
     }
 }

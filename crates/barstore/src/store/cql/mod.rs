@@ -114,6 +114,32 @@ pub fn is_retryable(e: &ExecutionError) -> bool {
     }
 }
 
+/// Zone, rows, first and last bar of one month in the `_symbols` index.
+type MonthStats = (
+    Option<String>,
+    Option<i64>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+);
+/// A row of the index of a table with series: symbol, timeframe, adjustment, stats.
+type SeriesIndexRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+);
+/// A row of the index of a table made before series: symbol, stats.
+type SymbolIndexRow = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+);
+
 /// Statement values: the series key (and bucket) first, then `rest`. The key has one
 /// value or three depending on the table ([`Statements::key`]), so the statements of
 /// both kinds of table take the same Rust values.
@@ -829,13 +855,7 @@ impl Store for Cql {
                 e.last = e.last.max(last);
             }
         };
-        type Stats = (
-            Option<String>,
-            Option<i64>,
-            Option<CqlTimestamp>,
-            Option<CqlTimestamp>,
-        );
-        let mut add_row = |series: Result<Series>, (z, n, lo, hi): Stats| {
+        let mut add_row = |series: Result<Series>, (z, n, lo, hi): MonthStats| {
             if let Ok(series) = series {
                 add(
                     series,
@@ -851,15 +871,7 @@ impl Store for Cql {
                 || "listing series".to_string(),
                 &index.all,
                 (),
-                |(s, tf, adj, z, n, lo, hi): (
-                    String,
-                    String,
-                    String,
-                    Option<String>,
-                    Option<i64>,
-                    Option<CqlTimestamp>,
-                    Option<CqlTimestamp>,
-                )| {
+                |(s, tf, adj, z, n, lo, hi): SeriesIndexRow| {
                     let series = tf.parse().and_then(|tf| Series::new(&s, tf, adj.parse()?));
                     add_row(series, (z, n, lo, hi))
                 },
@@ -868,13 +880,7 @@ impl Store for Cql {
                 || "listing series".to_string(),
                 &index.all,
                 (),
-                |(s, z, n, lo, hi): (
-                    String,
-                    Option<String>,
-                    Option<i64>,
-                    Option<CqlTimestamp>,
-                    Option<CqlTimestamp>,
-                )| add_row(Series::minute(&s), (z, n, lo, hi)),
+                |(s, z, n, lo, hi): SymbolIndexRow| add_row(Series::minute(&s), (z, n, lo, hi)),
             ))?,
             None => {
                 // No index: count each partition on the server rather than reading it.
