@@ -73,3 +73,27 @@ def test_a_file_closer_than_its_timeframe_is_reported_and_not_stored(store, data
     assert file.endswith("AAPL_1min_sample_headerless.txt")
     assert "line 2: its bars are 1min apart" in why and "its timeframe is 5min" in why
     assert store.symbols().empty
+
+
+def test_the_embedded_store_is_a_hive_dataset_of_series(tmp_path, data):
+    """pyarrow and duckdb open the store as is, with the series as partition columns."""
+    import duckdb
+    import pyarrow.dataset as ds
+
+    with barstore.connect(tmp_path / "store") as store:
+        store.load(data / "firstrate", progress=False)
+        want = store.read("AAPL", timeframe="5min", adjustment="adjsplit", tz="UTC")
+    bars = ds.dataset(tmp_path / "store" / "bars", partitioning="hive")
+    table = bars.to_table(filter=(ds.field("symbol") == "AAPL")
+                          & (ds.field("timeframe") == "5min")
+                          & (ds.field("adjustment") == "adjsplit"))
+    got = table.to_pandas().set_index("timestamp").sort_index()
+    assert list(got.index.tz_convert("UTC")) == list(want.index)
+    assert (got["close"].to_numpy() == want["close"].to_numpy()).all()
+    pattern = str(tmp_path / "store" / "bars" / "*" / "*" / "*" / "*" / "*.parquet")
+    counts = duckdb.sql(
+        f"SELECT timeframe, adjustment, count(*) FROM read_parquet('{pattern}', "
+        "hive_partitioning = true) WHERE symbol = 'AAPL' GROUP BY ALL ORDER BY ALL").fetchall()
+    assert counts == [("1d", "adjsplit", 11), ("1h", "adjsplit", 176),
+                      ("1min", "adjsplit", 8507), ("1min", "unadjusted", 2337),
+                      ("5min", "adjsplit", 2046)]
