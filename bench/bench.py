@@ -137,47 +137,63 @@ def cqlsh_copy(node, prepared, host, port, rows):
     return secs, (node.cpu() - cpu0) / secs
 
 
+def table_bytes(node, keyspace, table):
+    """Bytes on disk of a table's SSTables (all components), read after the node stopped
+    (a graceful stop flushes every memtable)."""
+    return sum(f.stat().st_size for d in (node.state / "data" / keyspace).glob(f"{table}-*")
+               for f in d.rglob("*") if f.is_file())
+
+
 def cql_bench(args, files, repeat):
-    """Loads into a real node: barstore beside cqlsh COPY; then reads into pandas."""
+    """Loads into a real node: barstore's chunked and typed layouts beside cqlsh COPY;
+    then reads into pandas beside the notebook's reader; then bytes on disk."""
     import pandas as pd
     from cassandra.cluster import Cluster
 
     node = Node()
+    sizes = {}
     try:
         host, port = node.addr.split(":")
         rows = args.rows * len(files)
         print(f"\nload into Cassandra 5 on this machine ({len(files)} symbols x {args.rows:,} rows, "
               "node heap 4 GiB, same 2 cores as the loader)")
-        url = f"cql://{node.addr}/bench"
         cluster = Cluster([host], port=int(port))
         session = cluster.connect()
-        # Warm the node's JIT first (both methods then run on the same warm node): the
-        # load rate climbs for about 15M rows before it levels off.
+        # schema changes wait for a busy node (flushing, compacting) far longer than the
+        # driver's 10 s default
+        session.default_timeout = 120
+        # Warm the node's JIT first (every method then runs on the same warm node): the
+        # typed load rate climbs for about 15M rows before it levels off.
         for i in range(WARMUP_LOADS):
-            subprocess.run(load_command(f"cql://{node.addr}/warmup{i}", *files),
+            layout = "typed" if i % 2 == 0 else "chunked"
+            subprocess.run(load_command(f"cql://{node.addr}/warmup{i}?layout={layout}", *files),
                            check=True, stderr=subprocess.DEVNULL)
             session.execute(f"DROP KEYSPACE warmup{i}")
         # Each run starts on a settled node (no compaction left from the one before) and
         # counts the node's CPU while it lasts.
-        runs = []
-        for i in range(LOAD_RUNS):
-            keyspace = "bench" if i == 0 else f"bench_run{i}"  # the reads below use "bench"
-            wait_compactions(session)
-            cpu0 = node.cpu()
-            url_i = f"cql://{node.addr}/{keyspace}"
-            secs, _, loader_cpu = timed_child(load_command(url_i, *files))
-            runs.append((secs, (node.cpu() - cpu0) / secs, loader_cpu / secs))
-        for i in range(1, LOAD_RUNS):
-            session.execute(f"DROP KEYSPACE bench_run{i}")
-        secs, node_cores, loader_cores = min(runs)
-        ours = rows / secs
-        median = rows / sorted(runs)[len(runs) // 2][0]
-        print(f"  barstore load (best of {LOAD_RUNS})      {secs:8.1f} s {ours:12,.0f} rows/s   "
-              f"node CPU {node_cores:.2f} cores, loader CPU {loader_cores:.2f} cores "
-              f"(median {median:,.0f} rows/s)")
+        rates = {}
+        for layout in ("chunked", "typed"):
+            runs = []
+            for i in range(LOAD_RUNS):
+                keyspace = f"bench_{layout}" if i == 0 else f"bench_{layout}_run{i}"
+                wait_compactions(session)
+                cpu0 = node.cpu()
+                url_i = f"cql://{node.addr}/{keyspace}?layout={layout}"
+                secs, _, loader_cpu = timed_child(load_command(url_i, *files))
+                runs.append((secs, (node.cpu() - cpu0) / secs, loader_cpu / secs))
+            for i in range(1, LOAD_RUNS):
+                session.execute(f"DROP KEYSPACE bench_{layout}_run{i}")
+            secs, node_cores, loader_cores = min(runs)
+            rates[layout] = rows / secs
+            median = rows / sorted(runs)[len(runs) // 2][0]
+            print(f"  barstore load, {layout:<8} (best of {LOAD_RUNS}) {secs:7.1f} s "
+                  f"{rates[layout]:12,.0f} rows/s   node CPU {node_cores:.2f} cores, loader CPU "
+                  f"{loader_cores:.2f} cores (median {median:,.0f} rows/s)")
 
-        # Baseline: a Python pass adds symbol and month columns, then cqlsh COPY FROM.
-        # the earlier notebook's table: the original text layout
+        # Baseline: a Python pass adds symbol and month columns, then cqlsh COPY FROM
+        # into the earlier notebook's table: the original text layout.
+        session.execute("CREATE KEYSPACE IF NOT EXISTS bench WITH replication = "
+                        "{'class': 'SimpleStrategy', 'replication_factor': 1}")
         session.execute("CREATE TABLE IF NOT EXISTS bench.copy_1m (symbol text, bucket text, "
                         "timestamp text, open float, high float, low float, close float, "
                         "volume float, PRIMARY KEY ((symbol, bucket), timestamp))")
@@ -201,7 +217,8 @@ def cql_bench(args, files, repeat):
         print(f"  cqlsh COPY ({len(files)} processes, best of {COPY_RUNS}) {rewrite + copy_secs:6.1f} s "
               f"{base:12,.0f} rows/s   node CPU {node_cores:.2f} cores "
               f"(rewrite {rewrite:.1f} s + COPY {copy_secs:.1f} s)")
-        print(f"  barstore / COPY: x{ours / base:.2f}")
+        for layout, rate in rates.items():
+            print(f"  barstore {layout} / COPY: x{rate / base:.2f}")
 
         print("\nread one symbol into pandas (s, lower is better)")
         symbol = files[0].name.split("_")[0]
@@ -218,29 +235,52 @@ def cql_bench(args, files, repeat):
                              text=True).stdout[:19]
         # reads are timed on a settled node: no compaction left from the loads
         wait_compactions(session)
-        # the read path has its own code to compile on the node, for both readers
-        with barstore.connect(url) as warm:
-            for _ in range(WARMUP_READS):
-                warm.read(symbol)
+        urls = {layout: f"cql://{node.addr}/bench_{layout}" for layout in ("chunked", "typed")}
+        # the read path has its own code to compile on the node, for every reader
+        for url in urls.values():
+            with barstore.connect(url) as warm:
+                for _ in range(WARMUP_READS):
+                    warm.read(symbol)
         ref = best(lambda: reference_fetch(session, symbol, start, end, "bench", "bars_text",
                                            False, False), 2)
-        with barstore.connect(text_url) as text_store, barstore.connect(url) as typed_store:
+        print(f"  reference reader (Python driver, month by month, text layout) {ref:8.2f} s")
+        with barstore.connect(text_url) as text_store:
             n = len(text_store.read(symbol))
-            ours_text = best(lambda: text_store.read(symbol), repeat)
-            cpu0 = node.cpu()
-            ours_typed = best(lambda: typed_store.read(symbol), repeat)
-            node_per_read = (node.cpu() - cpu0) / repeat
-        print(f"  reference reader (Python driver, month by month, text layout) {ref:8.2f} s "
-              f"({n:,} rows)")
-        line("barstore Store.read, same text-layout table", ours_text, ref, "s")
-        line("barstore Store.read, typed table", ours_typed, ref, "s")
-        cores = os.cpu_count()
-        print(f"  node CPU per typed read: {node_per_read:.2f} CPU-s: with the node on all "
-              f"{cores} cores these queries need {node_per_read / cores:.2f} s at least "
-              f"(x{ref * cores / node_per_read:.1f} the reference at most)")
+            line("barstore Store.read, same text-layout table", best(lambda: text_store.read(symbol), repeat), ref, "s")
+        node_cpu = {}
+        for layout, url in urls.items():
+            with barstore.connect(url) as store:
+                assert len(store.read(symbol)) == n
+                cpu0 = node.cpu()
+                secs = best(lambda: store.read(symbol), repeat)
+                node_cpu[layout] = (node.cpu() - cpu0) / repeat
+                line(f"barstore Store.read, {layout} table", secs, ref, "s")
+        for layout, cpu in node_cpu.items():
+            print(f"  node CPU per {layout} read of {n:,} bars: {cpu:.2f} CPU-s")
+
+        print("\nread one day and one month (ms, median of 20; lower is better; baseline: typed)")
+        day = start[:10]
+        month_start, month_end = f"{day[:7]}-01", f"{day[:7]}-28"
+        for what, lo, hi in [("one day", day, day), ("one month", month_start, month_end)]:
+            times = {}
+            for layout, url in urls.items():
+                with barstore.connect(url) as store:
+                    store.read(symbol, lo, hi)
+                    samples = []
+                    for _ in range(20):
+                        t = time.perf_counter()
+                        store.read(symbol, lo, hi)
+                        samples.append(time.perf_counter() - t)
+                    times[layout] = sorted(samples)[10] * 1000
+            line(f"chunked, {what}", times["chunked"], times["typed"], "ms")
         cluster.shutdown()
     finally:
         node.stop()
+    print("\nbytes on disk per bar (after the node's final flush; lower is better)")
+    for what, ks, table, n in [("chunked", "bench_chunked", "bars_1m", rows),
+                               ("typed", "bench_typed", "bars_1m", rows),
+                               ("text (cqlsh COPY's table)", "bench", "copy_1m", rows)]:
+        print(f"  {what:<28} {table_bytes(node, ks, table) / n:8.2f} bytes/bar")
 
 
 def main():
@@ -318,6 +358,18 @@ def main():
         ours = best(lambda: s.read("BENCH"), a.repeat)
     base = best(lambda: [pq.read_table(f).to_pandas() for f in files], a.repeat)
     line("barstore Store.read (DataFrame, local times)", ours, base, "s")
+
+    print("\nchunk codecs for the chunked CQL layout (day chunks, one core; bit-exact round trip "
+          "checked)")
+    for path, tz in [(ROOT / "tests/data/AAPL_1min_sample_headerless.txt", "America/New_York"),
+                     (ROOT / "tests/data/DBB_1min_2023-07-10_to_2025-07-08.csv", "UTC"), (src, "America/New_York")]:
+        out = subprocess.run([RELEASE / "barstore-bench", "codecs", path, "--tz", tz], check=True,
+                             capture_output=True, text=True).stdout
+        import json
+        for r in map(json.loads, out.splitlines()):
+            print(f"  {r['data'][:24]:<24} {r['codec'][:44]:<44} {r['bytes_per_bar']:6.2f} B/bar "
+                  f"encode {r['encode_mbars_s']:6.2f} M bars/s decode {r['decode_mbars_s']:6.2f} "
+                  f"M bars/s {'exact' if r['exact'] else 'NOT EXACT'}")
 
     if not a.no_cql:
         cql_bench(a, cql_sources(a, src), a.repeat)

@@ -225,7 +225,7 @@ class Store:
     def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
                 force: bool = False) -> dict[str, int]:
         """Copies every series of some symbols (all by default) to another store, e.g. from a table in the
-        original text layout to the typed layout, or from the embedded store to a
+        original text layout to the chunked one, or from the embedded store to a
         cluster. Resumable: months already copied are skipped unless ``force``."""
         if isinstance(target, str):
             target = connect(target)
@@ -271,7 +271,7 @@ def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str
                       hosts: Sequence[str] = ("127.0.0.1",), port: int = 9042) -> pd.DataFrame:
     """Drop-in replacement for the notebook reader of the same name: the bars of
     ``symbol`` with ``start_time <= timestamp <= end_time`` from ``KEYSPACE.TABLE``
-    (original text layout or barstore's typed layout), indexed by ``timestamp``,
+    (the original text layout, or barstore's chunked or typed one), indexed by ``timestamp``,
     float64 columns open high low close volume; ``trading_hours_only`` keeps
     09:30:00-16:00:00 inclusive (``between_time``), ``rounding`` rounds to 4 decimals.
     Reads the symbol's 1min series; the index is ``datetime64[ns]``, as the notebook's

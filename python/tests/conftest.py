@@ -41,7 +41,10 @@ def cql_session():
 
     host, port = cql_node().rsplit(":", 1)
     cluster = Cluster([host], port=int(port))
-    yield cluster.connect()
+    session = cluster.connect()
+    # schema changes on a busy node take longer than the driver's 10 s default
+    session.default_timeout = 120
+    yield session
     cluster.shutdown()
 
 

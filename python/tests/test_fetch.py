@@ -40,6 +40,7 @@ def original_table():
     host, port = node.rsplit(":", 1)
     cluster = Cluster([host], port=int(port))
     session = cluster.connect()
+    session.default_timeout = 120
     ks = fresh_keyspace()
     session.execute(f"CREATE KEYSPACE {ks} WITH replication = "
                     "{'class': 'SimpleStrategy', 'replication_factor': 1}")

@@ -11,6 +11,8 @@ use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
 
+mod codecs;
+
 /// The same allocator as the `barstore` binary, so figures match what users get.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -41,6 +43,14 @@ enum Command {
         threads: usize,
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+    },
+    /// Encode a file's bars as day chunks with each candidate codec of the chunked CQL
+    /// layout: size, speed on one core, exactness (one JSON object per codec).
+    Codecs {
+        file: PathBuf,
+        /// Time zone of the file's wall-clock times.
+        #[arg(long, default_value = barstore::settings::DEFAULT_ZONE)]
+        tz: String,
     },
     /// Read a whole symbol from an embedded store into memory: best of `repeat` runs.
     Read {
@@ -94,6 +104,29 @@ fn main() -> anyhow::Result<()> {
                 "{}",
                 serde_json::json!({"rows": rows, "seconds": secs, "threads": threads})
             );
+        }
+        Command::Codecs { file, tz } => {
+            let data = std::fs::read(&file).with_context(|| file.display().to_string())?;
+            let mut layout = detect(&data[..data.len().min(65536)], &FormatSpec::Auto, "bench")?;
+            let body = if layout.header {
+                let cut = data
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(data.len(), |i| i + 1);
+                layout.header = false;
+                &data[cut..]
+            } else {
+                &data[..]
+            };
+            let zone = Zone::new(&tz)?;
+            let mut bars = Parser::new(layout, zone.clone()).parse_chunk(body).bars;
+            bars.sort_dedup_last();
+            let label = file
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+            for result in codecs::measure(&label, &codecs::days(&bars, &zone)) {
+                println!("{result}");
+            }
         }
         Command::Read {
             store,

@@ -13,7 +13,8 @@
 //! - [`bucket`] assigns each bar its exchange-local month, the unit every store
 //!   partitions by.
 //! - [`store`] holds the bars: [`store::Embedded`] is a partitioned Parquet dataset,
-//!   [`store::Cql`] a ScyllaDB or Cassandra keyspace; [`copy`] moves bars between them.
+//!   [`store::Cql`] a ScyllaDB or Cassandra keyspace (by default as compressed
+//!   [`chunk`]s of a day); [`copy`] moves bars between them.
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
 //!   [`read`] and [`resample`] serve range reads; [`verify`] compares a store with
 //!   its source files.
@@ -27,6 +28,7 @@
 pub mod bars;
 pub mod bucket;
 pub mod calendar;
+pub mod chunk;
 pub mod copy;
 mod error;
 pub mod format;

@@ -1,6 +1,6 @@
 //! The store contract: what the loader, reader and verifier rely on from every [`Store`].
-//! Each case runs on the embedded store, and on a CQL store when `BARSTORE_TEST_CQL`
-//! names a node (`host:port`; the test command starts one).
+//! Each case runs on the embedded store, and on CQL stores of the chunked and the typed
+//! layout when `BARSTORE_TEST_CQL` names a node (`host:port`; the test command starts one).
 
 use barstore::bars::Bars;
 use barstore::bucket::Month;
@@ -37,13 +37,16 @@ fn subjects(name: &str) -> Vec<Subject> {
         keyspace: None,
     }];
     if let Ok(node) = std::env::var("BARSTORE_TEST_CQL") {
-        let ks = format!("contract_{name}_{}", std::process::id());
-        let store = Cql::connect(&format!("cql://{node}/{ks}"), Default::default()).unwrap();
-        out.push(Subject {
-            store: Box::new(store),
-            _dir: tempfile::tempdir().unwrap(),
-            keyspace: Some(ks),
-        });
+        // the layout barstore creates (chunked), and the typed one
+        for layout in ["chunked", "typed"] {
+            let ks = format!("contract_{name}_{layout}_{}", std::process::id());
+            let url = format!("cql://{node}/{ks}?layout={layout}");
+            out.push(Subject {
+                store: Box::new(Cql::connect(&url, Default::default()).unwrap()),
+                _dir: tempfile::tempdir().unwrap(),
+                keyspace: Some(ks),
+            });
+        }
     }
     for s in &out {
         s.store.begin_load().unwrap();

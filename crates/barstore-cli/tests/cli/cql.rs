@@ -59,7 +59,7 @@ fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
     let fx = Fixture::cql();
     let ks = fx.keyspace().to_string();
     let text_url = format!("cql://{node}/{ks}?table=minute_bars&layout=text");
-    let typed_url = format!("cql://{node}/{ks}?table=bars_typed");
+    let typed_url = format!("cql://{node}/{ks}?table=bars_typed&layout=typed");
     let src = std::fs::read_to_string(data("AAPL_1min_sample_headerless.txt")).unwrap();
     let source = csv_bars(&src);
 
@@ -116,6 +116,17 @@ fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
     );
     let typed = Fixture::at(&typed_url);
     assert_eq!(csv_bars(&typed.ok(&["read", "AAPL"], 0).stdout), want);
+    // the default layout of a new table is chunked; copies convert between all three
+    let chunked_url = format!("cql://{node}/{ks}?table=bars_chunked");
+    typed.ok(&["copy", "--to", &chunked_url], 0);
+    let chunked = Fixture::at(&chunked_url);
+    assert_eq!(csv_bars(&chunked.ok(&["read", "AAPL"], 0).stdout), want);
+    let back = format!("cql://{node}/{ks}?table=minute_bars_again&layout=text");
+    chunked.ok(&["copy", "--to", &back], 0);
+    assert_eq!(
+        csv_bars(&Fixture::at(&back).ok(&["read", "AAPL"], 0).stdout),
+        want
+    );
 
     // and on to the embedded store and back, exactly
     let embedded = fx.path("local");
@@ -161,6 +172,113 @@ fn tables_made_before_series_keep_their_one_series() {
     // nothing of the refused file reached either table
     assert_eq!(csv_bars(&old.ok(&["read", "AAPL"], 0).stdout), want);
     assert_eq!(text.ok(&["symbols"], 0).stdout.lines().count(), 1);
+}
+
+/// A chunk altered in the database (here: one bit of one day's close prices) is an error
+/// that names the table, the series and the day, never wrong bars; other days still read.
+#[test]
+fn a_corrupt_chunk_is_an_error_naming_table_series_and_day() {
+    let fx = Fixture::cql();
+    let src = data("AAPL_1min_sample_headerless.txt");
+    fx.ok(&["load", src.to_str().unwrap()], 0);
+    let ks = fx.keyspace().to_string();
+    let cql = Cql::connect(&fx.store_arg(), CqlOptions::default()).unwrap();
+    let key = "symbol = 'AAPL' AND timeframe = '1min' AND adjustment = 'none' AND bucket = '2024-05' AND day = '2024-05-01'";
+    cql.block_on(async {
+        let s = cql.session();
+        let rows = s
+            .query_unpaged(format!("SELECT close FROM {ks}.bars_1m WHERE {key}"), ())
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap();
+        let (mut close,): (Vec<u8>,) = rows.first_row().unwrap();
+        let last = close.len() - 1;
+        close[last] ^= 1;
+        s.query_unpaged(
+            format!("UPDATE {ks}.bars_1m SET close = ? WHERE {key}"),
+            (close,),
+        )
+        .await
+        .unwrap();
+    });
+    fx.fails_with(
+        &[
+            "read",
+            "AAPL",
+            "--start",
+            "2024-05-01",
+            "--end",
+            "2024-05-01",
+        ],
+        2,
+        &format!("table {ks}.bars_1m: AAPL 1min none 2024-05-01: checksum mismatch"),
+    );
+    fx.fails_with(&["verify", src.to_str().unwrap()], 2, "checksum mismatch");
+    let want = csv_bars(&std::fs::read_to_string(&src).unwrap());
+    let day = csv_bars(&fx.read_day("AAPL", "2024-05-02", &[]));
+    assert_eq!(
+        day.len(),
+        want.keys().filter(|t| t.starts_with("2024-05-02")).count()
+    );
+    // loading the source again rewrites the day
+    fx.ok(&["load", "--force", src.to_str().unwrap()], 0);
+    assert_eq!(csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout), want);
+}
+
+/// Two loads writing overlapping bars of one series at the same moment: every bar of
+/// both files is stored (chunks are merged under the series' lease, one writer at a
+/// time), and each stored bar is one of the two files'.
+#[test]
+fn two_loads_of_one_series_at_once_lose_no_bars() {
+    let fx = Fixture::cql();
+    let make = |name: &str, seed: u64, lines: std::ops::Range<usize>| {
+        let mut all = Vec::new();
+        barstore::generate::write_firstrate(&mut all, 60_000, seed).unwrap();
+        let text = String::from_utf8(all).unwrap();
+        let kept: String = text
+            .lines()
+            .skip(lines.start)
+            .take(lines.len())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fx.write(name, kept.as_bytes())
+    };
+    let a = make("a/XYZ.txt", 1, 0..40_000);
+    let b = make("b/XYZ.txt", 2, 20_000..60_000);
+    let children: Vec<_> = [&a, &b]
+        .iter()
+        .map(|f| {
+            fx.command(&["load", "-q", f.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (bars_a, bars_b) = (
+        csv_bars(&std::fs::read_to_string(&a).unwrap()),
+        csv_bars(&std::fs::read_to_string(&b).unwrap()),
+    );
+    let got = csv_bars(&fx.ok(&["read", "XYZ"], 0).stdout);
+    let union: std::collections::BTreeSet<&String> = bars_a.keys().chain(bars_b.keys()).collect();
+    assert!(union.len() > 50_000 && bars_a.len() + bars_b.len() > union.len());
+    assert_eq!(got.keys().collect::<std::collections::BTreeSet<_>>(), union);
+    for (t, bar) in &got {
+        assert!(
+            bars_a.get(t) == Some(bar) || bars_b.get(t) == Some(bar),
+            "{t}: {bar:?} is in neither file"
+        );
+    }
 }
 
 /// A node of the test's own (other ports, its own data), stopped when dropped.

@@ -6,22 +6,12 @@
 //! unquoted identifier, and every DDL fragment taken from the user (replication,
 //! compaction) is rebuilt from validated parts rather than passed through.
 
+use super::layout::Kind;
 use crate::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 
-/// The table layout of a CQL store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    /// `ts timestamp`, `double` prices: the layout barstore creates.
-    Typed,
-    /// The earlier notebook's layout: `timestamp text` (exchange wall-clock), `float` prices.
-    Text,
-    /// Whichever of the two an existing table has (resolved when connecting).
-    Auto,
-}
-
-/// A parsed `cql://host1[:port][,host2...]/keyspace[?table=NAME&layout=typed|text|auto&tz=ZONE]` URL.
+/// A parsed `cql://host1[:port][,host2...]/keyspace[?table=NAME&layout=auto|chunked|typed|text&tz=ZONE]` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// `host:port` of each contact point.
@@ -30,10 +20,10 @@ pub struct Target {
     pub keyspace: String,
     /// The bars table.
     pub table: String,
-    /// The bars table's layout.
-    pub layout: Layout,
+    /// The bars table's layout (`auto`: the existing table's; chunked for a new one).
+    pub layout: Kind,
     /// Exchange zone of the text layout's wall-clock timestamps (`&tz=`, default
-    /// America/New_York); the typed layout records each symbol's zone itself.
+    /// America/New_York); the other layouts record each series' zone in the index.
     pub zone: String,
 }
 
@@ -68,7 +58,7 @@ impl std::str::FromStr for Target {
     fn from_str(url: &str) -> Result<Self> {
         let bad = |why: &str| {
             Error::Url(format!(
-                "invalid store URL {url:?}: {why}; expected cql://host[:port][,host...]/keyspace[?table=NAME&layout=typed|text]"
+                "invalid store URL {url:?}: {why}; expected cql://host[:port][,host...]/keyspace[?table=NAME&layout=auto|chunked|typed|text]"
             ))
         };
         let rest = url.split_once("://").ok_or_else(|| bad("no scheme"))?.1;
@@ -96,14 +86,14 @@ impl std::str::FromStr for Target {
             .collect::<Result<Vec<_>>>()?;
         let keyspace = identifier("keyspace", keyspace, 48)?;
         let mut table = DEFAULT_TABLE.to_string();
-        let mut layout = Layout::Typed;
+        let mut layout = Kind::Auto;
         let mut zone = crate::settings::DEFAULT_ZONE.to_string();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("table", t)) => table = identifier("table", t, 38)?,
-                Some(("layout", "typed")) => layout = Layout::Typed,
-                Some(("layout", "text")) => layout = Layout::Text,
-                Some(("layout", "auto")) => layout = Layout::Auto,
+                Some(("layout", name)) if Kind::from_name(name).is_some() => {
+                    layout = Kind::from_name(name).expect("checked")
+                }
                 Some(("tz", z)) => zone = crate::calendar::Zone::new(z)?.name().to_string(),
                 _ => return Err(bad(&format!("unknown option {pair:?}"))),
             }
@@ -138,11 +128,10 @@ impl fmt::Display for Target {
             self.table
         )?;
         match self.layout {
-            Layout::Typed => {}
-            Layout::Text => write!(f, "&layout=text&tz={}", self.zone)?,
-            Layout::Auto => write!(f, "&layout=auto&tz={}", self.zone)?,
+            Kind::Auto => Ok(()),
+            Kind::Text => write!(f, "&layout=text&tz={}", self.zone),
+            named => write!(f, "&layout={}", named.name()),
         }
-        Ok(())
     }
 }
 
@@ -316,9 +305,12 @@ mod tests {
         assert_eq!(t.zone, "UTC");
         assert_eq!(t.hosts, ["127.0.0.1:9043", "db2:9042"]);
         assert_eq!((t.keyspace.as_str(), t.table.as_str()), ("market", "bars"));
-        assert_eq!(t.layout, Layout::Text);
+        assert_eq!(t.layout, Kind::Text);
         let t: Target = "scylla://h/ks".parse().unwrap();
-        assert_eq!((t.table.as_str(), t.layout), (DEFAULT_TABLE, Layout::Typed));
+        assert_eq!((t.table.as_str(), t.layout), (DEFAULT_TABLE, Kind::Auto));
+        let t: Target = "cql://h/ks?layout=chunked".parse().unwrap();
+        assert_eq!(t.layout, Kind::Chunked);
+        assert!("cql://h/ks?layout=rows".parse::<Target>().is_err());
         assert!(is_cql_url("cassandra://h/ks") && !is_cql_url("./data"));
     }
 

@@ -1,0 +1,199 @@
+//! `barstore-bench codecs`: the candidates for the chunked layout's column encoding,
+//! measured on day chunks of real or generated bars: bytes per bar, encode and decode
+//! speed on one core, and a bit-for-bit round-trip check of each.
+
+use barstore::bars::Bars;
+use barstore::calendar::{Zone, DAY};
+use barstore::chunk;
+use std::time::Instant;
+
+/// A candidate: encodes a day's columns into blobs, decodes them back.
+struct Candidate {
+    name: &'static str,
+    encode: fn(&Bars) -> Vec<Vec<u8>>,
+    decode: fn(&[Vec<u8>], usize) -> Bars,
+}
+
+fn columns(b: &Bars) -> [Vec<u8>; 6] {
+    let ts = b.ts.iter().flat_map(|t| t.to_le_bytes()).collect();
+    let f = |c: &Vec<f64>| c.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    [
+        ts,
+        f(&b.open),
+        f(&b.high),
+        f(&b.low),
+        f(&b.close),
+        f(&b.volume),
+    ]
+}
+
+fn from_columns(cols: &[Vec<u8>]) -> Bars {
+    let f = |c: &[u8]| {
+        c.chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect::<Vec<f64>>()
+    };
+    Bars {
+        ts: cols[0]
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        open: f(&cols[1]),
+        high: f(&cols[2]),
+        low: f(&cols[3]),
+        close: f(&cols[4]),
+        volume: f(&cols[5]),
+    }
+}
+
+const CANDIDATES: [Candidate; 6] = [
+    Candidate {
+        name: "ticks: delta ticks, zigzag varints, zstd-1 (barstore chunk codec 1)",
+        encode: |b| chunk::encode(b, 0..b.len()).columns.to_vec(),
+        decode: |cols, n| {
+            let mut out = Bars::default();
+            let c: [&[u8]; 6] = std::array::from_fn(|i| cols[i].as_slice());
+            chunk::decode(n, chunk::TICKS, chunk::checksum(&c), c, &mut out).unwrap();
+            out
+        },
+    },
+    Candidate {
+        name: "raw columns + zstd-1",
+        encode: |b| {
+            columns(b)
+                .map(|c| zstd::bulk::compress(&c, 1).unwrap())
+                .to_vec()
+        },
+        decode: |cols, n| {
+            let raw: Vec<Vec<u8>> = cols
+                .iter()
+                .map(|c| zstd::bulk::decompress(c, n * 8).unwrap())
+                .collect();
+            from_columns(&raw)
+        },
+    },
+    Candidate {
+        name: "raw columns + zstd-3",
+        encode: |b| {
+            columns(b)
+                .map(|c| zstd::bulk::compress(&c, 3).unwrap())
+                .to_vec()
+        },
+        decode: |cols, n| {
+            let raw: Vec<Vec<u8>> = cols
+                .iter()
+                .map(|c| zstd::bulk::decompress(c, n * 8).unwrap())
+                .collect();
+            from_columns(&raw)
+        },
+    },
+    Candidate {
+        name: "raw columns + lz4_flex",
+        encode: |b| {
+            columns(b)
+                .map(|c| lz4_flex::compress_prepend_size(&c))
+                .to_vec()
+        },
+        decode: |cols, _| {
+            let raw: Vec<Vec<u8>> = cols
+                .iter()
+                .map(|c| lz4_flex::decompress_size_prepended(c).unwrap())
+                .collect();
+            from_columns(&raw)
+        },
+    },
+    Candidate {
+        name: "pco 1.x (pcodec), default level 8",
+        encode: |b| pco_encode(b, pco::DEFAULT_COMPRESSION_LEVEL),
+        decode: pco_decode,
+    },
+    Candidate {
+        name: "pco 1.x (pcodec), level 2",
+        encode: |b| pco_encode(b, 2),
+        decode: pco_decode,
+    },
+];
+
+fn pco_encode(b: &Bars, level: usize) -> Vec<Vec<u8>> {
+    let config = pco::ChunkConfig::default().with_compression_level(level);
+    let f = |c: &Vec<f64>| pco::standalone::simple_compress(c, &config).unwrap();
+    vec![
+        pco::standalone::simple_compress(&b.ts, &config).unwrap(),
+        f(&b.open),
+        f(&b.high),
+        f(&b.low),
+        f(&b.close),
+        f(&b.volume),
+    ]
+}
+
+fn pco_decode(cols: &[Vec<u8>], _: usize) -> Bars {
+    let f = |c: &[u8]| pco::standalone::simple_decompress::<f64>(c).unwrap();
+    Bars {
+        ts: pco::standalone::simple_decompress::<i64>(&cols[0]).unwrap(),
+        open: f(&cols[1]),
+        high: f(&cols[2]),
+        low: f(&cols[3]),
+        close: f(&cols[4]),
+        volume: f(&cols[5]),
+    }
+}
+
+/// Splits sorted bars into exchange days in `zone`.
+pub fn days(bars: &Bars, zone: &Zone) -> Vec<Bars> {
+    let mut z = zone.clone();
+    let day: Vec<i64> = bars
+        .ts
+        .iter()
+        .map(|&t| z.utc_ms_to_local(t).div_euclid(DAY))
+        .collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=bars.len() {
+        if i == bars.len() || day[i] != day[start] {
+            out.push(bars.slice(start..i));
+            start = i;
+        }
+    }
+    out
+}
+
+fn same(a: &Bars, b: &Bars) -> bool {
+    let bits = |x: &Bars| {
+        [&x.open, &x.high, &x.low, &x.close, &x.volume]
+            .map(|c| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+    };
+    a.ts == b.ts && bits(a) == bits(b)
+}
+
+/// Measures every candidate on `days`; one JSON object per candidate.
+pub fn measure(label: &str, days: &[Bars]) -> Vec<serde_json::Value> {
+    let bars: usize = days.iter().map(Bars::len).sum();
+    CANDIDATES
+        .iter()
+        .map(|c| {
+            let t = Instant::now();
+            let encoded: Vec<Vec<Vec<u8>>> = days.iter().map(|d| (c.encode)(d)).collect();
+            let encode = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let decoded: Vec<Bars> = encoded
+                .iter()
+                .zip(days)
+                .map(|(e, d)| (c.decode)(e, d.len()))
+                .collect();
+            let decode = t.elapsed().as_secs_f64();
+            let exact = decoded.iter().zip(days).all(|(a, b)| same(a, b));
+            let bytes: usize = encoded.iter().flatten().map(Vec::len).sum();
+            serde_json::json!({
+                "data": label,
+                "codec": c.name,
+                "bars": bars,
+                "days": days.len(),
+                "bytes_per_bar": bytes as f64 / bars as f64,
+                "encode_mbars_s": bars as f64 / encode / 1e6,
+                "decode_mbars_s": bars as f64 / decode / 1e6,
+                "exact": exact,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,254 @@
+//! Table layouts: how a CQL table holds bars. Each layout is one module behind
+//! [`TableLayout`]; the store resolves which one a table has once, when it connects, and
+//! no code outside the layouts asks which it is.
+//!
+//! - [`typed`]: a CQL row per bar (`ts timestamp`, `double` prices), for readers that
+//!   want to query bars with plain CQL.
+//! - [`text`]: the earlier notebook's table (`timestamp text`, `float` prices).
+//! - [`chunked`]: a CQL row per exchange day of a series, one compressed blob per column
+//!   ([`crate::chunk`]): the layout barstore creates, since the database then does per-day
+//!   rather than per-bar work.
+
+pub mod chunked;
+pub mod text;
+pub mod typed;
+
+use super::db::{Db, Keyed};
+use super::index::Index;
+use super::target::Target;
+use crate::bars::Bars;
+use crate::bucket::Month;
+use crate::calendar::Zone;
+use crate::error::Result;
+use crate::series::Series;
+use crate::store::{MonthBars, SeriesInfo};
+use futures::future::LocalBoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::batch::{Batch, BatchType};
+use scylla::statement::prepared::PreparedStatement;
+
+/// The layout named by a store URL (`?layout=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A CQL row per bar.
+    Typed,
+    /// The earlier notebook's table.
+    Text,
+    /// A CQL row per series-day of compressed columns.
+    Chunked,
+    /// Whichever an existing table has; a new table is chunked.
+    Auto,
+}
+
+impl Kind {
+    /// The URL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Typed => "typed",
+            Kind::Text => "text",
+            Kind::Chunked => "chunked",
+            Kind::Auto => "auto",
+        }
+    }
+
+    /// The layout of a URL name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Typed, Kind::Text, Kind::Chunked, Kind::Auto]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
+    /// The statements that create this layout's tables (besides the manifest), when
+    /// barstore creates them.
+    pub fn create(self, t: &Target, compaction: &str) -> Vec<String> {
+        match self {
+            Kind::Typed => typed::create(t, compaction),
+            Kind::Text => text::create(t, compaction),
+            Kind::Chunked | Kind::Auto => chunked::create(t, compaction),
+        }
+    }
+
+    /// The layout of an existing table from its column names, when it is one of ours.
+    pub fn of_columns(columns: &[String]) -> Option<Kind> {
+        let has = |c: &str| columns.iter().any(|n| n == c);
+        if has("chunk_codec") {
+            Some(Kind::Chunked)
+        } else if has("ts") {
+            Some(Kind::Typed)
+        } else if has("timestamp") {
+            Some(Kind::Text)
+        } else {
+            None
+        }
+    }
+
+    /// Prepares the layout's statements on an existing table with `columns`.
+    pub async fn open(self, db: &Db, columns: &[String]) -> Result<Box<dyn TableLayout>> {
+        Ok(match self {
+            Kind::Typed => Box::new(typed::Typed::open(db, columns).await?),
+            Kind::Text => Box::new(text::Text::open(db).await?),
+            Kind::Chunked | Kind::Auto => Box::new(chunked::Chunked::open(db).await?),
+        })
+    }
+}
+
+/// What the store needs from a table layout. Months are the exchange-local months every
+/// store partitions by; a layout may store finer units inside them.
+pub trait TableLayout: Send + Sync {
+    /// The layout's URL name, for messages.
+    fn kind(&self) -> Kind;
+
+    /// The `_symbols` index beside the table, on layouts that have one.
+    fn index(&self) -> Option<&Index>;
+
+    /// Whether the table keys bars by series; tables made before series existed (and
+    /// the notebook's) hold each symbol's 1min series with no adjustment only.
+    fn holds_series(&self) -> bool;
+
+    /// Refuses a series the table cannot keep apart from others.
+    fn accepts(&self, db: &Db, series: &Series) -> Result<()> {
+        if self.holds_series() || series.is_minute_unadjusted() {
+            return Ok(());
+        }
+        Err(db.target.schema_error(format!(
+            "the table predates series: it holds one 1min series per symbol, with no adjustment, so {series} cannot be stored apart in it; state the adjustment as none to store it as the table's series, or load it into a table barstore creates (another ?table=NAME)"
+        )))
+    }
+
+    /// Writes months of a series (its exchange zone is `zone`): bars at stored instants
+    /// replace them, others are kept; then the index's stats of each month. `stored`
+    /// lists the months indexed before this write.
+    fn write<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a Series,
+        zone: &'a Zone,
+        months: &'a [MonthBars],
+        stored: &'a [Month],
+    ) -> LocalBoxFuture<'a, Result<()>>;
+
+    /// The bars of one month of a series (in exchange zone `zone`) with
+    /// `start <= ts <= end`, sorted.
+    fn read<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a Series,
+        zone: &'a Zone,
+        month: Month,
+        start: i64,
+        end: i64,
+    ) -> LocalBoxFuture<'a, Result<Bars>>;
+
+    /// The stored months of `series` between `first` and `last` (each bound optional).
+    fn months<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a Series,
+        first: Option<Month>,
+        last: Option<Month>,
+    ) -> LocalBoxFuture<'a, Result<Vec<Month>>> {
+        async move {
+            let Some(index) = self.index() else {
+                return Ok(Vec::new());
+            };
+            Ok(index
+                .months(db, series)
+                .await?
+                .into_iter()
+                .filter(|m| first.is_none_or(|f| *m >= f) && last.is_none_or(|l| *m <= l))
+                .collect())
+        }
+        .boxed_local()
+    }
+
+    /// The zone `series` was loaded with, or `None` when it is not stored.
+    fn zone<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a Series,
+    ) -> LocalBoxFuture<'a, Result<Option<String>>> {
+        async move {
+            match self.index() {
+                Some(index) => index.zone(db, series).await,
+                None => Ok(None),
+            }
+        }
+        .boxed_local()
+    }
+
+    /// The stored series of `symbol`.
+    fn series_of<'a>(
+        &'a self,
+        db: &'a Db,
+        symbol: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<Series>>> {
+        async move {
+            match self.index() {
+                Some(index) => index.series_of(db, symbol).await,
+                None => Ok(Vec::new()),
+            }
+        }
+        .boxed_local()
+    }
+
+    /// Every stored series with its counts.
+    fn series<'a>(&'a self, db: &'a Db) -> LocalBoxFuture<'a, Result<Vec<SeriesInfo>>> {
+        async move {
+            match self.index() {
+                Some(index) => index.all(db).await,
+                None => Ok(Vec::new()),
+            }
+        }
+        .boxed_local()
+    }
+}
+
+/// Writes every bar of `months` through `insert` as unlogged batches of one partition
+/// each (`key` and the month's bucket lead each row, `row(month, i)` gives the rest),
+/// with the store's batch size and at most its concurrency of batches in flight in all.
+pub(super) async fn write_rows<R, F>(
+    db: &Db,
+    insert: &PreparedStatement,
+    series: &Series,
+    key: &[&str],
+    months: &[MonthBars],
+    row: F,
+) -> Result<()>
+where
+    R: SerializeRow,
+    F: Fn(&MonthBars, usize) -> R,
+{
+    let step = db.opts.batch_rows;
+    let buckets: Vec<String> = months.iter().map(|m| m.month.to_string()).collect();
+    let keys: Vec<Vec<&str>> = buckets
+        .iter()
+        .map(|b| key.iter().copied().chain([b.as_str()]).collect())
+        .collect();
+    let batches = months.iter().zip(&keys).flat_map(|(m, k)| {
+        (0..m.bars.len())
+            .step_by(step)
+            .map(move |s| (m, k, s..(s + step).min(m.bars.len())))
+    });
+    futures::stream::iter(batches)
+        .map(|(m, k, r)| {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            for _ in r.clone() {
+                batch.append_statement(insert.clone());
+            }
+            batch.set_is_idempotent(true);
+            let rows: Vec<_> = r
+                .map(|i| Keyed {
+                    key: k,
+                    rest: row(m, i),
+                })
+                .collect();
+            async move {
+                db.batch(|| format!("writing {series} {}", m.month), &batch, rows)
+                    .await
+            }
+        })
+        .buffer_unordered(db.opts.concurrency)
+        .try_collect::<()>()
+        .await
+}
