@@ -59,33 +59,13 @@ const CANDIDATES: [Candidate; 6] = [
     },
     Candidate {
         name: "raw columns + zstd-1",
-        encode: |b| {
-            columns(b)
-                .map(|c| zstd::bulk::compress(&c, 1).unwrap())
-                .to_vec()
-        },
-        decode: |cols, n| {
-            let raw: Vec<Vec<u8>> = cols
-                .iter()
-                .map(|c| zstd::bulk::decompress(c, n * 8).unwrap())
-                .collect();
-            from_columns(&raw)
-        },
+        encode: |b| zstd_encode(b, 1),
+        decode: zstd_decode,
     },
     Candidate {
         name: "raw columns + zstd-3",
-        encode: |b| {
-            columns(b)
-                .map(|c| zstd::bulk::compress(&c, 3).unwrap())
-                .to_vec()
-        },
-        decode: |cols, n| {
-            let raw: Vec<Vec<u8>> = cols
-                .iter()
-                .map(|c| zstd::bulk::decompress(c, n * 8).unwrap())
-                .collect();
-            from_columns(&raw)
-        },
+        encode: |b| zstd_encode(b, 3),
+        decode: zstd_decode,
     },
     Candidate {
         name: "raw columns + lz4_flex",
@@ -113,6 +93,20 @@ const CANDIDATES: [Candidate; 6] = [
         decode: pco_decode,
     },
 ];
+
+fn zstd_encode(b: &Bars, level: i32) -> Vec<Vec<u8>> {
+    columns(b)
+        .map(|c| zstd::bulk::compress(&c, level).unwrap())
+        .to_vec()
+}
+
+fn zstd_decode(cols: &[Vec<u8>], n: usize) -> Bars {
+    let raw: Vec<Vec<u8>> = cols
+        .iter()
+        .map(|c| zstd::bulk::decompress(c, n * 8).unwrap())
+        .collect();
+    from_columns(&raw)
+}
 
 fn pco_encode(b: &Bars, level: usize) -> Vec<Vec<u8>> {
     let config = pco::ChunkConfig::default().with_compression_level(level);

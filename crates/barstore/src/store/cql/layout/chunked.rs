@@ -103,6 +103,31 @@ fn chunk_day(series: &Series, local: i64) -> i64 {
     }
 }
 
+/// The partition of a series' month: `(symbol, timeframe, adjustment, bucket)`.
+struct Partition {
+    timeframe: String,
+    bucket: String,
+}
+
+impl Partition {
+    fn of(series: &Series, month: Month) -> Partition {
+        Partition {
+            timeframe: series.timeframe.to_string(),
+            bucket: month.to_string(),
+        }
+    }
+
+    /// The partition key's values.
+    fn key<'a>(&'a self, series: &'a Series) -> [&'a str; 4] {
+        [
+            &series.symbol,
+            &self.timeframe,
+            series.adjustment.as_str(),
+            &self.bucket,
+        ]
+    }
+}
+
 /// The first instant of a month, far enough back for any zone.
 fn m_start(month: Month) -> i64 {
     (month.start_local() - DAY) * 1000
@@ -228,13 +253,8 @@ impl Chunked {
         month: Month,
         decode_days: &BTreeMap<i64, Vec<usize>>,
     ) -> Result<BTreeMap<i64, (MonthStats, Option<Bars>)>> {
-        let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
-        let key = [
-            series.symbol.as_str(),
-            &tf,
-            series.adjustment.as_str(),
-            &bucket,
-        ];
+        let part = Partition::of(series, month);
+        let (key, bucket) = (part.key(series), &part.bucket);
         let mut out = BTreeMap::new();
         db.pages(
             || format!("reading {series} {bucket}"),
@@ -281,14 +301,8 @@ impl Chunked {
                 .push(i);
         }
         let mut old = self.stored_month(db, series, m.month, &days).await?;
-        let (tf, bucket) = (series.timeframe.to_string(), m.month.to_string());
-        let key = [
-            series.symbol.as_str(),
-            &tf,
-            series.adjustment.as_str(),
-            &bucket,
-        ];
-        let bucket = &bucket;
+        let part = Partition::of(series, m.month);
+        let (key, bucket) = (part.key(series), &part.bucket);
         let mut chunks = Vec::with_capacity(days.len());
         for (day, idx) in &days {
             let new = m.bars.slice(idx[0]..idx[idx.len() - 1] + 1);
@@ -398,13 +412,8 @@ impl TableLayout for Chunked {
         end: i64,
     ) -> LocalBoxFuture<'a, Result<Bars>> {
         async move {
-            let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
-            let key = [
-                series.symbol.as_str(),
-                &tf,
-                series.adjustment.as_str(),
-                &bucket,
-            ];
+            let part = Partition::of(series, month);
+            let (key, bucket) = (part.key(series), &part.bucket);
             // the chunks of the exchange days the range touches, within the month
             let mut z = zone.clone();
             let first = m_start(month).max(start);
