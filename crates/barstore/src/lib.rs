@@ -30,6 +30,7 @@ pub mod bucket;
 pub mod calendar;
 pub mod chunk;
 pub mod copy;
+pub mod defaults;
 mod error;
 pub mod format;
 pub mod generate;

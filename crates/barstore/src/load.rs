@@ -19,11 +19,11 @@
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
+use crate::defaults;
 use crate::error::{Error, Result};
 use crate::format::{detect, FormatSpec};
 use crate::parse::{Parsed, Parser, Reject, Severity};
 use crate::series::{self, Adjustment, Series, Timeframe};
-use crate::settings;
 use crate::source::{discover, Blocks, Source};
 use crate::store::{ManifestEntry, MonthBars, Store};
 use crate::symbol;
@@ -75,12 +75,12 @@ impl Default for LoadOptions {
         LoadOptions {
             pattern: None,
             format: FormatSpec::Auto,
-            zone: settings::DEFAULT_ZONE.into(),
+            zone: defaults::ZONE.into(),
             timeframe: None,
             adjustment: None,
             jobs: 0,
             force: false,
-            errors: PathBuf::from(settings::DEFAULT_ERRORS),
+            errors: PathBuf::from(defaults::ERRORS),
             cancel: Arc::default(),
             shard: None,
         }

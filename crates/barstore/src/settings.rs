@@ -12,14 +12,10 @@ use crate::read::ReadRequest;
 use crate::store::cql::{CqlOptions, Secret};
 use std::path::PathBuf;
 
-/// The exchange zone of wall-clock times when none is given.
-pub const DEFAULT_ZONE: &str = "America/New_York";
-/// The embedded store's directory when none is given.
-pub const DEFAULT_STORE: &str = "barstore-data";
-/// The error log of a load when none is given.
-pub const DEFAULT_ERRORS: &str = "barstore-errors.jsonl";
-/// The consistency level of CQL reads and writes when none is given.
-pub const DEFAULT_CONSISTENCY: &str = "LOCAL_QUORUM";
+pub use crate::defaults::{
+    CONSISTENCY as DEFAULT_CONSISTENCY, ERRORS as DEFAULT_ERRORS, STORE as DEFAULT_STORE,
+    ZONE as DEFAULT_ZONE,
+};
 
 fn parse<T: std::str::FromStr<Err = Error>>(value: &Option<String>) -> Result<Option<T>> {
     value.as_deref().map(str::parse).transpose()

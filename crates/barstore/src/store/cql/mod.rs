@@ -163,7 +163,7 @@ impl Cql {
                     }
                     (named, _) => named,
                 };
-                kind.open(&self.db, &columns).await
+                layout::open(kind, &self.db, &columns).await
             })
             .await?;
         Ok(layout.as_ref())

@@ -107,7 +107,7 @@ pub async fn ensure(db: &Db) -> Result<()> {
         Kind::Auto => Kind::of_columns(&columns(db, ks, tb).await?).unwrap_or(Kind::Chunked),
         named => named,
     };
-    for ddl in kind.create(t, opts.compaction.cql()) {
+    for ddl in super::layout::create(kind, t, opts.compaction.cql()) {
         run(ddl).await?;
     }
     let manifest = format!("{tb}_manifest");

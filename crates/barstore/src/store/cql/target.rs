@@ -6,10 +6,55 @@
 //! unquoted identifier, and every DDL fragment taken from the user (replication,
 //! compaction) is rebuilt from validated parts rather than passed through.
 
-use super::layout::Kind;
 use crate::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
+
+/// The layout named by a store URL (`?layout=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A CQL row per bar.
+    Typed,
+    /// The earlier notebook's table.
+    Text,
+    /// A CQL row per series-day of compressed columns.
+    Chunked,
+    /// Whichever an existing table has; a new table is chunked.
+    Auto,
+}
+
+impl Kind {
+    /// The URL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Typed => "typed",
+            Kind::Text => "text",
+            Kind::Chunked => "chunked",
+            Kind::Auto => "auto",
+        }
+    }
+
+    /// The layout of a URL name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Typed, Kind::Text, Kind::Chunked, Kind::Auto]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
+    /// The layout of an existing table from its column names, when it is one of ours.
+    pub fn of_columns(columns: &[String]) -> Option<Kind> {
+        let has = |c: &str| columns.iter().any(|n| n == c);
+        if has("chunk_codec") {
+            Some(Kind::Chunked)
+        } else if has("ts") {
+            Some(Kind::Typed)
+        } else if has("timestamp") {
+            Some(Kind::Text)
+        } else {
+            None
+        }
+    }
+}
 
 /// A parsed `cql://host1[:port][,host2...]/keyspace[?table=NAME&layout=auto|chunked|typed|text&tz=ZONE]` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +132,7 @@ impl std::str::FromStr for Target {
         let keyspace = identifier("keyspace", keyspace, 48)?;
         let mut table = DEFAULT_TABLE.to_string();
         let mut layout = Kind::Auto;
-        let mut zone = crate::settings::DEFAULT_ZONE.to_string();
+        let mut zone = crate::defaults::ZONE.to_string();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("table", t)) => table = identifier("table", t, 38)?,
@@ -283,7 +328,7 @@ impl Default for CqlOptions {
             tls: false,
             tls_ca: None,
             dc: None,
-            consistency: crate::settings::DEFAULT_CONSISTENCY.into(),
+            consistency: crate::defaults::CONSISTENCY.into(),
             replication: None,
             compaction: Compaction::default(),
             attempts: 8,

@@ -15,6 +15,7 @@ pub mod typed;
 
 use super::db::{Db, Keyed};
 use super::index::Index;
+pub use super::target::Kind;
 use super::target::Target;
 use crate::bars::Bars;
 use crate::bucket::Month;
@@ -28,69 +29,23 @@ use scylla::serialize::row::SerializeRow;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 
-/// The layout named by a store URL (`?layout=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A CQL row per bar.
-    Typed,
-    /// The earlier notebook's table.
-    Text,
-    /// A CQL row per series-day of compressed columns.
-    Chunked,
-    /// Whichever an existing table has; a new table is chunked.
-    Auto,
+/// The statements that create the tables of layout `kind` (besides the manifest), when
+/// barstore creates them; `auto` means chunked.
+pub fn create(kind: Kind, t: &Target, compaction: &str) -> Vec<String> {
+    match kind {
+        Kind::Typed => typed::create(t, compaction),
+        Kind::Text => text::create(t, compaction),
+        Kind::Chunked | Kind::Auto => chunked::create(t, compaction),
+    }
 }
 
-impl Kind {
-    /// The URL name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Typed => "typed",
-            Kind::Text => "text",
-            Kind::Chunked => "chunked",
-            Kind::Auto => "auto",
-        }
-    }
-
-    /// The layout of a URL name.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        [Kind::Typed, Kind::Text, Kind::Chunked, Kind::Auto]
-            .into_iter()
-            .find(|k| k.name() == name)
-    }
-
-    /// The statements that create this layout's tables (besides the manifest), when
-    /// barstore creates them.
-    pub fn create(self, t: &Target, compaction: &str) -> Vec<String> {
-        match self {
-            Kind::Typed => typed::create(t, compaction),
-            Kind::Text => text::create(t, compaction),
-            Kind::Chunked | Kind::Auto => chunked::create(t, compaction),
-        }
-    }
-
-    /// The layout of an existing table from its column names, when it is one of ours.
-    pub fn of_columns(columns: &[String]) -> Option<Kind> {
-        let has = |c: &str| columns.iter().any(|n| n == c);
-        if has("chunk_codec") {
-            Some(Kind::Chunked)
-        } else if has("ts") {
-            Some(Kind::Typed)
-        } else if has("timestamp") {
-            Some(Kind::Text)
-        } else {
-            None
-        }
-    }
-
-    /// Prepares the layout's statements on an existing table with `columns`.
-    pub async fn open(self, db: &Db, columns: &[String]) -> Result<Box<dyn TableLayout>> {
-        Ok(match self {
-            Kind::Typed => Box::new(typed::Typed::open(db, columns).await?),
-            Kind::Text => Box::new(text::Text::open(db).await?),
-            Kind::Chunked | Kind::Auto => Box::new(chunked::Chunked::open(db).await?),
-        })
-    }
+/// Prepares the statements of layout `kind` on an existing table with `columns`.
+pub async fn open(kind: Kind, db: &Db, columns: &[String]) -> Result<Box<dyn TableLayout>> {
+    Ok(match kind {
+        Kind::Typed => Box::new(typed::Typed::open(db, columns).await?),
+        Kind::Text => Box::new(text::Text::open(db).await?),
+        Kind::Chunked | Kind::Auto => Box::new(chunked::Chunked::open(db).await?),
+    })
 }
 
 /// What the store needs from a table layout. Months are the exchange-local months every
