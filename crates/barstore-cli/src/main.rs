@@ -29,7 +29,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(version, about)]
 struct Cli {
     /// The store: a directory (embedded Parquet store), or
-    /// cql://host[:port][,host...]/keyspace[?table=NAME&layout=typed|text&tz=ZONE]
+    /// cql://host[:port][,host...]/keyspace[?table=NAME&layout=auto|chunked|typed|text&tz=ZONE]
     /// for ScyllaDB/Cassandra (also scylla:// and cassandra://).
     #[arg(
         long,
@@ -72,10 +72,10 @@ struct CqlArgs {
     /// Attempts per CQL request on transient errors (timeouts, overload, node down).
     #[arg(long, global = true, default_value_t = CqlOptions::default().attempts)]
     cql_attempts: u32,
-    /// Rows per unlogged batch (each batch holds one partition).
+    /// Rows per unlogged batch (typed and text layouts; each batch holds one partition).
     #[arg(long, global = true, default_value_t = CqlOptions::default().batch_rows)]
     cql_batch_rows: usize,
-    /// Batches in flight at once for each series being written.
+    /// Batches in flight at once for each series being written (typed and text layouts).
     #[arg(long, global = true, default_value_t = CqlOptions::default().concurrency)]
     cql_concurrency: usize,
 }
