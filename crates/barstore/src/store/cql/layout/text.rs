@@ -97,9 +97,18 @@ impl TableLayout for Text {
     ) -> LocalBoxFuture<'a, Result<()>> {
         async move {
             let key = [series.symbol.as_str()];
+            // wall-clock times of every bar, worked out once per month
+            let mut zone = self.zone.clone();
+            let local: std::collections::HashMap<Month, Vec<i64>> = months
+                .iter()
+                .map(|m| {
+                    let times = m.bars.ts.iter().map(|&t| zone.utc_ms_to_local(t));
+                    (m.month, times.collect())
+                })
+                .collect();
             write_rows(db, &self.insert, series, &key, months, |m, i| {
                 let mut t = String::with_capacity(19);
-                format_local(self.zone.clone().utc_ms_to_local(m.bars.ts[i]), &mut t);
+                format_local(local[&m.month][i], &mut t);
                 let (b, v) = (&m.bars, m.bars.volume[i]);
                 (
                     t,
