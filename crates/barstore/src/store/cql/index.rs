@@ -9,7 +9,7 @@ use super::db::{Db, Keyed, MonthStats};
 use crate::bucket::Month;
 use crate::error::Result;
 use crate::series::{Series, Timeframe};
-use crate::store::SeriesInfo;
+use crate::store::{MonthBars, SeriesInfo};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 use std::collections::BTreeMap;
@@ -75,21 +75,31 @@ impl Index {
         }
     }
 
-    /// Records that `month` of `series` holds bars, in `zone`. Written before the bars,
-    /// so a crash leaves an indexed month that reads find and a rerun fills, never bars
-    /// that reads cannot find.
-    pub async fn put(&self, s: &Db, series: &Series, month: Month, zone: &str) -> Result<()> {
-        let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
+    /// Records that the months of `months` hold bars of `series`, in `zone`. Written
+    /// before the bars, so a crash leaves an indexed month that reads find and a rerun
+    /// fills, never bars that reads cannot find.
+    pub async fn put(
+        &self,
+        s: &Db,
+        series: &Series,
+        months: &[MonthBars],
+        zone: &str,
+    ) -> Result<()> {
+        let tf = series.timeframe.to_string();
         let key = self.key(series, &tf);
-        s.exec(
-            || format!("indexing {series} {bucket}"),
-            &self.put,
-            Keyed {
-                key: &key,
-                rest: (&bucket, zone),
-            },
-        )
-        .await
+        for m in months {
+            let bucket = m.month.to_string();
+            s.exec(
+                || format!("indexing {series} {bucket}"),
+                &self.put,
+                Keyed {
+                    key: &key,
+                    rest: (&bucket, zone),
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Records the row count and first and last bar of `month` of `series`.

@@ -178,22 +178,7 @@ impl Cql {
     async fn upsert_async(&self, series: &Series, zone: &Zone, months: &[MonthBars]) -> Result<()> {
         let layout = self.layout().await?;
         layout.accepts(&self.db, series)?;
-        let index = layout.index();
-        let stored = match index {
-            Some(index) => index
-                .months(&self.db, series)
-                .await
-                .map_err(|e| e.while_writing(months))?,
-            None => Vec::new(),
-        };
-        if let Some(index) = index {
-            // The index row goes first: a crash after it leaves a month that reads
-            // find (and a rerun fills), never stored bars that reads cannot find.
-            for m in months {
-                index.put(&self.db, series, m.month, zone.name()).await?;
-            }
-        }
-        layout.write(&self.db, series, zone, months, &stored).await
+        layout.write(&self.db, series, zone, months).await
     }
 
     async fn scan_async(&self, series: &Series, start: i64, end: i64) -> Result<Bars> {

@@ -370,7 +370,6 @@ impl TableLayout for Chunked {
         series: &'a Series,
         zone: &'a Zone,
         months: &'a [MonthBars],
-        _stored: &'a [Month],
     ) -> LocalBoxFuture<'a, Result<()>> {
         async move {
             let holder = format!(
@@ -380,6 +379,7 @@ impl TableLayout for Chunked {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos())
             );
+            self.index.put(db, series, months, zone.name()).await?;
             self.lease(db, series, &holder).await?;
             // the index's stats too are written under the lease, so that they count every
             // writer's bars

@@ -72,15 +72,14 @@ pub trait TableLayout: Send + Sync {
     }
 
     /// Writes months of a series (its exchange zone is `zone`): bars at stored instants
-    /// replace them, others are kept; then the index's stats of each month. `stored`
-    /// lists the months indexed before this write.
+    /// replace them, others are kept; the index, where there is one, records the months
+    /// first and their stats last.
     fn write<'a>(
         &'a self,
         db: &'a Db,
         series: &'a Series,
         zone: &'a Zone,
         months: &'a [MonthBars],
-        stored: &'a [Month],
     ) -> LocalBoxFuture<'a, Result<()>>;
 
     /// The bars of one month of a series (in exchange zone `zone`) with

@@ -93,7 +93,6 @@ impl TableLayout for Text {
         series: &'a Series,
         _zone: &'a Zone,
         months: &'a [MonthBars],
-        _stored: &'a [Month],
     ) -> LocalBoxFuture<'a, Result<()>> {
         async move {
             let key = [series.symbol.as_str()];

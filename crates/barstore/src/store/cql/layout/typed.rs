@@ -87,11 +87,17 @@ impl TableLayout for Typed {
         &'a self,
         db: &'a Db,
         series: &'a Series,
-        _zone: &'a Zone,
+        zone: &'a Zone,
         months: &'a [MonthBars],
-        stored: &'a [Month],
     ) -> LocalBoxFuture<'a, Result<()>> {
         async move {
+            // the months that held bars before this write, then the index rows of all
+            let stored = self
+                .index
+                .months(db, series)
+                .await
+                .map_err(|e| e.while_writing(months))?;
+            self.index.put(db, series, months, zone.name()).await?;
             let tf = series.timeframe.to_string();
             let key = self.index.key(series, &tf);
             write_rows(db, &self.insert, series, &key, months, |m, i| {
