@@ -12,6 +12,7 @@ read back as pandas DataFrames.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from ._native import ConnectionError, Error, InputError, SchemaError
 __all__ = [
     "connect",
     "fetch_minute_data",
+    "sessions",
     "Store",
     "LoadReport",
     "VerifyReport",
@@ -36,6 +38,9 @@ __all__ = [
 ]
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
+CHECK_COLUMNS = ["symbol", "timeframe", "adjustment", "date", "trading", "close", "expected",
+                 "present", "missing", "missing_runs", "outside", "zero_volume", "flat", "jumps",
+                 "split", "flagged", "findings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,16 +186,18 @@ class Store:
     def read_arrow(self, symbol: str, start: Any = None, end: Any = None, *,
                    session: str | None = None, round: int | None = None,
                    resample: str | None = None, tz: str | None = None,
-                   timeframe: str | None = None, adjustment: str | None = None) -> pa.Table:
+                   timeframe: str | None = None, adjustment: str | None = None,
+                   calendar: str | None = None) -> pa.Table:
         """One symbol's bars as a ``pyarrow.Table``; the buffers are Rust's, not copied."""
         capsule = self._native.read_arrow(symbol, _time(start), _time(end), session, round,
-                                          resample, tz, timeframe, adjustment)
+                                          resample, tz, timeframe, adjustment, calendar)
         return pa.table(_ArrowStream(capsule))
 
     def read(self, symbols: str | Sequence[str], start: Any = None, end: Any = None, *,
              session: str | None = None, round: int | None = None, resample: str | None = None,
              tz: str | None = None, columns: Sequence[str] | None = None,
-             timeframe: str | None = None, adjustment: str | None = None) -> pd.DataFrame:
+             timeframe: str | None = None, adjustment: str | None = None,
+             calendar: str | None = None) -> pd.DataFrame:
         """Bars as a DataFrame indexed by ``timestamp`` (exchange wall-clock, naive; aware
         in ``tz`` when given), float64 columns open high low close volume, sorted.
         A list of symbols gives a ``(symbol, timestamp)`` MultiIndex.
@@ -200,7 +207,9 @@ class Store:
         several are).
 
         ``start``/``end`` are inclusive (a date alone means the whole day for ``end``);
-        ``session="regular"`` keeps 09:30 <= t < 16:00; ``resample`` takes 5min, 15min,
+        ``session="regular"`` keeps the exchange's regular session (09:30 <= t < 16:00,
+        13:00 on early closes, nothing on holidays; ``calendar`` "us" or "plain", default
+        us for America/New_York symbols, else plain); ``resample`` takes 5min, 15min,
         1h, 1d...; ``round`` rounds half to even like ``DataFrame.round``."""
         cols = list(columns) if columns is not None else COLUMNS
         unknown = set(cols) - set(COLUMNS)
@@ -210,7 +219,7 @@ class Store:
         def one(symbol: str) -> pd.DataFrame:
             table = self.read_arrow(symbol, start, end, session=session, round=round,
                                     resample=resample, tz=tz, timeframe=timeframe,
-                                    adjustment=adjustment)
+                                    adjustment=adjustment, calendar=calendar)
             df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
                                  self_destruct=True)
             return df.set_index("timestamp")[cols]
@@ -242,6 +251,48 @@ class Store:
             df[c] = pd.to_datetime(df[c], unit="ms")
         return df
 
+    def check(self, symbols: str | Sequence[str], start: Any = None, end: Any = None, *,
+              timeframe: str | None = None, adjustment: str | None = None,
+              calendar: str | None = None) -> pd.DataFrame:
+        """Checks series day by day against the exchange calendar (``calendar`` "us" or
+        "plain"; default us for America/New_York symbols). One row per symbol and day:
+        every trading day of the range and every closed day that holds bars, with
+        ``expected`` and ``present`` regular bars, ``missing`` and ``missing_runs``
+        (``HH:MM-HH:MM``), ``outside`` (bars outside the session), ``zero_volume``,
+        ``flat``, ``jumps`` (``spike 11:00 +30.0%``), ``split`` (``2:1`` when the
+        overnight gap looks like an unadjusted split), ``flagged`` and ``findings``."""
+        names = [symbols] if isinstance(symbols, str) else list(symbols)
+        rows = []
+        for symbol in names:
+            report = json.loads(self._native.check(symbol, _time(start), _time(end),
+                                                   timeframe, adjustment, calendar))
+            for day in report["days"]:
+                rows.append({
+                    "symbol": report["symbol"],
+                    "timeframe": report["timeframe"],
+                    "adjustment": report["adjustment"],
+                    "date": day["date"],
+                    "trading": day["trading"],
+                    "close": day["close"],
+                    "expected": day["expected"],
+                    "present": day["present"],
+                    "missing": day["missing"],
+                    "missing_runs": [r["from"] if r["bars"] == 1 else f"{r['from']}-{r['to']}"
+                                     for r in day["missing_runs"]],
+                    "outside": day["outside"],
+                    "zero_volume": day["zero_volume"],
+                    "flat": day["flat"],
+                    "jumps": [f"{j['kind']} {j['time']} {j['change'] * 100:+.1f}%"
+                              for j in day["jumps"]],
+                    "split": day["split"]["looks_like"] if day["split"] else None,
+                    "flagged": day["flagged"],
+                    "findings": "; ".join(day["findings"]),
+                })
+        df = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+        df["date"] = pd.to_datetime(df["date"])
+        df["expected"] = df["expected"].astype("Int64")
+        return df
+
     def verify(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                pattern: str | None = None, format: str | None = None, tz: str | None = None,
                timeframe: str | None = None, adjustment: str | None = None,
@@ -266,14 +317,31 @@ def connect(url: str | os.PathLike | None = None, **options: Any) -> Store:
     return Store(_native.NativeStore(os.fspath(url), **options))
 
 
+def sessions(start: Any, end: Any, calendar: str = "us") -> pd.DataFrame:
+    """The trading days of an exchange calendar (``us``: NYSE/Nasdaq holidays, early
+    closes and special closures; ``plain``: every weekday) between two dates, inclusive:
+    indexed by ``date``, with the regular session's ``open`` and ``close`` as exchange
+    wall-clock timestamps."""
+    days = _native.sessions(str(pd.Timestamp(start).date()), str(pd.Timestamp(end).date()),
+                            calendar)
+    index = pd.DatetimeIndex([d for d, _, _ in days], name="date")
+    return pd.DataFrame({
+        "open": index + pd.to_timedelta([o for _, o, _ in days], unit="s"),
+        "close": index + pd.to_timedelta([c for _, _, c in days], unit="s"),
+    }, index=index)
+
+
 def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str,
                       TABLE: str, trading_hours_only: bool, rounding: bool, *,
-                      hosts: Sequence[str] = ("127.0.0.1",), port: int = 9042) -> pd.DataFrame:
+                      hosts: Sequence[str] = ("127.0.0.1",), port: int = 9042,
+                      exchange_calendar: bool = False) -> pd.DataFrame:
     """Drop-in replacement for the notebook reader of the same name: the bars of
     ``symbol`` with ``start_time <= timestamp <= end_time`` from ``KEYSPACE.TABLE``
     (the original text layout, or barstore's chunked or typed one), indexed by ``timestamp``,
     float64 columns open high low close volume; ``trading_hours_only`` keeps
-    09:30:00-16:00:00 inclusive (``between_time``), ``rounding`` rounds to 4 decimals.
+    09:30:00-16:00:00 inclusive (``between_time``) on every date, or with
+    ``exchange_calendar=True`` the exchange's regular session (09:30 <= t < close, 13:00
+    on early closes, nothing on holidays); ``rounding`` rounds to 4 decimals.
     Reads the symbol's 1min series; the index is ``datetime64[ns]``, as the notebook's
     ``astype('datetime64[ns]')`` made it, whatever the pandas version."""
     url = f"cql://{','.join(f'{h}:{port}' for h in hosts)}/{KEYSPACE}?table={TABLE}&layout=auto"
@@ -281,9 +349,11 @@ def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str
     if store is None:
         store = _fetch_stores[url] = connect(url)
     start, end = pd.Timestamp(start_time), pd.Timestamp(end_time)
-    df = store.read(symbol, _time(start), _time(end), timeframe="1min")
+    regular = trading_hours_only and exchange_calendar
+    df = store.read(symbol, _time(start), _time(end), timeframe="1min",
+                    session="regular" if regular else None)
     df.index = df.index.as_unit("ns")
-    if trading_hours_only:
+    if trading_hours_only and not regular:
         df = df.between_time("09:30:00", "16:00:00")
     if rounding:
         df = df.round(4)

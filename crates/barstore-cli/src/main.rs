@@ -1,9 +1,11 @@
 //! The `barstore` command: argument parsing and printing over the `barstore` library.
 //!
-//! Exit status: 0 success; 1 finished but rows were rejected (load) or the store
-//! differs from the sources (verify); 2 fatal error or a file that could not be loaded.
+//! Exit status: 0 success; 1 finished but rows were rejected (load), the store
+//! differs from the sources (verify) or a day was flagged (check); 2 fatal error or a
+//! file that could not be loaded.
 
 mod progress;
+mod quality;
 
 use anyhow::Context;
 use barstore::calendar;
@@ -112,6 +114,10 @@ enum Command {
     /// Copy every series of some symbols (or all) from this store to another
     /// (embedded <-> CQL, text layout -> typed).
     Copy(CopyArgs),
+    /// Check series day by day against the exchange calendar: missing bars, bars on
+    /// closed days, zero-volume bars, price jumps and spikes, unadjusted splits; exit 1
+    /// when a day is flagged.
+    Check(quality::CheckArgs),
 }
 
 #[derive(Args)]
@@ -198,9 +204,14 @@ struct ReadArgs {
     /// Which stored adjustment to read [default: the one stored].
     #[arg(long)]
     adjustment: Option<String>,
-    /// all, or regular (09:30 <= t < 16:00 exchange time) [default: all].
+    /// all, or regular: the exchange's regular session (09:30 <= t < 16:00, 13:00 on
+    /// early closes, nothing on holidays) [default: all].
     #[arg(long)]
     session: Option<String>,
+    /// Exchange calendar of the regular session: us (NYSE/Nasdaq) or plain (09:30-16:00
+    /// on weekdays) [default: us for America/New_York symbols, else plain].
+    #[arg(long)]
+    calendar: Option<String>,
     /// Round prices and volume to N decimals.
     #[arg(long)]
     round: Option<u32>,
@@ -273,6 +284,7 @@ fn run_read(store: &dyn Store, args: &ReadArgs) -> anyhow::Result<u8> {
         tz: args.tz.clone(),
         timeframe: args.timeframe.clone(),
         adjustment: args.adjustment.clone(),
+        calendar: args.calendar.clone(),
     }
     .resolve()?;
     let frame = read(store, &req)?;
@@ -377,6 +389,7 @@ fn main() -> ExitCode {
                 Command::Symbols => run_symbols(store),
                 Command::Verify(args) => run_verify(store, args),
                 Command::Copy(args) => run_copy(store, args, &cql),
+                Command::Check(args) => quality::run_check(store, args),
             }
         });
     match result {

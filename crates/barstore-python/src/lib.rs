@@ -9,6 +9,7 @@
 use arrow::array::RecordBatchIterator;
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use barstore::calendar::Zone;
+use barstore::exchange::Calendar;
 use barstore::load::{load, FileOutcome, NoProgress, Progress};
 use barstore::read::read;
 use barstore::settings::{CqlChoices, InputChoices, LoadChoices, ReadChoices};
@@ -223,7 +224,7 @@ impl NativeStore {
 
     /// Reads one symbol as an Arrow C stream capsule.
     #[pyo3(signature = (symbol, start=None, end=None, session=None, round=None, resample=None,
-                        tz=None, timeframe=None, adjustment=None))]
+                        tz=None, timeframe=None, adjustment=None, calendar=None))]
     #[allow(clippy::too_many_arguments)]
     fn read_arrow<'py>(
         &self,
@@ -237,6 +238,7 @@ impl NativeStore {
         tz: Option<String>,
         timeframe: Option<String>,
         adjustment: Option<String>,
+        calendar: Option<String>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
         let utc = tz.is_some();
         let req = ReadChoices {
@@ -249,6 +251,7 @@ impl NativeStore {
             tz,
             timeframe,
             adjustment,
+            calendar,
         }
         .resolve()
         .map_err(to_py)?;
@@ -260,6 +263,39 @@ impl NativeStore {
         let stream =
             FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new(vec![Ok(batch)], schema)));
         PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+
+    /// Checks one symbol's series day by day; the report as JSON (see
+    /// `barstore::check::SeriesReport`).
+    #[pyo3(signature = (symbol, start=None, end=None, timeframe=None, adjustment=None,
+                        calendar=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        py: Python<'_>,
+        symbol: String,
+        start: Option<String>,
+        end: Option<String>,
+        timeframe: Option<String>,
+        adjustment: Option<String>,
+        calendar: Option<String>,
+    ) -> PyResult<String> {
+        let req = ReadChoices {
+            symbol,
+            start,
+            end,
+            timeframe,
+            adjustment,
+            calendar,
+            ..ReadChoices::default()
+        }
+        .resolve()
+        .map_err(to_py)?;
+        let store = self.store.clone();
+        let report = py
+            .detach(move || barstore::check::check(store.as_ref(), &req))
+            .map_err(to_py)?;
+        Ok(serde_json::to_string(&report).expect("a report serialises"))
     }
 
     /// `(symbol, timeframe, adjustment, rows, first, last, zone)` per series; first and
@@ -362,10 +398,27 @@ impl Input {
     }
 }
 
+/// The trading days of a calendar between two dates (inclusive):
+/// `(YYYY-MM-DD, open, close)` with open and close in seconds after local midnight.
+#[pyfunction]
+fn sessions(start: &str, end: &str, calendar: &str) -> PyResult<Vec<(String, i64, i64)>> {
+    let calendar: Calendar = calendar.parse().map_err(to_py)?;
+    Ok(calendar
+        .sessions(start, end)
+        .map_err(to_py)?
+        .into_iter()
+        .map(|(d, s)| {
+            let (y, m, dd) = barstore::calendar::civil_from_days(d);
+            (format!("{y:04}-{m:02}-{dd:02}"), s.open, s.close)
+        })
+        .collect())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<NativeStore>()?;
+    m.add_function(wrap_pyfunction!(sessions, m)?)?;
     m.add("Error", py.get_type::<Error>())?;
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("ConnectionError", py.get_type::<ConnectionError>())?;

@@ -16,8 +16,9 @@
 //!   [`store::Cql`] a ScyllaDB or Cassandra keyspace (by default as compressed
 //!   [`chunk`]s of a day); [`copy`] moves bars between them.
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
-//!   [`read`] and [`resample`] serve range reads; [`verify`] compares a store with
-//!   its source files.
+//!   [`read`] and [`resample`] serve range reads ([`exchange`] says when a market is
+//!   open); [`verify`] compares a store with its source files, [`check`] with its
+//!   calendar.
 //!
 //! [`settings`] holds every default and turns what a user chose into validated options;
 //! the CLI and the Python module only map their arguments onto it.
@@ -28,10 +29,12 @@
 pub mod bars;
 pub mod bucket;
 pub mod calendar;
+pub mod check;
 pub mod chunk;
 pub mod copy;
 pub mod defaults;
 mod error;
+pub mod exchange;
 pub mod format;
 pub mod generate;
 pub mod load;

@@ -5,6 +5,7 @@
 use crate::bars::Bars;
 use crate::calendar::{format_local, Zone, DAY};
 use crate::error::{Error, Result};
+use crate::exchange::Calendar;
 use crate::parse::{parse_date, parse_time};
 use crate::resample::resample;
 use crate::series::{Adjustment, Series, Timeframe};
@@ -19,7 +20,8 @@ pub enum Session {
     /// Every bar.
     #[default]
     All,
-    /// Bars with 09:30 <= exchange time < 16:00.
+    /// Bars inside the exchange's regular session (its calendar's open <= exchange
+    /// time < close; none on holidays).
     Regular,
 }
 
@@ -57,6 +59,8 @@ pub struct ReadRequest {
     pub timeframe: Option<Timeframe>,
     /// The adjustment to read; `None`: the one stored (an error when several are).
     pub adjustment: Option<Adjustment>,
+    /// The calendar of the regular session; `None`: the one of the symbol's zone.
+    pub calendar: Option<Calendar>,
 }
 
 /// The result of a read: bars with their wall-clock times in `zone`.
@@ -72,7 +76,7 @@ pub struct Frame {
 
 /// Parses a bound: a date, or a date and time (`2024-05-01 09:30[:00]`, `T` allowed).
 /// Returns local seconds and whether only a date was given.
-fn parse_bound(s: &str) -> Result<(i64, bool)> {
+pub(crate) fn parse_bound(s: &str) -> Result<(i64, bool)> {
     let bad = || {
         Error::Invalid(format!(
             "invalid time {s:?}: use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]"
@@ -167,12 +171,10 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
             )));
         }
     }
-    let zone_name = match &req.tz {
-        Some(z) => z.clone(),
-        None => store
-            .zone_of(&series)?
-            .ok_or_else(|| Error::UnknownSymbol(req.symbol.clone()))?,
-    };
+    let exchange_zone = store
+        .zone_of(&series)?
+        .ok_or_else(|| Error::UnknownSymbol(req.symbol.clone()))?;
+    let zone_name = req.tz.clone().unwrap_or_else(|| exchange_zone.clone());
     let mut zone = Zone::new(&zone_name)?;
     let start = match &req.start {
         Some(s) => zone.bound_to_utc_ms(parse_bound(s)?.0)?,
@@ -196,11 +198,15 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
     let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
     // daily bars carry a date, not a time of day: every session keeps them
     if req.session == Session::Regular && !series.timeframe.is_daily() {
-        let open = 9 * 3600 + 30 * 60;
-        let close = 16 * 3600;
-        let keep: Vec<bool> = local
+        // the session is the exchange's, whatever zone the bars are shown in
+        let calendar = req
+            .calendar
+            .unwrap_or_else(|| Calendar::for_zone(&exchange_zone));
+        let mut exchange = Zone::new(calendar.zone().unwrap_or(&exchange_zone))?;
+        let keep: Vec<bool> = bars
+            .ts
             .iter()
-            .map(|t| (open..close).contains(&t.rem_euclid(DAY)))
+            .map(|&t| calendar.is_regular(exchange.utc_ms_to_local(t)))
             .collect();
         bars = bars.retain_index(|i| keep[i]);
         local.retain({

@@ -103,6 +103,8 @@ pub struct ReadChoices {
     pub timeframe: Option<String>,
     /// The adjustment to read (else the one stored).
     pub adjustment: Option<String>,
+    /// The calendar of the regular session (`us`, `plain`; else the zone's).
+    pub calendar: Option<String>,
 }
 
 impl ReadChoices {
@@ -121,6 +123,7 @@ impl ReadChoices {
             tz: self.tz.clone(),
             timeframe: parse(&self.timeframe)?,
             adjustment: parse(&self.adjustment)?,
+            calendar: parse(&self.calendar)?,
         })
     }
 }

@@ -1,0 +1,81 @@
+//! The data-quality commands: `check` (gaps and anomalies against the exchange
+//! calendar), `plot` (candlesticks) and `coverage` (a calendar heat map).
+
+use anyhow::Context;
+use barstore::check::{check, write_table};
+use barstore::settings::ReadChoices;
+use barstore::store::Store;
+use clap::Args;
+use std::io::Write;
+
+/// Which part of a series to look at.
+#[derive(Args)]
+pub struct RangeArgs {
+    /// First day (inclusive): YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', exchange time.
+    #[arg(long)]
+    start: Option<String>,
+    /// Last day (inclusive): a date means the whole day.
+    #[arg(long)]
+    end: Option<String>,
+    /// Which stored timeframe: 1min, 5min, 1h, 1d... [default: the finest stored].
+    #[arg(long)]
+    timeframe: Option<String>,
+    /// Which stored adjustment [default: the one stored].
+    #[arg(long)]
+    adjustment: Option<String>,
+    /// Exchange calendar: us (NYSE/Nasdaq holidays and early closes) or plain
+    /// (09:30-16:00 on weekdays) [default: us for America/New_York symbols, else plain].
+    #[arg(long)]
+    calendar: Option<String>,
+}
+
+impl RangeArgs {
+    /// The read of `symbol` these arguments mean.
+    pub fn choices(&self, symbol: &str) -> ReadChoices {
+        ReadChoices {
+            symbol: symbol.to_string(),
+            start: self.start.clone(),
+            end: self.end.clone(),
+            timeframe: self.timeframe.clone(),
+            adjustment: self.adjustment.clone(),
+            calendar: self.calendar.clone(),
+            ..ReadChoices::default()
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The symbols to check.
+    #[arg(required = true)]
+    symbols: Vec<String>,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// Print every day of every series as JSON instead of the table of flagged days.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit 0 when no day is flagged, 1 when some are.
+pub fn run_check(store: &dyn Store, args: &CheckArgs) -> anyhow::Result<u8> {
+    let reports = args
+        .symbols
+        .iter()
+        .map(|s| Ok(check(store, &args.range.choices(s).resolve()?)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut out, &reports)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        write_table(&reports, &mut out)
+    };
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("cannot write to stdout")?,
+    }
+    Ok(u8::from(
+        reports.iter().any(|r| r.flagged().next().is_some()),
+    ))
+}
