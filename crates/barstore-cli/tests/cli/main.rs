@@ -5,6 +5,7 @@ mod common;
 mod cql;
 mod inputs;
 mod load;
+mod quality;
 mod read;
 mod resume;
 mod series;
