@@ -118,6 +118,11 @@ enum Command {
     /// closed days, zero-volume bars, price jumps and spikes, unadjusted splits; exit 1
     /// when a day is flagged.
     Check(quality::CheckArgs),
+    /// Draw one symbol's bars as candlesticks over a volume pane (SVG or PNG).
+    Plot(quality::PlotArgs),
+    /// Draw a calendar heat map of what the store holds: one band per series, one cell
+    /// per trading day coloured by the share of its regular bars present (SVG or PNG).
+    Coverage(quality::CoverageArgs),
 }
 
 #[derive(Args)]
@@ -390,6 +395,8 @@ fn main() -> ExitCode {
                 Command::Verify(args) => run_verify(store, args),
                 Command::Copy(args) => run_copy(store, args, &cql),
                 Command::Check(args) => quality::run_check(store, args),
+                Command::Plot(args) => quality::run_plot(store, args),
+                Command::Coverage(args) => quality::run_coverage(store, args),
             }
         });
     match result {

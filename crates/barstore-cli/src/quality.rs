@@ -2,11 +2,13 @@
 //! calendar), `plot` (candlesticks) and `coverage` (a calendar heat map).
 
 use anyhow::Context;
+use barstore::chart::{candles, coverage};
 use barstore::check::{check, write_table};
 use barstore::settings::ReadChoices;
 use barstore::store::Store;
 use clap::Args;
 use std::io::Write;
+use std::path::PathBuf;
 
 /// Which part of a series to look at.
 #[derive(Args)]
@@ -78,4 +80,78 @@ pub fn run_check(store: &dyn Store, args: &CheckArgs) -> anyhow::Result<u8> {
     Ok(u8::from(
         reports.iter().any(|r| r.flagged().next().is_some()),
     ))
+}
+
+#[derive(Args)]
+pub struct PlotArgs {
+    /// The symbol.
+    symbol: String,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// Aggregate into wider bars first: 5min, 15min, 1h, 1d...
+    #[arg(long)]
+    resample: Option<String>,
+    /// all, or regular: only the exchange's regular session [default: all].
+    #[arg(long)]
+    session: Option<String>,
+    /// The picture to write: FILE.svg or FILE.png.
+    #[arg(long, short, required = true)]
+    output: PathBuf,
+}
+
+/// Draws candlesticks of one symbol.
+pub fn run_plot(store: &dyn Store, args: &PlotArgs) -> anyhow::Result<u8> {
+    let req = ReadChoices {
+        resample: args.resample.clone(),
+        session: args.session.clone(),
+        ..args.range.choices(&args.symbol)
+    }
+    .resolve()?;
+    let bars = candles::plot_read(store, &req, &args.output)?;
+    eprintln!("{}: {bars} bars", args.output.display());
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct CoverageArgs {
+    /// The symbols [default: every stored series].
+    symbols: Vec<String>,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// The picture to write: FILE.svg or FILE.png.
+    #[arg(long, short, required = true)]
+    output: PathBuf,
+}
+
+/// Draws the calendar heat map of some symbols (or every stored series).
+pub fn run_coverage(store: &dyn Store, args: &CoverageArgs) -> anyhow::Result<u8> {
+    let requests = if args.symbols.is_empty() {
+        store
+            .series()?
+            .into_iter()
+            .map(|info| {
+                let s = info.series;
+                Ok(ReadChoices {
+                    timeframe: Some(s.timeframe.to_string()),
+                    adjustment: Some(s.adjustment.to_string()),
+                    ..args.range.choices(&s.symbol)
+                }
+                .resolve()?)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    } else {
+        args.symbols
+            .iter()
+            .map(|s| Ok(args.range.choices(s).resolve()?))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let chart = coverage::coverage(store, &requests)?;
+    chart.draw(&args.output)?;
+    let cells: usize = chart.bands.iter().map(|b| b.days.len()).sum();
+    eprintln!(
+        "{}: {} series, {cells} trading days",
+        args.output.display(),
+        chart.bands.len()
+    );
+    Ok(0)
 }

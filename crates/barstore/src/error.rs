@@ -156,6 +156,14 @@ pub enum Error {
         /// What is wrong and what to do.
         detail: String,
     },
+    /// A chart could not be drawn or written.
+    #[error("{}: cannot draw the chart: {detail}", path.display())]
+    Chart {
+        /// The picture file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
     /// The operation was cancelled by the caller (Ctrl-C); what was completed is kept.
     #[error("cancelled: completed files are kept; run the same command again to resume")]
     Cancelled,

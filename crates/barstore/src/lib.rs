@@ -18,7 +18,7 @@
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
 //!   [`read`] and [`resample`] serve range reads ([`exchange`] says when a market is
 //!   open); [`verify`] compares a store with its source files, [`check`] with its
-//!   calendar.
+//!   calendar, and [`chart`] draws what it holds.
 //!
 //! [`settings`] holds every default and turns what a user chose into validated options;
 //! the CLI and the Python module only map their arguments onto it.
@@ -29,6 +29,7 @@
 pub mod bars;
 pub mod bucket;
 pub mod calendar;
+pub mod chart;
 pub mod check;
 pub mod chunk;
 pub mod copy;
