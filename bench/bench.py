@@ -77,9 +77,29 @@ def timed_child(args):
     return tuple(json.loads(out))
 
 
-def line(what, ours, base, unit, better_low=True):
+FIGURES = []
+
+
+def line(what, ours, base, unit, better_low=True, baseline=None):
+    """Prints one comparison; with `baseline` (its name) it also goes into the chart."""
     ratio = (base / ours) if better_low else (ours / base)
     print(f"  {what:<44} {ours:>12,.3f} {unit:<8} baseline {base:>12,.3f} {unit:<8} x{ratio:5.2f}")
+    if baseline:
+        FIGURES.append({"label": what, "baseline": baseline, "ratio": ratio,
+                        "detail": f"{ours:,.3f} {unit}"})
+
+
+def write_chart():
+    """bench/figures.json and the chart the README shows, docs/img/bench.svg."""
+    import json
+    figures = ROOT / "bench" / "figures.json"
+    figures.write_text(json.dumps(FIGURES, indent=1) + "\n")
+    chart = ROOT / "docs" / "img" / "bench.svg"
+    chart.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([RELEASE / "barstore-bench", "chart", figures, "-o", chart, "--title",
+                    f"barstore vs baselines: times faster ({os.cpu_count()} cores, one machine)"],
+                   check=True)
+    print(f"\nchart of {len(FIGURES)} figures: {chart.relative_to(ROOT)}")
 
 
 def proc_cpu_seconds(pid):
@@ -219,6 +239,8 @@ def cql_bench(args, files, repeat):
               f"(rewrite {rewrite:.1f} s + COPY {copy_secs:.1f} s)")
         for layout, rate in rates.items():
             print(f"  barstore {layout} / COPY: x{rate / base:.2f}")
+            FIGURES.append({"label": f"CQL load, {layout} layout", "baseline": "cqlsh COPY",
+                            "ratio": rate / base, "detail": f"{rate / 1e6:.2f}M rows/s"})
 
         print("\nread one symbol into pandas (s, lower is better)")
         symbol = files[0].name.split("_")[0]
@@ -246,7 +268,8 @@ def cql_bench(args, files, repeat):
         print(f"  reference reader (Python driver, month by month, text layout) {ref:8.2f} s")
         with barstore.connect(text_url) as text_store:
             n = len(text_store.read(symbol))
-            line("barstore Store.read, same text-layout table", best(lambda: text_store.read(symbol), repeat), ref, "s")
+            line("barstore Store.read, same text-layout table", best(lambda: text_store.read(symbol), repeat), ref, "s",
+                 baseline="the notebook's reader")
         node_cpu = {}
         for layout, url in urls.items():
             with barstore.connect(url) as store:
@@ -254,7 +277,8 @@ def cql_bench(args, files, repeat):
                 cpu0 = node.cpu()
                 secs = best(lambda: store.read(symbol), repeat)
                 node_cpu[layout] = (node.cpu() - cpu0) / repeat
-                line(f"barstore Store.read, {layout} table", secs, ref, "s")
+                line(f"barstore Store.read, {layout} table", secs, ref, "s",
+                     baseline="the notebook's reader")
         for layout, cpu in node_cpu.items():
             print(f"  node CPU per {layout} read of {n:,} bars: {cpu:.2f} CPU-s")
 
@@ -272,7 +296,8 @@ def cql_bench(args, files, repeat):
                         store.read(symbol, lo, hi)
                         samples.append(time.perf_counter() - t)
                     times[layout] = sorted(samples)[10] * 1000
-            line(f"chunked, {what}", times["chunked"], times["typed"], "ms")
+            line(f"chunked, {what}", times["chunked"], times["typed"], "ms",
+                 baseline="typed layout")
         cluster.shutdown()
     finally:
         node.stop()
@@ -306,6 +331,7 @@ def main():
           f"{os.cpu_count()} cores\n")
     if a.only_cql:
         cql_bench(a, cql_sources(a, src), a.repeat)
+        write_chart()
         return
 
     print("parse (rows/s, higher is better; baseline: pandas.read_csv + to_datetime)")
@@ -321,8 +347,10 @@ def main():
 
     base = rows / best(pandas_parse, max(1, a.repeat // 2))
     base_raw = rows / best(pandas_read_only, max(1, a.repeat // 2))
-    line("barstore parse, 1 thread", rows / one["seconds"] / 1e6, base / 1e6, "M rows/s", False)
-    line("barstore parse, 2 threads", rows / two["seconds"] / 1e6, base / 1e6, "M rows/s", False)
+    line("barstore parse, 1 thread", rows / one["seconds"] / 1e6, base / 1e6, "M rows/s", False,
+         baseline="pandas.read_csv + to_datetime")
+    line("barstore parse, 2 threads", rows / two["seconds"] / 1e6, base / 1e6, "M rows/s", False,
+         baseline="pandas.read_csv + to_datetime")
     line("  (pandas.read_csv without dates)", rows / one["seconds"] / 1e6, base_raw / 1e6,
          "M rows/s", False)
 
@@ -350,14 +378,16 @@ def main():
     assert ours["rows"] == rows, ours
     files = sorted(str(p) for p in (store / "bars" / "symbol=BENCH").glob("timeframe=*/adjustment=*/year=*/data.parquet"))
     base = best(lambda: [pq.read_table(f) for f in files], a.repeat)
-    line("barstore read (Rust, into columns)", ours["seconds"], base, "s")
+    line("barstore read (Rust, into columns)", ours["seconds"], base, "s",
+         baseline="pyarrow read_table")
 
     print("\nfull-symbol read into pandas (s; baseline: pyarrow.parquet.read_table(...).to_pandas())")
     import barstore
     with barstore.connect(store) as s:
         ours = best(lambda: s.read("BENCH"), a.repeat)
     base = best(lambda: [pq.read_table(f).to_pandas() for f in files], a.repeat)
-    line("barstore Store.read (DataFrame, local times)", ours, base, "s")
+    line("barstore Store.read (DataFrame, local times)", ours, base, "s",
+         baseline="pyarrow read_table().to_pandas()")
 
     print("\nchunk codecs for the chunked CQL layout (day chunks, one core; bit-exact round trip "
           "checked)")
@@ -373,6 +403,7 @@ def main():
 
     if not a.no_cql:
         cql_bench(a, cql_sources(a, src), a.repeat)
+    write_chart()
 
 
 def cql_sources(a, src):

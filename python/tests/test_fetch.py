@@ -98,3 +98,16 @@ def test_fetch_equals_the_reference_on_the_typed_layout(original_table):
     got = barstore.fetch_minute_data("AAPL", pd.Timestamp(start), end, ks, "bars_1m", True, True,
                                      hosts=(host,), port=port)
     pdt.assert_frame_equal(got, want)
+
+
+def test_fetch_with_the_exchange_calendar_keeps_the_session_without_the_close_bar(original_table):
+    host, port, ks, session = original_table
+    start, end = "2024-04-30 00:00:00", "2024-05-02 23:59:59"
+    notebook = barstore.fetch_minute_data("AAPL", start, end, ks, "minute_bars", True, False,
+                                          hosts=(host,), port=port)
+    calendar = barstore.fetch_minute_data("AAPL", start, end, ks, "minute_bars", True, False,
+                                          hosts=(host,), port=port, exchange_calendar=True)
+    # full days: the notebook's rule also keeps each 16:00 bar (after the close)
+    assert len(notebook) == 3 * 391 and len(calendar) == 3 * 390
+    assert (calendar.index.strftime("%H:%M") != "16:00").all()
+    pdt.assert_frame_equal(calendar, notebook[notebook.index.strftime("%H:%M") != "16:00"])

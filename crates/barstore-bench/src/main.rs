@@ -52,6 +52,15 @@ enum Command {
         #[arg(long, default_value = barstore::settings::DEFAULT_ZONE)]
         tz: String,
     },
+    /// Draw the figures a bench run wrote (a JSON list of label, baseline, ratio,
+    /// detail) as a bar chart (SVG or PNG).
+    Chart {
+        figures: PathBuf,
+        #[arg(long, short)]
+        output: PathBuf,
+        #[arg(long, default_value = "barstore vs baselines: times faster")]
+        title: String,
+    },
     /// Read a whole symbol from an embedded store into memory: best of `repeat` runs.
     Read {
         store: PathBuf,
@@ -104,6 +113,16 @@ fn main() -> anyhow::Result<()> {
                 "{}",
                 serde_json::json!({"rows": rows, "seconds": secs, "threads": threads})
             );
+        }
+        Command::Chart {
+            figures,
+            output,
+            title,
+        } => {
+            let text =
+                std::fs::read_to_string(&figures).with_context(|| figures.display().to_string())?;
+            let figures: Vec<barstore::chart::figures::Figure> = serde_json::from_str(&text)?;
+            barstore::chart::figures::draw(&title, &figures, &output)?;
         }
         Command::Codecs { file, tz } => {
             let data = std::fs::read(&file).with_context(|| file.display().to_string())?;

@@ -35,13 +35,41 @@ pub fn draw(title: &str, figures: &[Figure], path: &Path) -> Result<()> {
     render(&Figures { title, figures }, path)
 }
 
-const LEFT: i32 = 330;
 const ROW: i32 = 34;
-const WIDTH: i32 = 560;
+const WIDTH: i32 = 500;
+/// Pixels per character of the 13-pixel monospaced font.
+const CHAR: i32 = 8;
+
+impl Figures<'_> {
+    fn annotation(f: &Figure) -> String {
+        format!("x{:.1} vs {} ({})", f.ratio, f.baseline, f.detail)
+    }
+
+    /// Where the bars begin: after the longest label.
+    fn left(&self) -> i32 {
+        20 + CHAR
+            * self
+                .figures
+                .iter()
+                .map(|f| f.label.len())
+                .max()
+                .unwrap_or(0) as i32
+    }
+}
 
 impl Drawing for Figures<'_> {
     fn size(&self) -> (u32, u32) {
-        (1100, (60 + ROW * self.figures.len() as i32 + 30) as u32)
+        let notes = self
+            .figures
+            .iter()
+            .map(|f| Self::annotation(f).len())
+            .max()
+            .unwrap_or(0);
+        let width = self.left() + WIDTH + 20 + CHAR * notes as i32;
+        (
+            width.max(CHAR * self.title.len() as i32 + 20) as u32,
+            (60 + ROW * self.figures.len() as i32 + 30) as u32,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -51,6 +79,7 @@ impl Drawing for Figures<'_> {
             &TextStyle::from((FONT, 17).into_font()),
             (10, 14),
         )?;
+        let left = self.left();
         let top = self
             .figures
             .iter()
@@ -62,21 +91,17 @@ impl Drawing for Figures<'_> {
             area.draw_text(&f.label, &text, (10, y + 6))?;
             let len = ((f.ratio.max(1.0).log10() / top) * f64::from(WIDTH)).round() as i32;
             area.draw(&Rectangle::new(
-                [(LEFT, y), (LEFT + len.max(2), y + ROW - 10)],
+                [(left, y), (left + len.max(2), y + ROW - 10)],
                 BAR.filled(),
             ))?;
-            area.draw_text(
-                &format!("x{:.1} vs {} ({})", f.ratio, f.baseline, f.detail),
-                &text,
-                (LEFT + len.max(2) + 8, y + 6),
-            )?;
+            area.draw_text(&Self::annotation(f), &text, (left + len.max(2) + 8, y + 6))?;
         }
         let axis = 50 + ROW * self.figures.len() as i32;
-        area.draw(&PathElement::new(vec![(LEFT, 44), (LEFT, axis)], BLACK))?;
+        area.draw(&PathElement::new(vec![(left, 44), (left, axis)], BLACK))?;
         area.draw_text(
             "x1 (as fast as the baseline)",
             &TextStyle::from((FONT, 11).into_font()),
-            (LEFT - 90, axis + 6),
+            (left - 90, axis + 6),
         )
     }
 }
