@@ -372,11 +372,24 @@ fn run_copy(from: &dyn Store, args: &CopyArgs, cql: &CqlOptions) -> anyhow::Resu
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BARSTORE_LOG")
-                .unwrap_or_else(|_| "warn,scylla=off".into()),
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(progress::Stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("BARSTORE_LOG")
+                        .unwrap_or_else(|_| "warn,scylla=off".into()),
+                ),
+        )
+        .with(
+            progress::Retries.with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("barstore::retry", tracing::Level::WARN),
+            ),
         )
         .init();
     let cli = Cli::parse();

@@ -32,6 +32,99 @@ pub struct Db {
     pub opts: CqlOptions,
     /// The driver's session.
     pub session: Session,
+    /// Keeps retry warnings to about one a second however many requests retry.
+    pub retries: RetryLog,
+}
+
+/// How often a retry is reported: a lost node makes hundreds of in-flight requests
+/// retry at once, and one line a second says as much as hundreds.
+const RETRY_REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// The last retry warning and how many retries were not reported since.
+#[derive(Default)]
+pub struct RetryLog {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+    unreported: std::sync::atomic::AtomicU64,
+}
+
+impl RetryLog {
+    /// Warns (target `barstore::retry`) unless a warning went out within the last
+    /// second; then the retry is only counted, and the next warning says how many.
+    fn report(&self, message: impl FnOnce() -> String) {
+        use std::sync::atomic::Ordering;
+        let now = std::time::Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| now.duration_since(t) < RETRY_REPORT_EVERY) {
+            self.unreported.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        *last = Some(now);
+        let more = self.unreported.swap(0, Ordering::Relaxed);
+        let more = match more {
+            0 => String::new(),
+            n => format!(" (and {n} more retries since the last report)"),
+        };
+        tracing::warn!(target: "barstore::retry", "{}{more}", message());
+    }
+}
+
+/// A consistency level as CQL writes it (`LOCAL_QUORUM`).
+fn cql_name(c: impl std::fmt::Debug) -> String {
+    let debug = format!("{c:?}");
+    let mut out = String::new();
+    for (i, ch) in debug.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
+/// What kind of failure a driver error is, in a few words, naming the consistency
+/// level and replica counts where the node gave them.
+pub fn failure_kind(e: &ExecutionError) -> String {
+    match e {
+        ExecutionError::LastAttemptError(RequestAttemptError::DbError(db, _)) => match db {
+            DbError::Unavailable {
+                consistency,
+                required,
+                alive,
+            } => format!(
+                "unavailable: {} needs {required} replicas, {alive} alive",
+                cql_name(consistency)
+            ),
+            DbError::WriteTimeout {
+                consistency,
+                received,
+                required,
+                ..
+            } => format!(
+                "write timeout: {} needs {required} replicas, {received} answered",
+                cql_name(consistency)
+            ),
+            DbError::ReadTimeout {
+                consistency,
+                received,
+                required,
+                ..
+            } => format!(
+                "read timeout: {} needs {required} replicas, {received} answered",
+                cql_name(consistency)
+            ),
+            DbError::Overloaded | DbError::RateLimitReached { .. } => "node overloaded".into(),
+            DbError::IsBootstrapping => "node still starting".into(),
+            other => format!("node error: {other}"),
+        },
+        ExecutionError::LastAttemptError(RequestAttemptError::BrokenConnectionError(_)) => {
+            "connection lost".into()
+        }
+        ExecutionError::ConnectionPoolError(_) | ExecutionError::EmptyPlan => {
+            "no connection to any replica".into()
+        }
+        ExecutionError::RequestTimeout(_) => "no answer within the request timeout".into(),
+        other => other.to_string(),
+    }
 }
 
 /// Is a driver error worth another attempt? Timeouts, overload, unavailable replicas
@@ -126,34 +219,75 @@ impl Db {
         Ok(p)
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or runs out of attempts.
+    /// The nodes the driver holds no connection to, `; unreachable: host:port, ...`, or
+    /// nothing when it reaches them all.
+    pub fn unreachable(&self) -> String {
+        let state = self.session.get_cluster_state();
+        let down: Vec<String> = state
+            .get_nodes_info()
+            .iter()
+            .filter(|n| !n.is_connected())
+            .map(|n| n.address.to_string())
+            .collect();
+        if down.is_empty() {
+            String::new()
+        } else {
+            format!("; unreachable: {}", down.join(", "))
+        }
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or runs out of attempts; each
+    /// retry is reported (rate-limited) as a warning naming the failure, the nodes out
+    /// of reach and the attempt.
     pub async fn retry<T, F, Fut>(&self, what: impl Fn() -> String, attempt: F) -> Result<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ExecutionError>>,
     {
         let mut n = 0;
+        // every kind of failure met, in order: the first attempts often say more (an
+        // unavailable or timed-out consistency level) than the last (no connection)
+        let mut seen: Vec<String> = Vec::new();
         loop {
             match attempt().await {
                 Ok(v) => return Ok(v),
-                Err(e) if is_retryable(&e) && n + 1 < self.opts.attempts => {
-                    tracing::debug!("{}: attempt {} failed: {e}", what(), n + 1);
-                    tokio::time::sleep(backoff(n)).await;
-                    n += 1;
-                }
                 Err(e) => {
+                    let retryable = is_retryable(&e);
+                    let kind = failure_kind(&e);
+                    if !seen.contains(&kind) {
+                        seen.push(kind.clone());
+                    }
+                    if retryable && n + 1 < self.opts.attempts {
+                        self.retries.report(|| {
+                            format!(
+                                "retrying {} on {}: {kind}{}; attempt {} of {} in {:.1} s",
+                                what(),
+                                self.target,
+                                self.unreachable(),
+                                n + 2,
+                                self.opts.attempts,
+                                backoff(n).as_secs_f64()
+                            )
+                        });
+                        tokio::time::sleep(backoff(n)).await;
+                        n += 1;
+                        continue;
+                    }
                     return Err(Error::Cql {
                         context: format!("{} on {}", what(), self.target),
-                        detail: if is_retryable(&e) {
+                        detail: if retryable {
                             format!(
-                                "gave up after {} attempts: {e}; rows acknowledged before are stored, run the same command again once the cluster is reachable",
-                                self.opts.attempts
+                                "gave up after {} attempts at {}: {}{} ({e}); rows acknowledged before are stored, run the same command again once the cluster is reachable",
+                                self.opts.attempts,
+                                self.opts.consistency.to_ascii_uppercase(),
+                                seen.join(", then "),
+                                self.unreachable()
                             )
                         } else {
                             e.to_string()
                         },
-                        retryable: is_retryable(&e),
-                    })
+                        retryable,
+                    });
                 }
             }
         }

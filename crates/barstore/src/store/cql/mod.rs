@@ -35,9 +35,11 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::client::{Compression, PoolSize};
 use scylla::policies::load_balancing::DefaultPolicy;
+use scylla::policies::retry::FallthroughRetryPolicy;
 use scylla::statement::Consistency;
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 pub use target::{is_cql_url, Compaction, CqlOptions, Replication, Secret, Target};
 
@@ -90,10 +92,14 @@ impl Cql {
         if let Some(dc) = &opts.dc {
             policy = policy.prefer_datacenter(dc.clone());
         }
+        // barstore retries failed requests itself, with backoff and a report of each
+        // (Db::retry): the driver's own immediate retry on another node would replace the
+        // coordinator's answer (an unavailable consistency level) with that node's
         let profile = ExecutionProfile::builder()
             .consistency(consistency(&opts.consistency)?)
             .request_timeout(Some(Duration::from_secs(30)))
             .load_balancing_policy(policy.build())
+            .retry_policy(Arc::new(FallthroughRetryPolicy::new()))
             .build();
         let mut builder = SessionBuilder::new()
             .known_nodes(&target.hosts)
@@ -119,6 +125,7 @@ impl Cql {
                 target,
                 opts,
                 session,
+                retries: Default::default(),
             },
             runtime,
             layout: tokio::sync::OnceCell::new(),
