@@ -127,7 +127,8 @@ pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &LoadOptions) -> Resul
             Err(why) => report.failed.push((source.id(), why)),
         }
     }
-    for (series, want) in expected {
+    for (series, mut want) in expected {
+        store.as_stored(&mut want)?;
         let have = store.scan(&series, i64::MIN, i64::MAX)?;
         let (missing, extra, different) = diff(&want, &have);
         report.series.push(SeriesDiff {

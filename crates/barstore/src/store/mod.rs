@@ -106,6 +106,13 @@ pub trait Store: Send + Sync {
     /// The time zone `series` was loaded with, or `None` when it is not stored.
     fn zone_of(&self, series: &Series) -> Result<Option<String>>;
 
+    /// Turns `bars` into the values this store gives back for them, for comparisons
+    /// with what it holds: the notebook's text tables keep prices and volumes as 32-bit
+    /// floats. Every other store keeps them exactly.
+    fn as_stored(&self, _bars: &mut Bars) -> Result<()> {
+        Ok(())
+    }
+
     /// Writes whole months of one series. A bar at an instant already stored replaces
     /// it; other stored bars are kept. `zone` is the series' exchange zone.
     fn upsert(&self, series: &Series, zone: &Zone, months: Vec<MonthBars>) -> Result<()>;

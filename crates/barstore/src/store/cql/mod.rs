@@ -268,6 +268,15 @@ impl Store for Cql {
         layout.accepts(&self.db, series)
     }
 
+    fn as_stored(&self, bars: &mut Bars) -> Result<()> {
+        if self.block_on(self.layout())?.single_precision() {
+            for column in bars.values_mut() {
+                column.iter_mut().for_each(|x| *x = f64::from(*x as f32));
+            }
+        }
+        Ok(())
+    }
+
     fn zone_of(&self, series: &Series) -> Result<Option<String>> {
         symbol::validate(&series.symbol)?;
         self.block_on(async { self.layout().await?.zone(&self.db, series).await })

@@ -61,6 +61,11 @@ pub trait TableLayout: Send + Sync {
     /// the notebook's) hold each symbol's 1min series with no adjustment only.
     fn holds_series(&self) -> bool;
 
+    /// Whether the table keeps prices and volumes as 32-bit floats (the notebook's).
+    fn single_precision(&self) -> bool {
+        false
+    }
+
     /// Refuses a series the table cannot keep apart from others.
     fn accepts(&self, db: &Db, series: &Series) -> Result<()> {
         if self.holds_series() || series.is_minute_unadjusted() {

@@ -87,6 +87,10 @@ impl TableLayout for Text {
         false
     }
 
+    fn single_precision(&self) -> bool {
+        true
+    }
+
     fn write<'a>(
         &'a self,
         db: &'a Db,
