@@ -310,7 +310,9 @@ def connect(url: str | os.PathLike | None = None, **options: Any) -> Store:
     """Opens a store: a directory (default ``$BARSTORE_STORE`` or ``./barstore-data``)
     for the embedded store, or ``cql://host[:port][,host...]/keyspace[?table=NAME]`` for
     ScyllaDB/Cassandra. Options: user, password (default ``$BARSTORE_CQL_PASSWORD``),
-    tls, tls_ca, dc, consistency, replication, compaction, attempts."""
+    tls, tls_ca, tls_cert and tls_key (a client certificate and its private key, PEM
+    files, for clusters that require client authentication), dc, consistency,
+    replication, compaction, attempts."""
     if url is None:
         url = os.environ.get("BARSTORE_STORE", "barstore-data")
     options.setdefault("password", os.environ.get("BARSTORE_CQL_PASSWORD"))

@@ -53,3 +53,11 @@ def test_hostile_names():
         barstore.connect(f"cql://{cql_node()}/ks;DROP")
     with pytest.raises(barstore.Error, match="invalid table name"):
         barstore.connect(f"cql://{cql_node()}/ks?table=t'x")
+
+
+def test_client_certificate_options_are_checked_before_connecting(tmp_path):
+    missing = tmp_path / "client.pem"
+    with pytest.raises(barstore.InputError, match=f"cannot use {missing} as a client certificate"):
+        barstore.connect(f"cql://{cql_node()}/ks", tls_cert=missing, tls_key=tmp_path / "k.pem")
+    with pytest.raises(barstore.InputError, match="needs both the certificate file and its key"):
+        barstore.connect(f"cql://{cql_node()}/ks", tls_cert=missing)

@@ -58,6 +58,13 @@ struct CqlArgs {
     /// CA certificate (PEM) to verify the nodes with [default: the system's].
     #[arg(long, global = true)]
     tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for clusters that require client authentication
+    /// (with --tls-key).
+    #[arg(long, global = true, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, global = true, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Prefer this datacenter's nodes.
     #[arg(long, global = true)]
     dc: Option<String>,
@@ -89,6 +96,8 @@ impl CqlArgs {
             password: std::env::var("BARSTORE_CQL_PASSWORD").ok(),
             tls: self.tls,
             tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
             dc: self.dc.clone(),
             consistency: self.consistency.clone(),
             replication: self.replication.clone(),

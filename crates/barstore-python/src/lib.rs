@@ -122,8 +122,9 @@ struct NativeStore {
 #[pymethods]
 impl NativeStore {
     #[new]
-    #[pyo3(signature = (location, user=None, password=None, tls=false, tls_ca=None, dc=None,
-                        consistency=None, replication=None, compaction=None, attempts=None))]
+    #[pyo3(signature = (location, user=None, password=None, tls=false, tls_ca=None,
+                        tls_cert=None, tls_key=None, dc=None, consistency=None,
+                        replication=None, compaction=None, attempts=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -132,6 +133,8 @@ impl NativeStore {
         password: Option<String>,
         tls: bool,
         tls_ca: Option<PathBuf>,
+        tls_cert: Option<PathBuf>,
+        tls_key: Option<PathBuf>,
         dc: Option<String>,
         consistency: Option<String>,
         replication: Option<String>,
@@ -143,6 +146,8 @@ impl NativeStore {
             password,
             tls,
             tls_ca,
+            tls_cert,
+            tls_key,
             dc,
             consistency,
             replication,

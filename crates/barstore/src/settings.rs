@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::format::FormatSpec;
 use crate::load::LoadOptions;
 use crate::read::ReadRequest;
-use crate::store::cql::{CqlOptions, Secret};
+use crate::store::cql::{ClientCert, CqlOptions, Secret};
 use std::path::PathBuf;
 
 pub use crate::defaults::{
@@ -139,6 +139,10 @@ pub struct CqlChoices {
     pub tls: bool,
     /// CA certificate (PEM) to verify the nodes with.
     pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for clusters that require client authentication.
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
     /// Preferred datacenter.
     pub dc: Option<String>,
     /// Consistency level.
@@ -164,11 +168,24 @@ impl CqlChoices {
             .clone()
             .unwrap_or_else(|| DEFAULT_CONSISTENCY.to_string());
         crate::store::cql::consistency(&consistency)?;
+        let tls_client = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ClientCert {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(Error::Invalid(
+                    "a client certificate needs both the certificate file and its key file".into(),
+                ))
+            }
+        };
         Ok(CqlOptions {
             user: self.user.clone(),
             password: self.password.clone().map(Secret),
-            tls: self.tls || self.tls_ca.is_some(),
+            tls: self.tls || self.tls_ca.is_some() || tls_client.is_some(),
             tls_ca: self.tls_ca.clone(),
+            tls_client,
             dc: self.dc.clone(),
             consistency,
             replication: parse(&self.replication)?,

@@ -437,19 +437,109 @@ fn shards_split_a_load_between_machines() {
 }
 
 #[test]
-fn a_tls_node_is_reached_only_with_its_certificate() {
+fn a_tls_node_is_reached_only_with_its_certificate_and_a_client_certificate() {
     let work = Fixture::new();
     let tls = work.path("tls");
-    let node = OwnNode::start(&work.path("node"), 9144, &[("CASSANDRA_TLS_DIR", &tls)]);
+    let node = OwnNode::start(
+        &work.path("node"),
+        9144,
+        &[
+            ("CASSANDRA_TLS_DIR", &tls),
+            ("CASSANDRA_TLS_CLIENT_AUTH", Path::new("1")),
+        ],
+    );
     let ca = tls.join("ca.pem");
     let ca = ca.to_str().unwrap();
+    let (cert, key) = (tls.join("client.pem"), tls.join("client.key"));
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let client = ["--tls-ca", ca, "--tls-cert", cert, "--tls-key", key];
     let fx = Fixture::at("cql://127.0.0.1:9144/secure");
     let src = data("AAPL_1min_sample_headerless.txt");
-    fx.ok(&["--tls", "--tls-ca", ca, "load", src.to_str().unwrap()], 0);
-    let out = fx.ok(&["--tls", "--tls-ca", ca, "read", "AAPL"], 0).stdout;
+    let loaded = fx.ok(&[&client[..], &["load", src.to_str().unwrap()]].concat(), 0);
+    let out = fx.ok(&[&client[..], &["read", "AAPL"]].concat(), 0).stdout;
     assert_eq!(
         csv_bars(&out),
         csv_bars(&std::fs::read_to_string(&src).unwrap())
+    );
+    // key material never reaches the output, even with every log on
+    let key_text = std::fs::read_to_string(tls.join("client.key")).unwrap();
+    let secret_line = key_text.lines().nth(1).unwrap();
+    let verbose = fx
+        .command(&[&client[..], &["symbols"]].concat())
+        .env("BARSTORE_LOG", "trace")
+        .output()
+        .unwrap();
+    let all = [loaded.stderr.as_bytes(), &verbose.stdout, &verbose.stderr].concat();
+    let all = String::from_utf8_lossy(&all);
+    assert!(verbose.status.success());
+    assert!(
+        !all.contains(secret_line) && !all.contains("PRIVATE KEY"),
+        "key material logged"
+    );
+
+    // the node requires a client certificate: none, a stranger's, or a key of another
+    // certificate are refused with the reason
+    fx.fails_with(
+        &["--tls-ca", ca, "symbols"],
+        2,
+        "if the cluster requires a client certificate, give one and its key",
+    );
+    let stranger = work.path("stranger");
+    std::fs::create_dir_all(&stranger).unwrap();
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=stranger",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ])
+        .current_dir(&stranger)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let (s_cert, s_key) = (stranger.join("cert.pem"), stranger.join("key.pem"));
+    let refused = fx.ok(
+        &[
+            "--tls-ca",
+            ca,
+            "--tls-cert",
+            s_cert.to_str().unwrap(),
+            "--tls-key",
+            s_key.to_str().unwrap(),
+            "symbols",
+        ],
+        2,
+    );
+    assert!(
+        refused
+            .stderr
+            .starts_with("error: cannot connect to 127.0.0.1:9144")
+            && refused.stderr.contains("it did not accept this one"),
+        "{}",
+        refused.stderr
+    );
+    fx.fails_with(
+        &[
+            "--tls-ca",
+            ca,
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            s_key.to_str().unwrap(),
+            "symbols",
+        ],
+        2,
+        &format!("cannot use {} as a private key", s_key.display()),
+    );
+    fx.fails_with(
+        &["--tls-ca", ca, "--tls-cert", cert, "symbols"],
+        2,
+        "--tls-key",
     );
 
     // plain CQL to a TLS-only node, TLS without trusting the node's certificate, and a

@@ -41,7 +41,7 @@ use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
-pub use target::{is_cql_url, Compaction, CqlOptions, Replication, Secret, Target};
+pub use target::{is_cql_url, ClientCert, Compaction, CqlOptions, Replication, Secret, Target};
 
 /// Months read at once.
 const READ_CONCURRENCY: usize = 16;
@@ -112,13 +112,16 @@ impl Cql {
             builder = builder.user(user.clone(), password.0);
         }
         if opts.tls {
-            builder = builder.tls_context(Some(tls_context(opts.tls_ca.as_deref())?));
+            builder = builder.tls_context(Some(tls_context(
+                opts.tls_ca.as_deref(),
+                opts.tls_client.as_ref(),
+            )?));
         }
         let session = runtime
             .block_on(builder.build())
             .map_err(|e| Error::Connect {
                 hosts: target.hosts.join(","),
-                detail: e.to_string(),
+                detail: client_auth_hint(e.to_string(), opts.tls, opts.tls_client.is_some()),
             })?;
         Ok(Cql {
             db: Db {
@@ -236,8 +239,29 @@ impl Error {
     }
 }
 
-fn tls_context(ca: Option<&std::path::Path>) -> Result<openssl::ssl::SslContext> {
-    use openssl::ssl::{SslContextBuilder, SslMethod, SslVerifyMode};
+/// Adds what a failed TLS connection may mean about client certificates. A node that
+/// requires one closes the connection during the handshake, and the driver reports
+/// either the TLS alert or only the broken connection, so the hint goes on every TLS
+/// failure that is not the node's own certificate.
+fn client_auth_hint(mut detail: String, tls: bool, presented: bool) -> String {
+    if !tls || detail.contains("certificate verify failed") {
+        return detail;
+    }
+    detail.push_str(if presented {
+        " (if the cluster checks client certificates, it did not accept this one)"
+    } else {
+        " (if the cluster requires a client certificate, give one and its key)"
+    });
+    detail
+}
+
+/// The TLS set-up: trust `ca` (else the system's roots), present `client` when given.
+/// Messages name the files, never their content.
+fn tls_context(
+    ca: Option<&std::path::Path>,
+    client: Option<&ClientCert>,
+) -> Result<openssl::ssl::SslContext> {
+    use openssl::ssl::{SslContextBuilder, SslFiletype, SslMethod, SslVerifyMode};
     let tls_err = |e: openssl::error::ErrorStack| Error::Url(format!("TLS set-up failed: {e}"));
     let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(tls_err)?;
     match ca {
@@ -248,6 +272,28 @@ fn tls_context(ca: Option<&std::path::Path>) -> Result<openssl::ssl::SslContext>
             ))
         })?,
         None => b.set_default_verify_paths().map_err(tls_err)?,
+    }
+    if let Some(client) = client {
+        b.set_certificate_chain_file(&client.cert).map_err(|e| {
+            Error::Url(format!(
+                "cannot use {} as a client certificate: {e}",
+                client.cert.display()
+            ))
+        })?;
+        b.set_private_key_file(&client.key, SslFiletype::PEM)
+            .map_err(|e| {
+                Error::Url(format!(
+                    "cannot use {} as a private key: {e}",
+                    client.key.display()
+                ))
+            })?;
+        b.check_private_key().map_err(|_| {
+            Error::Url(format!(
+                "{} is not the private key of the client certificate {}",
+                client.key.display(),
+                client.cert.display()
+            ))
+        })?;
     }
     b.set_verify(SslVerifyMode::PEER);
     Ok(b.build())

@@ -292,6 +292,15 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A client certificate and its private key, both PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    /// The certificate (and its chain).
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
 /// How to connect to and write a CQL store.
 #[derive(Clone, Debug)]
 pub struct CqlOptions {
@@ -303,6 +312,9 @@ pub struct CqlOptions {
     pub tls: bool,
     /// CA certificate (PEM) to verify the nodes with; the system roots otherwise.
     pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM, with its chain) and its private key (PEM), for clusters
+    /// that require client authentication. Only the paths are kept, never the key.
+    pub tls_client: Option<ClientCert>,
     /// Prefer this datacenter's nodes (datacenter-aware routing).
     pub dc: Option<String>,
     /// Consistency of reads and writes (default LOCAL_QUORUM).
@@ -327,6 +339,7 @@ impl Default for CqlOptions {
             password: None,
             tls: false,
             tls_ca: None,
+            tls_client: None,
             dc: None,
             consistency: crate::defaults::CONSISTENCY.into(),
             replication: None,
