@@ -180,7 +180,7 @@ fn decimal(units: u64, decimals: u32) -> String {
 /// How a generated file is written.
 #[derive(Clone, Debug)]
 struct Shape {
-    time: Time,
+    time: Stamp,
     separator: char,
     header: bool,
     crlf: bool,
@@ -189,10 +189,10 @@ struct Shape {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Time {
-    DateTime,
+enum Stamp {
+    Combined,
     IsoT,
-    DateAndTime,
+    Split,
     EpochSeconds,
     EpochMillis,
 }
@@ -207,11 +207,11 @@ enum Packing {
 fn shapes() -> impl Strategy<Value = Shape> {
     (
         prop::sample::select(vec![
-            Time::DateTime,
-            Time::IsoT,
-            Time::DateAndTime,
-            Time::EpochSeconds,
-            Time::EpochMillis,
+            Stamp::Combined,
+            Stamp::IsoT,
+            Stamp::Split,
+            Stamp::EpochSeconds,
+            Stamp::EpochMillis,
         ]),
         prop::sample::select(vec![',', ';', '\t']),
         any::<bool>(),
@@ -244,7 +244,7 @@ fn render(bars: &[Bar], shape: &Shape) -> String {
     let mut out = String::new();
     if shape.header {
         let time = match shape.time {
-            Time::DateAndTime => format!("Date{sep}Time"),
+            Stamp::Split => format!("Date{sep}Time"),
             _ => "timestamp".to_string(),
         };
         out.push_str(&[time.as_str(), "open", "high", "low", "close", "volume"].join(&sep));
@@ -253,11 +253,11 @@ fn render(bars: &[Bar], shape: &Shape) -> String {
     for (t, prices, volume) in bars {
         let dt = utc(*t);
         let time = match shape.time {
-            Time::DateTime => dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-            Time::IsoT => dt.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
-            Time::DateAndTime => dt.strftime(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string(),
-            Time::EpochSeconds => t.to_string(),
-            Time::EpochMillis => (t * 1000).to_string(),
+            Stamp::Combined => dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            Stamp::IsoT => dt.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+            Stamp::Split => dt.strftime(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string(),
+            Stamp::EpochSeconds => t.to_string(),
+            Stamp::EpochMillis => (t * 1000).to_string(),
         };
         let mut fields = vec![time];
         fields.extend(prices.iter().cloned());
