@@ -408,9 +408,9 @@ impl Input {
 #[pyfunction]
 fn sessions(start: &str, end: &str, calendar: &str) -> PyResult<Vec<(String, i64, i64)>> {
     let calendar: Calendar = calendar.parse().map_err(to_py)?;
+    let day = |s: &str| barstore::read::day_of(s).map_err(to_py);
     Ok(calendar
-        .sessions(start, end)
-        .map_err(to_py)?
+        .sessions(day(start)?, day(end)?)
         .into_iter()
         .map(|(d, s)| {
             let (y, m, dd) = barstore::calendar::civil_from_days(d);

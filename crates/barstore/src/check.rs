@@ -10,7 +10,7 @@
 use crate::calendar::{civil_from_days, DAY};
 use crate::error::Result;
 use crate::exchange::{Calendar, Session};
-use crate::read::{parse_bound, read, resolve_series, ReadRequest, Session as Filter};
+use crate::read::{day_of, read, resolve_series, ReadRequest, Session as Filter};
 use crate::series::Series;
 use crate::store::Store;
 use serde::Serialize;
@@ -215,11 +215,11 @@ pub fn check(store: &dyn Store, req: &ReadRequest) -> Result<SeriesReport> {
         },
     )?;
     let first = match &req.start {
-        Some(s) => Some(parse_bound(s)?.0.div_euclid(DAY)),
+        Some(s) => Some(day_of(s)?),
         None => frame.local.first().map(|t| t.div_euclid(DAY)),
     };
     let last = match &req.end {
-        Some(s) => Some(parse_bound(s)?.0.div_euclid(DAY)),
+        Some(s) => Some(day_of(s)?),
         None => frame.local.last().map(|t| t.div_euclid(DAY)),
     };
     let mut days = Vec::new();

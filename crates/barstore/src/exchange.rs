@@ -130,12 +130,12 @@ impl Calendar {
         }
     }
 
-    /// The trading days from `start` to `end` (dates, inclusive) with their sessions.
-    pub fn sessions(&self, start: &str, end: &str) -> crate::Result<Vec<(i64, Session)>> {
-        let day = |s: &str| Ok::<_, crate::Error>(crate::read::parse_bound(s)?.0.div_euclid(DAY));
-        Ok((day(start)?..=day(end)?)
+    /// The trading days from `first` to `last` (days since 1970-01-01, inclusive) with
+    /// their sessions.
+    pub fn sessions(&self, first: i64, last: i64) -> Vec<(i64, Session)> {
+        (first..=last)
             .filter_map(|d| self.session(d).map(|s| (d, s)))
-            .collect())
+            .collect()
     }
 
     /// True when local seconds `t` fall inside the regular session of their day.

@@ -76,7 +76,7 @@ pub struct Frame {
 
 /// Parses a bound: a date, or a date and time (`2024-05-01 09:30[:00]`, `T` allowed).
 /// Returns local seconds and whether only a date was given.
-pub(crate) fn parse_bound(s: &str) -> Result<(i64, bool)> {
+fn parse_bound(s: &str) -> Result<(i64, bool)> {
     let bad = || {
         Error::Invalid(format!(
             "invalid time {s:?}: use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]"
@@ -95,6 +95,11 @@ pub(crate) fn parse_bound(s: &str) -> Result<(i64, bool)> {
         Some((ms, m)) if m == rest.len() => Ok((days * DAY + ms / 1000, false)),
         _ => Err(bad()),
     }
+}
+
+/// The day (since 1970-01-01) of a date or date-time as `start`/`end` take them.
+pub fn day_of(s: &str) -> Result<i64> {
+    Ok(parse_bound(s)?.0.div_euclid(DAY))
 }
 
 /// Rounds half to even at `decimals`, as `numpy.round` and `DataFrame.round` do.
