@@ -138,12 +138,35 @@ impl Calendar {
             .collect()
     }
 
+    /// A filter of regular-session times that works each day's session out once.
+    pub fn regular_filter(self) -> RegularFilter {
+        RegularFilter {
+            calendar: self,
+            day: None,
+        }
+    }
+}
+
+/// Tells regular-session times from others, day by day: a day's holidays and early
+/// close are worked out once for all its bars, not once per bar.
+pub struct RegularFilter {
+    calendar: Calendar,
+    day: Option<(i64, Option<Session>)>,
+}
+
+impl RegularFilter {
     /// True when local seconds `t` fall inside the regular session of their day.
-    pub fn is_regular(&self, t: i64) -> bool {
+    pub fn is_regular(&mut self, t: i64) -> bool {
         let day = t.div_euclid(DAY);
-        let s = t.rem_euclid(DAY);
-        self.session(day)
-            .is_some_and(|session| (session.open..session.close).contains(&s))
+        let session = match self.day {
+            Some((d, s)) if d == day => s,
+            _ => {
+                let s = self.calendar.session(day);
+                self.day = Some((day, s));
+                s
+            }
+        };
+        session.is_some_and(|s| (s.open..s.close).contains(&t.rem_euclid(DAY)))
     }
 }
 
@@ -268,13 +291,16 @@ mod tests {
     #[test]
     fn regular_times_follow_the_day() {
         let day = days_from_civil(2024, 11, 29) * DAY;
-        let cal = Calendar::UsEquity;
-        assert!(cal.is_regular(day + OPEN));
-        assert!(cal.is_regular(day + EARLY_CLOSE - 60));
-        assert!(!cal.is_regular(day + EARLY_CLOSE));
-        assert!(Calendar::Plain.is_regular(day + EARLY_CLOSE));
+        let mut us = Calendar::UsEquity.regular_filter();
+        let mut plain = Calendar::Plain.regular_filter();
+        assert!(us.is_regular(day + OPEN));
+        assert!(us.is_regular(day + EARLY_CLOSE - 60));
+        assert!(!us.is_regular(day + EARLY_CLOSE));
+        assert!(plain.is_regular(day + EARLY_CLOSE));
         let thanksgiving = days_from_civil(2024, 11, 28) * DAY;
-        assert!(!cal.is_regular(thanksgiving + OPEN));
-        assert!(Calendar::Plain.is_regular(thanksgiving + OPEN));
+        assert!(!us.is_regular(thanksgiving + OPEN));
+        assert!(plain.is_regular(thanksgiving + OPEN));
+        // back to a day seen before: the cache follows the day asked
+        assert!(!us.is_regular(day + EARLY_CLOSE));
     }
 }

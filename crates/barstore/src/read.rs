@@ -208,10 +208,11 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
             .calendar
             .unwrap_or_else(|| Calendar::for_zone(&exchange_zone));
         let mut exchange = Zone::new(calendar.zone().unwrap_or(&exchange_zone))?;
+        let mut regular = calendar.regular_filter();
         let keep: Vec<bool> = bars
             .ts
             .iter()
-            .map(|&t| calendar.is_regular(exchange.utc_ms_to_local(t)))
+            .map(|&t| regular.is_regular(exchange.utc_ms_to_local(t)))
             .collect();
         bars = bars.retain_index(|i| keep[i]);
         local.retain({
