@@ -206,26 +206,12 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 struct ReadArgs {
     /// The symbol.
     symbol: String,
-    /// First bar (inclusive): YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', exchange time.
-    #[arg(long)]
-    start: Option<String>,
-    /// Last bar (inclusive): a date means the whole day.
-    #[arg(long)]
-    end: Option<String>,
-    /// Which stored timeframe to read: 1min, 5min, 1h, 1d... [default: the finest stored].
-    #[arg(long)]
-    timeframe: Option<String>,
-    /// Which stored adjustment to read [default: the one stored].
-    #[arg(long)]
-    adjustment: Option<String>,
+    #[command(flatten)]
+    range: quality::RangeArgs,
     /// all, or regular: the exchange's regular session (09:30 <= t < 16:00, 13:00 on
     /// early closes, nothing on holidays) [default: all].
     #[arg(long)]
     session: Option<String>,
-    /// Exchange calendar of the regular session: us (NYSE/Nasdaq) or plain (09:30-16:00
-    /// on weekdays) [default: us for America/New_York symbols, else plain].
-    #[arg(long)]
-    calendar: Option<String>,
     /// Round prices and volume to N decimals.
     #[arg(long)]
     round: Option<u32>,
@@ -289,16 +275,11 @@ fn run_load(store: &dyn Store, args: &LoadArgs) -> anyhow::Result<u8> {
 
 fn run_read(store: &dyn Store, args: &ReadArgs) -> anyhow::Result<u8> {
     let req = ReadChoices {
-        symbol: args.symbol.clone(),
-        start: args.start.clone(),
-        end: args.end.clone(),
         session: args.session.clone(),
         round: args.round,
         resample: args.resample.clone(),
         tz: args.tz.clone(),
-        timeframe: args.timeframe.clone(),
-        adjustment: args.adjustment.clone(),
-        calendar: args.calendar.clone(),
+        ..args.range.choices(&args.symbol)
     }
     .resolve()?;
     let frame = read(store, &req)?;

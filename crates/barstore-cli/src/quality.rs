@@ -10,13 +10,13 @@ use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Which part of a series to look at.
+/// Which part of which series to look at (read, check, plot, coverage).
 #[derive(Args)]
 pub struct RangeArgs {
-    /// First day (inclusive): YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', exchange time.
+    /// First bar (inclusive): YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', exchange time.
     #[arg(long)]
     start: Option<String>,
-    /// Last day (inclusive): a date means the whole day.
+    /// Last bar (inclusive): a date means the whole day.
     #[arg(long)]
     end: Option<String>,
     /// Which stored timeframe: 1min, 5min, 1h, 1d... [default: the finest stored].
