@@ -15,7 +15,7 @@ def test_classes():
 def test_input_errors(store, data):
     with pytest.raises(barstore.InputError, match=r'invalid symbol "\.\./etc"'):
         store.read("../etc")
-    with pytest.raises(barstore.InputError, match="unknown time zone"):
+    with pytest.raises(barstore.InputError, match="invalid time zone"):
         store.load(data / "AAPL_1min_sample_headerless.txt", tz="Mars/Base", progress=False)
     with pytest.raises(barstore.InputError, match="invalid timeframe"):
         store.read("AAPL", resample="7min")

@@ -32,7 +32,7 @@ def test_plain_calendar_is_every_weekday():
     plain = barstore.sessions("2024-11-25", "2024-12-01", calendar="plain")
     assert list(plain.index.strftime("%Y-%m-%d")) == [
         "2024-11-25", "2024-11-26", "2024-11-27", "2024-11-28", "2024-11-29"]
-    with pytest.raises(barstore.InputError, match='unknown calendar "lse": use us'):
+    with pytest.raises(barstore.InputError, match='invalid calendar "lse": use us'):
         barstore.sessions("2024-01-01", "2024-01-02", calendar="lse")
 
 

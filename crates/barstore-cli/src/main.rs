@@ -405,8 +405,21 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The message of a failure: the CLI's own context, then the library's message, which
+/// already contains the text of its sources (so the chain stops there).
+fn message(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        parts.push(cause.to_string());
+        if cause.is::<barstore::Error>() {
+            break;
+        }
+    }
+    parts.join(": ")
 }

@@ -54,17 +54,27 @@ create_exception!(
     "A store's tables or files are missing or not as expected."
 );
 
-fn to_py(e: barstore::Error) -> PyErr {
-    use barstore::Error as E;
+/// The Python exception for a library error, with `retryable` set: true when running
+/// the same call again may succeed (a timeout, an unreachable cluster).
+fn to_py(e: impl Into<barstore::Error>) -> PyErr {
+    use barstore::{Error as E, FileError, OpenError, StoreError};
+    let e = e.into();
     let msg = e.to_string();
-    match e {
-        E::Connect { .. } | E::Cql { .. } => ConnectionError::new_err(msg),
-        E::Schema { .. } | E::Store { .. } | E::Parquet { .. } | E::Locked { .. } => {
-            SchemaError::new_err(msg)
-        }
-        E::Cancelled => PyKeyboardInterrupt::new_err(msg),
-        _ => InputError::new_err(msg),
-    }
+    let store = |s: &StoreError| match s {
+        StoreError::Cql { .. } | StoreError::Busy { .. } => ConnectionError::new_err(msg.clone()),
+        _ => SchemaError::new_err(msg.clone()),
+    };
+    let err = match &e {
+        E::Open(OpenError::Connect { .. }) => ConnectionError::new_err(msg.clone()),
+        E::Store(s) | E::File(FileError::Store { source: s, .. }) => store(s),
+        E::Cancelled => PyKeyboardInterrupt::new_err(msg.clone()),
+        _ => InputError::new_err(msg.clone()),
+    };
+    Python::attach(|py| {
+        // a fresh exception object takes any attribute
+        let _ = err.value(py).setattr("retryable", e.is_retryable());
+    });
+    err
 }
 
 /// Progress counters the load thread updates and the Python thread reads.
@@ -218,7 +228,12 @@ impl NativeStore {
         d.set_item("files", report.files)?;
         d.set_item("loaded", report.loaded)?;
         d.set_item("skipped", report.skipped)?;
-        d.set_item("failed", report.failed)?;
+        let failed: Vec<(String, String)> = report
+            .failed
+            .iter()
+            .map(|(file, why)| (file.clone(), why.to_string()))
+            .collect();
+        d.set_item("failed", failed)?;
         d.set_item("rows", report.rows)?;
         d.set_item("rejected", report.rejected)?;
         d.set_item("warnings", report.warnings)?;

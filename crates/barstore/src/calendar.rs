@@ -6,7 +6,7 @@
 //! falls back to `jiff` only on days that contain a transition. Each parser thread
 //! owns its own `Zone` (cloning is cheap), so the cache needs no locking.
 
-use crate::error::{Error, Result};
+use crate::error::{OptionError, ReadError};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 
 /// Seconds in a day.
@@ -88,9 +88,13 @@ pub struct Zone {
 
 impl Zone {
     /// Looks up an IANA zone name such as `America/New_York` (or `UTC`).
-    pub fn new(name: &str) -> Result<Self> {
-        let tz = TimeZone::get(name).map_err(|_| Error::TimeZone {
-            zone: name.to_string(),
+    pub fn new(name: &str) -> Result<Self, OptionError> {
+        let tz = TimeZone::get(name).map_err(|_| {
+            OptionError::new(
+                "time zone",
+                name,
+                "it is not in the time zone database; use an IANA name such as America/New_York",
+            )
         })?;
         Ok(Zone {
             name: name.to_string(),
@@ -150,16 +154,16 @@ impl Zone {
 
     /// Converts a wall-clock time used as a query bound to UTC milliseconds: a time in
     /// a DST gap moves forward past the gap, a time in a fold takes its first occurrence.
-    pub fn bound_to_utc_ms(&self, local: i64) -> Result<i64> {
+    pub fn bound_to_utc_ms(&self, local: i64) -> Result<i64, ReadError> {
         let dt = jiff::Timestamp::from_second(local)
-            .map_err(|e| Error::Invalid(format!("time out of range: {e}")))?
+            .map_err(|source| ReadError::OutOfRange { source })?
             .to_zoned(TimeZone::UTC)
             .datetime();
         let ts = self
             .tz
             .to_ambiguous_timestamp(dt)
             .compatible()
-            .map_err(|e| Error::Invalid(format!("time out of range: {e}")))?;
+            .map_err(|source| ReadError::OutOfRange { source })?;
         Ok(ts.as_millisecond())
     }
 

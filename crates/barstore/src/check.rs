@@ -194,7 +194,7 @@ pub fn check(store: &dyn Store, req: &ReadRequest) -> Result<SeriesReport> {
     let series = resolve_series(store, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
     let exchange_zone = store
         .zone_of(&series)?
-        .ok_or_else(|| crate::Error::UnknownSymbol(req.symbol.clone()))?;
+        .ok_or_else(|| crate::ReadError::UnknownSymbol(req.symbol.clone()))?;
     let calendar = req
         .calendar
         .unwrap_or_else(|| Calendar::for_zone(&exchange_zone));

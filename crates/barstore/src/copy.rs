@@ -9,7 +9,7 @@
 
 use crate::bucket::Month;
 use crate::calendar::Zone;
-use crate::error::{Error, Result};
+use crate::error::{ReadError, Result};
 use crate::load::Progress;
 use crate::series::Series;
 use crate::store::{ManifestEntry, MonthBars, Store};
@@ -50,7 +50,7 @@ pub fn copy(
         for symbol in symbols {
             let stored = from.series_of(symbol)?;
             if stored.is_empty() {
-                return Err(Error::UnknownSymbol(symbol.clone()));
+                return Err(ReadError::UnknownSymbol(symbol.clone()).into());
             }
             all.extend(stored);
         }
@@ -61,14 +61,17 @@ pub fn copy(
         to.accepts(series)?;
         let zone_name = from
             .zone_of(series)?
-            .ok_or_else(|| Error::UnknownSymbol(series.symbol.clone()))?;
+            .ok_or_else(|| ReadError::UnknownSymbol(series.symbol.clone()))?;
         if let Some(stored) = to.zone_of(series)? {
             if stored != zone_name {
-                return Err(Error::Invalid(format!(
-                    "{series} is stored in {} with time zone {stored}, in {} with {zone_name}",
-                    to.location(),
-                    from.location()
-                )));
+                return Err(ReadError::Zones {
+                    series: series.to_string(),
+                    to: to.location(),
+                    to_zone: stored,
+                    from: from.location(),
+                    from_zone: zone_name,
+                }
+                .into());
             }
         }
         let zone = Zone::new(&zone_name)?;

@@ -71,14 +71,16 @@ pub enum Calendar {
 }
 
 impl std::str::FromStr for Calendar {
-    type Err = crate::Error;
-    fn from_str(s: &str) -> crate::Result<Self> {
+    type Err = crate::OptionError;
+    fn from_str(s: &str) -> Result<Self, crate::OptionError> {
         match s.to_ascii_lowercase().as_str() {
             "us" | "xnys" | "nyse" | "xnas" | "nasdaq" => Ok(Calendar::UsEquity),
             "plain" => Ok(Calendar::Plain),
-            _ => Err(crate::Error::Invalid(format!(
-                "unknown calendar {s:?}: use us (NYSE/Nasdaq) or plain (09:30-16:00 on weekdays)"
-            ))),
+            _ => Err(crate::OptionError::new(
+                "calendar",
+                s,
+                "use us (NYSE/Nasdaq) or plain (09:30-16:00 on weekdays)",
+            )),
         }
     }
 }

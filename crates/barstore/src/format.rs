@@ -6,7 +6,7 @@
 //! an optional volume). That second path is what makes files whose header lies (a
 //! `Date` header over separate date and time fields) load correctly.
 
-use crate::error::{Error, Result};
+use crate::error::{FileError, OptionError, Result};
 
 /// What one field of a row holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,15 +98,12 @@ pub enum FormatSpec {
 }
 
 impl std::str::FromStr for FormatSpec {
-    type Err = Error;
+    type Err = OptionError;
 
     /// `auto`, `firstrate` (= `datetime,open,high,low,close,volume`), or a comma-separated
     /// list of `datetime date time epoch epoch_s epoch_ms open high low close volume skip`.
-    fn from_str(spec: &str) -> Result<Self> {
-        let bad = |reason: String| Error::Format {
-            spec: spec.to_string(),
-            reason,
-        };
+    fn from_str(spec: &str) -> Result<Self, OptionError> {
+        let bad = |reason: String| OptionError::new("format", spec, reason);
         match spec.trim().to_ascii_lowercase().as_str() {
             "auto" => return Ok(FormatSpec::Auto),
             "firstrate" => {
@@ -130,7 +127,7 @@ impl std::str::FromStr for FormatSpec {
                     ))
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         check_fields(&fields).map_err(bad)?;
         Ok(FormatSpec::Fields(fields))
     }
@@ -276,8 +273,8 @@ fn layout_from_data(data: &[&str]) -> Option<Vec<Field>> {
 
 /// Recognises the layout of a file from its first bytes (a UTF-8 BOM already removed).
 /// `file` names the file in errors.
-pub fn detect(sample: &[u8], spec: &FormatSpec, file: &str) -> Result<Layout> {
-    let unrecognised = |reason: &str| Error::Unrecognised {
+pub fn detect(sample: &[u8], spec: &FormatSpec, file: &str) -> Result<Layout, FileError> {
+    let unrecognised = |reason: &str| FileError::Unrecognised {
         file: file.to_string(),
         reason: reason.to_string(),
     };

@@ -49,4 +49,4 @@ pub mod store;
 pub mod symbol;
 pub mod verify;
 
-pub use error::{Error, Result};
+pub use error::{Error, FileError, OpenError, OptionError, ReadError, Result, StoreError};

@@ -20,7 +20,7 @@ use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::defaults;
-use crate::error::{Error, Result};
+use crate::error::{Error, FileError, OptionError, Result, StoreError};
 use crate::format::{detect, FormatSpec};
 use crate::parse::{Parsed, Parser, Reject, Severity};
 use crate::series::{self, Adjustment, Series, Timeframe};
@@ -102,14 +102,14 @@ pub struct NoProgress;
 impl Progress for NoProgress {}
 
 /// What happened to one input file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub enum FileOutcome {
     /// Loaded (possibly with rejected rows).
     Loaded(FileStats),
     /// Already loaded and unchanged.
     Skipped,
-    /// Not loaded; the message says why.
-    Failed(String),
+    /// Not loaded, and why.
+    Failed(FileError),
 }
 
 /// Row counts of one file.
@@ -124,7 +124,7 @@ pub struct FileStats {
 }
 
 /// The outcome of a load.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct LoadReport {
     /// Input files found.
     pub files: u64,
@@ -133,7 +133,7 @@ pub struct LoadReport {
     /// Files skipped as already loaded.
     pub skipped: u64,
     /// Files that could not be loaded, with the reason.
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<(String, FileError)>,
     /// Rows written.
     pub rows: u64,
     /// Rows rejected.
@@ -189,7 +189,7 @@ impl ErrorLog {
         }
         let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
-            let f = File::create(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            let f = File::create(&self.path).map_err(|e| Error::output(&self.path, e))?;
             *guard = Some(BufWriter::new(f));
         }
         let out = guard.as_mut().expect("opened above");
@@ -207,9 +207,9 @@ impl ErrorLog {
             serde_json::to_writer(&mut *out, &line)
                 .map_err(std::io::Error::from)
                 .and_then(|()| out.write_all(b"\n"))
-                .map_err(|e| Error::io(&self.path, e))?;
+                .map_err(|e| Error::output(&self.path, e))?;
         }
-        out.flush().map_err(|e| Error::io(&self.path, e))
+        out.flush().map_err(|e| Error::output(&self.path, e))
     }
 
     fn used(&self) -> bool {
@@ -328,34 +328,36 @@ impl Hint {
         let timeframe = match self.timeframe {
             Some((tf, stated)) => {
                 if date_only && tf != Timeframe::DAY {
-                    return Err(Error::Timeframe {
+                    return Err(FileError::Timeframe {
                         file: file.to_string(),
                         line: times.first().map_or(base + 1, |t| t.1),
                         detail: format!(
                             "its rows carry a date only (1d bars), but its timeframe is {tf} ({stated})"
                         ),
-                    });
+                    }
+                    .into());
                 }
                 if let Some(gap) = spacing.filter(|&g| g < tf.seconds()) {
                     let line = secs
                         .windows(2)
                         .position(|w| w[1] - w[0] < tf.seconds())
                         .map_or(base + 1, |i| times[i + 1].1);
-                    return Err(Error::Timeframe {
+                    return Err(FileError::Timeframe {
                         file: file.to_string(),
                         line,
                         detail: format!(
                             "its bars are {} apart (here less than {tf} after the one before), but its timeframe is {tf} ({stated}); state the timeframe of the data",
                             shown(gap)
                         ),
-                    });
+                    }
+                    .into());
                 }
                 tf
             }
             None if date_only => Timeframe::DAY,
             None => match spacing {
                 None => Timeframe::MINUTE,
-                Some(gap) => Timeframe::from_seconds(gap).ok_or_else(|| Error::Timeframe {
+                Some(gap) => Timeframe::from_seconds(gap).ok_or_else(|| FileError::Timeframe {
                     file: file.to_string(),
                     line: times.first().map_or(base + 1, |t| t.1),
                     detail: format!(
@@ -365,7 +367,11 @@ impl Hint {
                 })?,
             },
         };
-        Series::new(&self.symbol, timeframe, self.adjustment.clone())
+        Ok(Series::new(
+            &self.symbol,
+            timeframe,
+            self.adjustment.clone(),
+        )?)
     }
 }
 
@@ -379,7 +385,7 @@ pub(crate) fn read_source(
     let read_bytes = AtomicU64::new(0);
     source.with_reader(&read_bytes, |reader| {
         let mut blocks = Blocks::new(reader);
-        let io = |e| Error::io(&source.path, e);
+        let io = |e| FileError::io(&source.path, e);
         let mut stats = FileStats::default();
         let Some(mut first) = blocks.next_block(BLOCK).map_err(io)? else {
             return Ok((stats, blocks.hash(), None));
@@ -481,18 +487,27 @@ pub(crate) fn read_source(
 }
 
 /// Each input with what its name and the options say of its series.
-pub(crate) fn with_hints(sources: Vec<Source>, opts: &LoadOptions) -> Vec<(Source, Result<Hint>)> {
+pub(crate) fn with_hints(
+    sources: Vec<Source>,
+    opts: &LoadOptions,
+) -> Vec<(Source, Result<Hint, FileError>)> {
     let pattern = opts.pattern.as_deref();
     sources
         .into_iter()
         .map(|s| {
             let name = s.file_name();
             let hint = symbol::from_file_name(&name, pattern)
-                .ok_or_else(|| Error::Pattern {
+                .ok_or_else(|| FileError::Pattern {
                     file: s.id(),
                     pattern: pattern.unwrap_or("{symbol}_...").to_string(),
                 })
-                .and_then(|sym| symbol::validate(&sym).map(|()| sym))
+                .and_then(|sym| match symbol::validate(&sym) {
+                    Ok(()) => Ok(sym),
+                    Err(source) => Err(FileError::Name {
+                        file: s.id(),
+                        source,
+                    }),
+                })
                 .map(|symbol| {
                     let (tf, adj) = series::from_file_name(&name, &symbol);
                     Hint {
@@ -518,7 +533,7 @@ pub(crate) fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))
+        .map_err(|source| Error::Threads { jobs, source })
 }
 
 /// Is the manifest entry for this input still valid? Compares size and mtime, and
@@ -534,7 +549,7 @@ fn unchanged(source: &Source, entry: &ManifestEntry) -> Result<bool> {
         let mut blocks = Blocks::new(r);
         while blocks
             .next_block(BLOCK)
-            .map_err(|e| Error::io(&source.path, e))?
+            .map_err(|e| FileError::io(&source.path, e))?
             .is_some()
         {}
         Ok(blocks.hash())
@@ -558,9 +573,9 @@ pub fn load(
     let mut sources = with_hints(discover(paths)?, opts);
     if let Some((i, n)) = opts.shard {
         if n == 0 || i >= n {
-            return Err(Error::Invalid(format!(
-                "invalid shard {i}/{n}: use I/N with 0 <= I < N"
-            )));
+            return Err(
+                OptionError::new("shard", format!("{i}/{n}"), "use I/N with 0 <= I < N").into(),
+            );
         }
         // by symbol, so that all series of a symbol (and all files of a series) stay together
         sources.retain(|(_, hint)| {
@@ -571,25 +586,49 @@ pub fn load(
     store.begin_load()?;
     let manifest = store.manifest()?;
     if opts.errors.exists() {
-        std::fs::remove_file(&opts.errors).map_err(|e| Error::io(&opts.errors, e))?;
+        std::fs::remove_file(&opts.errors).map_err(|e| Error::output(&opts.errors, e))?;
     }
     let log = ErrorLog::new(opts.errors.clone());
     progress.start(
         sources.len() as u64,
         sources.iter().map(|(s, _)| s.size).sum(),
     );
+    let mut report = LoadReport {
+        files: sources.len() as u64,
+        ..LoadReport::default()
+    };
+    // files whose name gives no usable symbol fail before anything is read
+    let mut named: Vec<(Source, Hint)> = Vec::with_capacity(sources.len());
+    for (source, hint) in sources {
+        match hint {
+            Ok(hint) => named.push((source, hint)),
+            Err(e) => {
+                let outcome = FileOutcome::Failed(e);
+                progress.file_done(&source.id(), &outcome);
+                if let FileOutcome::Failed(e) = outcome {
+                    report.failed.push((source.id(), e));
+                }
+            }
+        }
+    }
+    let sources = named;
     let sink = |series: &Series, months: Vec<MonthBars>| store.upsert(series, &zone, months);
     let admit = |file: &str, series: &Series| -> Result<()> {
-        let refuse = |detail: String| Error::Series {
+        let refuse = |detail: String| FileError::Series {
             file: file.to_string(),
             detail,
         };
-        store.accepts(series).map_err(|e| refuse(e.to_string()))?;
+        // a table that cannot hold the series refuses this file; a failing store stops the load
+        store.accepts(series).map_err(|e| match e {
+            Error::Store(StoreError::Schema { .. }) => refuse(e.to_string()).into(),
+            e => e,
+        })?;
         match store.zone_of(series)? {
             Some(stored) if stored != zone.name() => Err(refuse(format!(
                 "{series} is stored with time zone {stored}, not {}; load it with time zone {stored}",
                 zone.name()
-            ))),
+            ))
+            .into()),
             _ => Ok(()),
         }
     };
@@ -602,14 +641,7 @@ pub fn load(
         admit: &admit,
         sink: &sink,
     };
-    let load_one = |(source, hint): &(Source, Result<Hint>)| -> Result<FileOutcome> {
-        let hint = match hint {
-            Ok(h) => h,
-            Err(e @ Error::Symbol { .. }) => {
-                return Ok(FileOutcome::Failed(format!("{}: {e}", source.id())))
-            }
-            Err(e) => return Ok(FileOutcome::Failed(e.to_string())),
-        };
+    let load_one = |(source, hint): &(Source, Hint)| -> Result<FileOutcome> {
         let id = source.id();
         if !opts.force {
             if let Some(entry) = manifest.get(&id) {
@@ -641,8 +673,10 @@ pub fn load(
                 })?;
                 Ok(FileOutcome::Loaded(stats))
             }
-            Err(e) if e.is_per_file() => Ok(FileOutcome::Failed(e.to_string())),
-            Err(e) => Err(e),
+            Err(e) => match e.in_file(&id) {
+                Error::File(e) if e.is_per_file() => Ok(FileOutcome::Failed(e)),
+                e => Err(e),
+            },
         }
     };
     // Files of one symbol load one after another, in order, so that when two of them
@@ -650,10 +684,7 @@ pub fn load(
     // parallel.
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (_, hint)) in sources.iter().enumerate() {
-        groups
-            .entry(hint.as_ref().map_or("", |h| h.symbol.as_str()))
-            .or_default()
-            .push(i);
+        groups.entry(hint.symbol.as_str()).or_default().push(i);
     }
     let groups: Vec<Vec<usize>> = groups.into_values().collect();
     let outcomes: Vec<(usize, Result<FileOutcome>)> = pool(opts.jobs)?.install(|| {
@@ -670,10 +701,6 @@ pub fn load(
             })
             .collect()
     });
-    let mut report = LoadReport {
-        files: sources.len() as u64,
-        ..LoadReport::default()
-    };
     for (i, outcome) in outcomes {
         let source = &sources[i].0;
         match outcome? {

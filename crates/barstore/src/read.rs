@@ -4,7 +4,7 @@
 
 use crate::bars::Bars;
 use crate::calendar::{format_local, Zone, DAY};
-use crate::error::{Error, Result};
+use crate::error::{Error, OptionError, ReadError, Result};
 use crate::exchange::Calendar;
 use crate::parse::{parse_date, parse_time};
 use crate::resample::resample;
@@ -26,14 +26,12 @@ pub enum Session {
 }
 
 impl std::str::FromStr for Session {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
+    type Err = OptionError;
+    fn from_str(s: &str) -> Result<Self, OptionError> {
         match s.to_ascii_lowercase().as_str() {
             "all" => Ok(Session::All),
             "regular" | "rth" => Ok(Session::Regular),
-            _ => Err(Error::Invalid(format!(
-                "invalid session {s:?}: use all or regular"
-            ))),
+            _ => Err(OptionError::new("session", s, "use all or regular")),
         }
     }
 }
@@ -76,12 +74,8 @@ pub struct Frame {
 
 /// Parses a bound: a date, or a date and time (`2024-05-01 09:30[:00]`, `T` allowed).
 /// Returns local seconds and whether only a date was given.
-fn parse_bound(s: &str) -> Result<(i64, bool)> {
-    let bad = || {
-        Error::Invalid(format!(
-            "invalid time {s:?}: use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]"
-        ))
-    };
+fn parse_bound(s: &str) -> Result<(i64, bool), OptionError> {
+    let bad = || OptionError::new("time", s, "use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]");
     let b = s.trim().as_bytes();
     let (days, n) = parse_date(b).ok_or_else(bad)?;
     if n == b.len() {
@@ -118,7 +112,7 @@ pub fn resolve_series(
 ) -> Result<Series> {
     let stored = store.series_of(symbol)?;
     if stored.is_empty() {
-        return Err(Error::UnknownSymbol(symbol.to_string()));
+        return Err(ReadError::UnknownSymbol(symbol.to_string()).into());
     }
     let list = |series: &[Series]| {
         series
@@ -134,7 +128,7 @@ pub fn resolve_series(
         .cloned()
         .collect();
     let Some(finest) = fitting.iter().map(|s| s.timeframe).min() else {
-        return Err(Error::UnknownSeries {
+        return Err(ReadError::UnknownSeries {
             symbol: symbol.to_string(),
             wanted: [
                 timeframe.map(|t| t.to_string()),
@@ -145,14 +139,15 @@ pub fn resolve_series(
             .collect::<Vec<_>>()
             .join(" "),
             stored: list(&stored),
-        });
+        }
+        .into());
     };
     let mut candidates: Vec<Series> = fitting
         .into_iter()
         .filter(|s| s.timeframe == finest)
         .collect();
     if candidates.len() > 1 {
-        return Err(Error::Ambiguous {
+        return Err(ReadError::Ambiguous {
             symbol: symbol.to_string(),
             what: format!("{finest} adjustments"),
             choices: candidates
@@ -160,7 +155,8 @@ pub fn resolve_series(
                 .map(|s| s.adjustment.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-        });
+        }
+        .into());
     }
     Ok(candidates.remove(0))
 }
@@ -170,15 +166,17 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
     let series = resolve_series(store, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
     if let Some(target) = req.resample {
         if !series.timeframe.divides(target) {
-            return Err(Error::Invalid(format!(
-                "cannot resample {series} into {target} bars: the target must be a whole number of {} bars",
-                series.timeframe
-            )));
+            return Err(ReadError::Resample {
+                series: series.to_string(),
+                target: target.to_string(),
+                base: series.timeframe.to_string(),
+            }
+            .into());
         }
     }
     let exchange_zone = store
         .zone_of(&series)?
-        .ok_or_else(|| Error::UnknownSymbol(req.symbol.clone()))?;
+        .ok_or_else(|| ReadError::UnknownSymbol(req.symbol.clone()))?;
     let zone_name = req.tz.clone().unwrap_or_else(|| exchange_zone.clone());
     let mut zone = Zone::new(&zone_name)?;
     let start = match &req.start {
@@ -193,11 +191,11 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
         None => i64::MAX,
     };
     if start > end {
-        return Err(Error::Invalid(format!(
-            "start {} is after end {}",
-            req.start.as_deref().unwrap_or(""),
-            req.end.as_deref().unwrap_or("")
-        )));
+        return Err(ReadError::Range {
+            start: req.start.clone().unwrap_or_default(),
+            end: req.end.clone().unwrap_or_default(),
+        }
+        .into());
     }
     let mut bars = store.scan(&series, start, end)?;
     let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
@@ -225,7 +223,7 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
         agg.ts = labels
             .iter()
             .map(|&l| zone.bound_to_utc_ms(l))
-            .collect::<Result<_>>()?;
+            .collect::<Result<_, ReadError>>()?;
         local = labels;
         bars = agg;
     }
@@ -285,11 +283,11 @@ impl Frame {
 /// Writes a frame as a Parquet file with a wall-clock `timestamp` column (no zone).
 pub fn write_parquet(frame: &Frame, path: &Path) -> Result<()> {
     let batch = frame.clone().into_batch(false);
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let file = std::fs::File::create(path).map_err(|e| Error::output(path, e))?;
     let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
-        .map_err(|e| Error::parquet(path, e))?;
-    w.write(&batch).map_err(|e| Error::parquet(path, e))?;
-    w.close().map_err(|e| Error::parquet(path, e))?;
+        .map_err(|e| Error::output(path, e))?;
+    w.write(&batch).map_err(|e| Error::output(path, e))?;
+    w.close().map_err(|e| Error::output(path, e))?;
     Ok(())
 }
 

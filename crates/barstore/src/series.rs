@@ -12,7 +12,7 @@
 //!   when the name does not.
 
 use crate::calendar::DAY;
-use crate::error::{Error, Result};
+use crate::error::OptionError;
 use crate::symbol;
 use std::fmt;
 
@@ -63,15 +63,17 @@ impl Timeframe {
 }
 
 impl std::str::FromStr for Timeframe {
-    type Err = Error;
+    type Err = OptionError;
 
     /// `Nmin` (also `Nm`, `NT`), `Nh` (also `Nhour`), `1d` (also `1day`, `daily`, `24h`);
     /// any case; `N` defaults to 1.
-    fn from_str(s: &str) -> Result<Self> {
+    fn from_str(s: &str) -> Result<Self, OptionError> {
         let bad = || {
-            Error::Invalid(format!(
-                "invalid timeframe {s:?}: use e.g. 1min, 5min, 15min, 30min, 1h, 1d (minutes and hours must divide a day)"
-            ))
+            OptionError::new(
+                "timeframe",
+                s,
+                "use e.g. 1min, 5min, 15min, 30min, 1h, 1d (minutes and hours must divide a day)",
+            )
         };
         let lower = s.trim().to_ascii_lowercase();
         if lower == "daily" {
@@ -131,19 +133,21 @@ impl Adjustment {
 }
 
 impl std::str::FromStr for Adjustment {
-    type Err = Error;
+    type Err = OptionError;
 
     /// 1 to 24 ASCII letters or digits, any case (stored lowercase): a safe path
     /// component and CQL value.
-    fn from_str(s: &str) -> Result<Self> {
+    fn from_str(s: &str) -> Result<Self, OptionError> {
         let name = s.trim().to_ascii_lowercase();
         let ok = (1..=24).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric());
         if ok {
             Ok(Adjustment(name))
         } else {
-            Err(Error::Invalid(format!(
-                "invalid adjustment {s:?}: use 1 to 24 letters or digits, e.g. adjsplit, adjsplitdiv, unadjusted"
-            )))
+            Err(OptionError::new(
+                "adjustment",
+                s,
+                "use 1 to 24 letters or digits, e.g. adjsplit, adjsplitdiv, unadjusted",
+            ))
         }
     }
 }
@@ -167,7 +171,11 @@ pub struct Series {
 
 impl Series {
     /// A series of a validated symbol.
-    pub fn new(symbol: &str, timeframe: Timeframe, adjustment: Adjustment) -> Result<Series> {
+    pub fn new(
+        symbol: &str,
+        timeframe: Timeframe,
+        adjustment: Adjustment,
+    ) -> Result<Series, OptionError> {
         symbol::validate(symbol)?;
         Ok(Series {
             symbol: symbol.to_string(),
@@ -177,7 +185,7 @@ impl Series {
     }
 
     /// The one series of stores and tables that predate series: 1min, no adjustment.
-    pub fn minute(symbol: &str) -> Result<Series> {
+    pub fn minute(symbol: &str) -> Result<Series, OptionError> {
         Series::new(symbol, Timeframe::MINUTE, Adjustment::none())
     }
 

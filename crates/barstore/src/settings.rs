@@ -5,7 +5,7 @@
 //! for what the user did not give; `resolve` fills in the defaults and validates. So a
 //! default or a rule lives here once, and both fronts report the same errors.
 
-use crate::error::{Error, Result};
+use crate::error::{OpenError, OptionError, Result};
 use crate::format::FormatSpec;
 use crate::load::LoadOptions;
 use crate::read::ReadRequest;
@@ -17,7 +17,9 @@ pub use crate::defaults::{
     ZONE as DEFAULT_ZONE,
 };
 
-fn parse<T: std::str::FromStr<Err = Error>>(value: &Option<String>) -> Result<Option<T>> {
+fn parse<T: std::str::FromStr<Err = OptionError>>(
+    value: &Option<String>,
+) -> Result<Option<T>, OptionError> {
     value.as_deref().map(str::parse).transpose()
 }
 
@@ -175,9 +177,10 @@ impl CqlChoices {
             }),
             (None, None) => None,
             _ => {
-                return Err(Error::Invalid(
+                return Err(OpenError::ClientCert(
                     "a client certificate needs both the certificate file and its key file".into(),
-                ))
+                )
+                .into())
             }
         };
         Ok(CqlOptions {
@@ -227,7 +230,7 @@ mod tests {
             .resolve()
             .unwrap_err()
             .to_string()
-            .contains("unknown time zone"));
+            .contains("invalid time zone"));
         let bad_tf = ReadChoices {
             timeframe: Some("7min".into()),
             ..ReadChoices::default()

@@ -5,7 +5,7 @@
 //! decompressed as it is read, and a [`Blocks`] reader keeps one block plus the tail of
 //! a line that crossed the block edge.
 
-use crate::error::{Error, Result};
+use crate::error::{FileError, Result};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -66,7 +66,7 @@ impl Source {
         read_bytes: &AtomicU64,
         f: impl FnOnce(&mut dyn Read) -> Result<T>,
     ) -> Result<T> {
-        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let file = File::open(&self.path).map_err(|e| FileError::io(&self.path, e))?;
         let counted = Counting {
             inner: file,
             count: read_bytes,
@@ -88,8 +88,8 @@ impl Source {
     }
 }
 
-fn zip_error(path: &Path, e: zip::result::ZipError) -> Error {
-    Error::io(path, io::Error::new(io::ErrorKind::InvalidData, e))
+fn zip_error(path: &Path, e: zip::result::ZipError) -> FileError {
+    FileError::io(path, io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 fn has_extension(path: &Path, ext: &str) -> bool {
@@ -125,7 +125,7 @@ fn hidden(name: &str) -> bool {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let meta = std::fs::metadata(path).map_err(|e| FileError::io(path, e))?;
         if meta.is_dir() {
             walk(path, &mut out)?;
         } else {
@@ -137,16 +137,16 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>> {
 
 fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
+        .map_err(|e| FileError::io(dir, e))?
         .collect::<io::Result<_>>()
-        .map_err(|e| Error::io(dir, e))?;
+        .map_err(|e| FileError::io(dir, e))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         if hidden(&entry.file_name().to_string_lossy()) {
             continue;
         }
         let path = entry.path();
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        let meta = std::fs::metadata(&path).map_err(|e| FileError::io(&path, e))?;
         if meta.is_dir() {
             walk(&path, out)?;
         } else if EXTENSIONS.iter().any(|e| has_extension(&path, e)) {
@@ -157,7 +157,7 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
 }
 
 fn add_file(path: &Path, meta: &std::fs::Metadata, out: &mut Vec<Source>) -> Result<()> {
-    let path = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let path = std::path::absolute(path).map_err(|e| FileError::io(path, e))?;
     let mtime_ns = meta
         .modified()
         .ok()
@@ -172,7 +172,7 @@ fn add_file(path: &Path, meta: &std::fs::Metadata, out: &mut Vec<Source>) -> Res
         });
         return Ok(());
     }
-    let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let file = File::open(&path).map_err(|e| FileError::io(&path, e))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| zip_error(&path, e))?;
     let mut members = Vec::new();
     for i in 0..archive.len() {

@@ -1,7 +1,7 @@
 //! Symbols: the one user-supplied name that becomes a store key (a directory name in the
 //! embedded store, a partition key in CQL), so it is validated once, here.
 
-use crate::error::{Error, Result};
+use crate::error::OptionError;
 
 /// Longest accepted symbol, in bytes.
 pub const MAX_LEN: usize = 32;
@@ -9,13 +9,8 @@ pub const MAX_LEN: usize = 32;
 /// Checks that `symbol` is safe as a path component and a CQL value: 1 to 32 ASCII
 /// letters, digits, `.`, `-` or `_`, starting with a letter or digit. This rules out
 /// `..`, `/`, `\`, `=` (which would break Hive partition names) and control characters.
-pub fn validate(symbol: &str) -> Result<()> {
-    let fail = |reason: &str| {
-        Err(Error::Symbol {
-            symbol: symbol.to_string(),
-            reason: reason.to_string(),
-        })
-    };
+pub fn validate(symbol: &str) -> Result<(), OptionError> {
+    let fail = |reason: &str| Err(OptionError::new("symbol", symbol, reason));
     if symbol.is_empty() {
         return fail("it is empty");
     }

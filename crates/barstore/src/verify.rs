@@ -76,7 +76,10 @@ pub fn diff(expected: &Bars, actual: &Bars) -> (u64, u64, u64) {
 pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &LoadOptions) -> Result<VerifyReport> {
     let zone = Zone::new(&opts.zone)?;
     let sources = with_hints(discover(paths)?, opts);
-    let read_one = |(source, hint): &(crate::source::Source, Result<crate::load::Hint>)| {
+    let read_one = |(source, hint): &(
+        crate::source::Source,
+        Result<crate::load::Hint, crate::FileError>,
+    )| {
         let hint = hint.as_ref().map_err(|e| e.to_string())?;
         let collected = Mutex::new(Vec::<MonthBars>::new());
         let sink = |_: &Series, months: Vec<MonthBars>| {

@@ -228,7 +228,7 @@ fn fatal_errors_exit_2_with_a_message(fx: Fixture) {
     fx.fails_with(
         &["load", "--tz", "Mars/Base", junk.to_str().unwrap()],
         2,
-        "unknown time zone \"Mars/Base\"",
+        "invalid time zone \"Mars/Base\"",
     );
     fx.fails_with(&["read", "NOPE"], 2, "symbol \"NOPE\" is not in the store");
 }

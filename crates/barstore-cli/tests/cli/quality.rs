@@ -73,7 +73,7 @@ fn check_passes_a_clean_file_and_names_the_holes_of_another(fx: Fixture) {
     fx.fails_with(
         &["check", "AAPL", "--calendar", "lse"],
         2,
-        "unknown calendar \"lse\"",
+        "invalid calendar \"lse\"",
     );
 }
 

@@ -23,7 +23,7 @@ use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
-use crate::error::{Error, Result};
+use crate::error::{Result, StoreError};
 use crate::series::Series;
 use crate::symbol;
 use arrow::array::{Array, Float64Array, RecordBatch, TimestampMillisecondArray};
@@ -64,12 +64,12 @@ pub fn to_batch(bars: &Bars) -> RecordBatch {
 
 /// The timestamp values and the five value columns of a batch of [`schema`].
 fn columns<'a>(batch: &'a RecordBatch, path: &Path) -> Result<(&'a [i64], [&'a Float64Array; 5])> {
-    let bad = || Error::Store {
+    let bad = || StoreError::Unexpected {
         path: path.to_path_buf(),
         detail: "unexpected columns: not a file written by barstore".into(),
     };
     if batch.num_columns() != 6 {
-        return Err(bad());
+        return Err(bad().into());
     }
     let ts = batch
         .column(0)
@@ -195,16 +195,17 @@ impl Embedded {
                 }
                 let to = target.join(&year);
                 if to.exists() {
-                    return Err(Error::Store {
+                    return Err(StoreError::Unexpected {
                         path: from,
                         detail: format!(
                             "cannot move it to {}: that directory exists; move or remove one of them",
                             to.display()
                         ),
-                    });
+                    }
+                    .into());
                 }
-                fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
-                fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+                fs::create_dir_all(&target).map_err(|e| StoreError::io(&target, e))?;
+                fs::rename(&from, &to).map_err(|e| StoreError::io(&from, e))?;
             }
         }
         Ok(())
@@ -216,18 +217,18 @@ impl Embedded {
     }
 
     fn read_file(path: &Path, row_groups: Option<Vec<usize>>) -> Result<Bars> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
         let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| Error::parquet(path, e))?
+            .map_err(|e| StoreError::parquet(path, e))?
             .with_batch_size(64 * 1024);
         let rows = builder.metadata().file_metadata().num_rows() as usize;
         if let Some(rg) = row_groups {
             builder = builder.with_row_groups(rg);
         }
-        let reader = builder.build().map_err(|e| Error::parquet(path, e))?;
+        let reader = builder.build().map_err(|e| StoreError::parquet(path, e))?;
         let mut bars = Bars::with_capacity(rows);
         for batch in reader {
-            let batch = batch.map_err(|e| Error::Store {
+            let batch = batch.map_err(|e| StoreError::Unexpected {
                 path: path.to_path_buf(),
                 detail: e.to_string(),
             })?;
@@ -238,46 +239,46 @@ impl Embedded {
 
     fn write_file(path: &Path, zone: &Zone, months: &BTreeMap<Month, Bars>) -> Result<()> {
         let dir = path.parent().expect("partition files live in a directory");
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let tmp = dir.join(format!(
             ".{DATA_FILE}.{}.{}.tmp",
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let result = (|| {
-            let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
             let mut writer = ArrowWriter::try_new(
                 BufWriter::with_capacity(1 << 20, file),
                 schema(),
                 Some(writer_properties(zone)),
             )
-            .map_err(|e| Error::parquet(&tmp, e))?;
+            .map_err(|e| StoreError::parquet(&tmp, e))?;
             for bars in months.values().filter(|b| !b.is_empty()) {
                 writer
                     .write(&to_batch(bars))
-                    .map_err(|e| Error::parquet(&tmp, e))?;
-                writer.flush().map_err(|e| Error::parquet(&tmp, e))?;
+                    .map_err(|e| StoreError::parquet(&tmp, e))?;
+                writer.flush().map_err(|e| StoreError::parquet(&tmp, e))?;
             }
             let file = writer
                 .into_inner()
-                .map_err(|e| Error::parquet(&tmp, e))?
+                .map_err(|e| StoreError::parquet(&tmp, e))?
                 .into_inner()
-                .map_err(|e| Error::io(&tmp, e.into_error()))?;
-            file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-            fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+                .map_err(|e| StoreError::io(&tmp, e.into_error()))?;
+            file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+            fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
             File::open(dir)
                 .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io(dir, e))
+                .map_err(|e| StoreError::io(dir, e))
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result
+        Ok(result?)
     }
 
     fn footer(path: &Path) -> Result<ParquetMetaData> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader = SerializedFileReader::new(file).map_err(|e| Error::parquet(path, e))?;
+        let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+        let reader = SerializedFileReader::new(file).map_err(|e| StoreError::parquet(path, e))?;
         Ok(reader.metadata().clone())
     }
 
@@ -286,16 +287,16 @@ impl Embedded {
         let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io(dir, e)),
+            Err(e) => return Err(StoreError::io(dir, e).into()),
         };
         for entry in entries {
-            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let entry = entry.map_err(|e| StoreError::io(dir, e))?;
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
                 Self::remove_debris(&path)?;
             } else if name.starts_with('.') && name.ends_with(".tmp") {
-                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
             }
         }
         Ok(())
@@ -307,11 +308,11 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir, e)),
+        Err(e) => return Err(StoreError::io(dir, e).into()),
     };
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
         if entry.path().is_dir() {
             out.push((
                 entry.file_name().to_string_lossy().into_owned(),
@@ -381,8 +382,9 @@ impl Store for Embedded {
 
     fn begin_load(&self) -> Result<()> {
         let meta = self.meta_dir();
-        fs::create_dir_all(&meta).map_err(|e| Error::io(&meta, e))?;
-        fs::create_dir_all(self.dataset_dir()).map_err(|e| Error::io(self.dataset_dir(), e))?;
+        fs::create_dir_all(&meta).map_err(|e| StoreError::io(&meta, e))?;
+        fs::create_dir_all(self.dataset_dir())
+            .map_err(|e| StoreError::io(self.dataset_dir(), e))?;
         let mut held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         if held.is_some() {
             return Ok(());
@@ -393,11 +395,11 @@ impl Store for Embedded {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked { path }),
-            Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked { path }.into()),
+            Err(fs::TryLockError::Error(e)) => return Err(StoreError::io(&path, e).into()),
         }
         Self::remove_debris(&self.dataset_dir())?;
         self.move_legacy_years()?;
@@ -453,9 +455,9 @@ impl Store for Embedded {
         let mut units = Vec::new();
         let mut total = 0;
         for path in self.year_files(series)?.into_values() {
-            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
             let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
-                .map_err(|e| Error::parquet(&path, e))?;
+                .map_err(|e| StoreError::parquet(&path, e))?;
             for rg in 0..meta.metadata().num_row_groups() {
                 let overlaps =
                     ts_range(meta.metadata(), rg).is_none_or(|(lo, hi)| hi >= start && lo <= end);
@@ -501,22 +503,22 @@ impl Store for Embedded {
         slices
             .into_par_iter()
             .try_for_each(|((path, meta, rg, rows), ts, mut cols)| {
-                let file = File::open(path).map_err(|e| Error::io(path, e))?;
+                let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
                 let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
                     .with_row_groups(vec![*rg])
                     .with_batch_size(*rows)
                     .build()
-                    .map_err(|e| Error::parquet(path, e))?;
+                    .map_err(|e| StoreError::parquet(path, e))?;
                 let mut at = 0;
                 for batch in reader {
-                    let batch = batch.map_err(|e| Error::Store {
+                    let batch = batch.map_err(|e| StoreError::Unexpected {
                         path: path.to_path_buf(),
                         detail: e.to_string(),
                     })?;
                     copy_batch(&batch, at, ts, &mut cols, path)?;
                     at += batch.num_rows();
                 }
-                Ok(())
+                Ok::<(), crate::Error>(())
             })?;
         let r = out.range(start, end);
         Ok(if r.len() == out.len() {
@@ -610,11 +612,11 @@ impl Store for Embedded {
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(StoreError::io(&path, e).into()),
         };
         let mut out = HashMap::new();
         for line in BufReader::new(file).lines() {
-            let line = line.map_err(|e| Error::io(&path, e))?;
+            let line = line.map_err(|e| StoreError::io(&path, e))?;
             // A line torn by a crash does not parse: that file simply loads again.
             if let Ok(entry) = serde_json::from_str::<ManifestEntry>(&line) {
                 out.insert(entry.source.clone(), entry);
@@ -630,13 +632,13 @@ impl Store for Embedded {
             .append(true)
             .read(true)
             .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         // After a crash mid-line, start on a fresh line so this entry stays readable.
         let mut last = [b'\n'];
-        if file.metadata().map_err(|e| Error::io(&path, e))?.len() > 0 {
+        if file.metadata().map_err(|e| StoreError::io(&path, e))?.len() > 0 {
             file.seek(SeekFrom::End(-1))
                 .and_then(|_| file.read_exact(&mut last))
-                .map_err(|e| Error::io(&path, e))?;
+                .map_err(|e| StoreError::io(&path, e))?;
         }
         let torn = last[0] != b'\n';
         let mut line = if torn {
@@ -648,7 +650,7 @@ impl Store for Embedded {
         line.push('\n');
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(|e| Error::io(&path, e))
+            .map_err(|e| StoreError::io(&path, e).into())
     }
 }
 
@@ -797,7 +799,7 @@ mod tests {
         store.begin_load().unwrap();
         for bad in ["../escape", "a/b", ".."] {
             let err = Series::minute(bad).unwrap_err();
-            assert!(matches!(err, Error::Symbol { .. }), "{bad}: {err}");
+            assert_eq!(err.option, "symbol", "{bad}: {err}");
             let forged = Series {
                 symbol: bad.to_string(),
                 ..minute("A")
@@ -805,7 +807,16 @@ mod tests {
             let err = store
                 .upsert(&forged, &zone(), vec![month_bars(2024, 1, 1, 1.0)])
                 .unwrap_err();
-            assert!(matches!(err, Error::Symbol { .. }), "{bad}: {err}");
+            assert!(
+                matches!(
+                    err,
+                    crate::Error::Option(crate::OptionError {
+                        option: "symbol",
+                        ..
+                    })
+                ),
+                "{bad}: {err}"
+            );
             assert!(store.scan(&forged, 0, 1).is_err());
             assert!(store.series_of(bad).is_err());
         }

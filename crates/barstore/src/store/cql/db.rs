@@ -3,7 +3,7 @@
 //! what was being done and the store).
 
 use super::target::{CqlOptions, Target};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result, StoreError};
 use futures::Future;
 use scylla::client::session::Session;
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
@@ -161,13 +161,15 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(cap / 2 + cap * jitter / 2000)
 }
 
-/// A CQL error that no retry would mend.
-pub fn cql_error(context: String, e: impl std::fmt::Display) -> Error {
-    Error::Cql {
+/// A CQL error that no retry would mend, with the driver's error as its source.
+pub fn cql_error(context: String, e: impl Into<Cause>) -> Error {
+    let source = e.into();
+    StoreError::Cql {
         context,
-        detail: e.to_string(),
-        retryable: false,
+        detail: source.to_string(),
+        source,
     }
+    .into()
 }
 
 /// Statement values: the series key (and bucket) first, then `rest`. The key has one
@@ -273,7 +275,7 @@ impl Db {
                         n += 1;
                         continue;
                     }
-                    return Err(Error::Cql {
+                    return Err(StoreError::Cql {
                         context: format!("{} on {}", what(), self.target),
                         detail: if retryable {
                             format!(
@@ -286,8 +288,9 @@ impl Db {
                         } else {
                             e.to_string()
                         },
-                        retryable,
-                    });
+                        source: Box::new(e),
+                    }
+                    .into());
                 }
             }
         }
@@ -336,11 +339,9 @@ impl Db {
                         .execute_single_page(stmt, &values, state.clone())
                 })
                 .await?;
-            let rows = result.into_rows_result().map_err(|e| Error::Cql {
-                context: what(),
-                detail: e.to_string(),
-                retryable: false,
-            })?;
+            let rows = result
+                .into_rows_result()
+                .map_err(|e| cql_error(what(), e))?;
             let iter = rows.rows::<R>().map_err(|e| self.target.schema_error(e))?;
             for row in iter {
                 each(row.map_err(|e| self.target.schema_error(e))?);

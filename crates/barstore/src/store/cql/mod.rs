@@ -22,7 +22,7 @@ use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
-use crate::error::{Error, Result};
+use crate::error::{Error, OpenError, OptionError, Result, StoreError};
 use crate::series::{Adjustment, Series, Timeframe};
 use crate::symbol;
 pub use db::is_retryable;
@@ -60,7 +60,7 @@ pub struct Cql {
 }
 
 /// The driver's consistency level named `name` (any case).
-pub fn consistency(name: &str) -> Result<Consistency> {
+pub fn consistency(name: &str) -> Result<Consistency, OptionError> {
     Ok(match name.to_ascii_uppercase().as_str() {
         "ANY" => Consistency::Any,
         "ONE" => Consistency::One,
@@ -72,9 +72,11 @@ pub fn consistency(name: &str) -> Result<Consistency> {
         "EACH_QUORUM" => Consistency::EachQuorum,
         "LOCAL_ONE" => Consistency::LocalOne,
         _ => {
-            return Err(Error::Url(format!(
-                "invalid consistency {name:?}: use ONE, QUORUM, LOCAL_QUORUM, LOCAL_ONE, ALL, ..."
-            )))
+            return Err(OptionError::new(
+                "consistency",
+                name,
+                "use ONE, QUORUM, LOCAL_QUORUM, LOCAL_ONE, ALL, ...",
+            ))
         }
     })
 }
@@ -87,7 +89,7 @@ impl Cql {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::io("tokio runtime", e))?;
+            .map_err(|source| OpenError::Runtime { source })?;
         let mut policy = DefaultPolicy::builder().token_aware(true);
         if let Some(dc) = &opts.dc {
             policy = policy.prefer_datacenter(dc.clone());
@@ -119,9 +121,10 @@ impl Cql {
         }
         let session = runtime
             .block_on(builder.build())
-            .map_err(|e| Error::Connect {
+            .map_err(|source| OpenError::Connect {
                 hosts: target.hosts.join(","),
-                detail: client_auth_hint(e.to_string(), opts.tls, opts.tls_client.is_some()),
+                hint: client_auth_hint(&source, opts.tls, opts.tls_client.is_some()),
+                source: Box::new(source),
             })?;
         Ok(Cql {
             db: Db {
@@ -214,28 +217,27 @@ impl Cql {
     }
 }
 
-impl Error {
-    /// Adds the months a failed write was about to the error's context.
-    fn while_writing(self, months: &[MonthBars]) -> Error {
-        match (self, months.first(), months.last()) {
-            (
-                Error::Cql {
-                    context,
-                    detail,
-                    retryable,
-                },
-                Some(first),
-                Some(last),
-            ) => Error::Cql {
-                context: format!(
-                    "{context}, before writing {} to {}",
-                    first.month, last.month
-                ),
+/// Adds the months a failed write was about to the error's context.
+pub(crate) fn while_writing(e: Error, months: &[MonthBars]) -> Error {
+    match (e, months.first(), months.last()) {
+        (
+            Error::Store(StoreError::Cql {
+                context,
                 detail,
-                retryable,
-            },
-            (e, _, _) => e,
+                source,
+            }),
+            Some(first),
+            Some(last),
+        ) => StoreError::Cql {
+            context: format!(
+                "{context}, before writing {} to {}",
+                first.month, last.month
+            ),
+            detail,
+            source,
         }
+        .into(),
+        (e, _, _) => e,
     }
 }
 
@@ -243,16 +245,14 @@ impl Error {
 /// requires one closes the connection during the handshake, and the driver reports
 /// either the TLS alert or only the broken connection, so the hint goes on every TLS
 /// failure that is not the node's own certificate.
-fn client_auth_hint(mut detail: String, tls: bool, presented: bool) -> String {
-    if !tls || detail.contains("certificate verify failed") {
-        return detail;
-    }
-    detail.push_str(if presented {
-        " (if the cluster checks client certificates, it did not accept this one)"
+fn client_auth_hint(e: &scylla::errors::NewSessionError, tls: bool, presented: bool) -> String {
+    if !tls || e.to_string().contains("certificate verify failed") {
+        String::new()
+    } else if presented {
+        " (if the cluster checks client certificates, it did not accept this one)".into()
     } else {
-        " (if the cluster requires a client certificate, give one and its key)"
-    });
-    detail
+        " (if the cluster requires a client certificate, give one and its key)".into()
+    }
 }
 
 /// The TLS set-up: trust `ca` (else the system's roots), present `client` when given.
@@ -260,35 +260,33 @@ fn client_auth_hint(mut detail: String, tls: bool, presented: bool) -> String {
 fn tls_context(
     ca: Option<&std::path::Path>,
     client: Option<&ClientCert>,
-) -> Result<openssl::ssl::SslContext> {
+) -> Result<openssl::ssl::SslContext, OpenError> {
     use openssl::ssl::{SslContextBuilder, SslFiletype, SslMethod, SslVerifyMode};
-    let tls_err = |e: openssl::error::ErrorStack| Error::Url(format!("TLS set-up failed: {e}"));
-    let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(tls_err)?;
+    let failed = |detail: String| move |source| OpenError::Tls { detail, source };
+    let mut b =
+        SslContextBuilder::new(SslMethod::tls()).map_err(failed("TLS set-up failed".into()))?;
     match ca {
-        Some(path) => b.set_ca_file(path).map_err(|e| {
-            Error::Url(format!(
-                "cannot use {} as a CA certificate: {e}",
-                path.display()
-            ))
-        })?,
-        None => b.set_default_verify_paths().map_err(tls_err)?,
+        Some(path) => b.set_ca_file(path).map_err(failed(format!(
+            "cannot use {} as a CA certificate",
+            path.display()
+        )))?,
+        None => b
+            .set_default_verify_paths()
+            .map_err(failed("cannot load the system's CA certificates".into()))?,
     }
     if let Some(client) = client {
-        b.set_certificate_chain_file(&client.cert).map_err(|e| {
-            Error::Url(format!(
-                "cannot use {} as a client certificate: {e}",
+        b.set_certificate_chain_file(&client.cert)
+            .map_err(failed(format!(
+                "cannot use {} as a client certificate",
                 client.cert.display()
-            ))
-        })?;
+            )))?;
         b.set_private_key_file(&client.key, SslFiletype::PEM)
-            .map_err(|e| {
-                Error::Url(format!(
-                    "cannot use {} as a private key: {e}",
-                    client.key.display()
-                ))
-            })?;
+            .map_err(failed(format!(
+                "cannot use {} as a private key",
+                client.key.display()
+            )))?;
         b.check_private_key().map_err(|_| {
-            Error::Url(format!(
+            OpenError::ClientCert(format!(
                 "{} is not the private key of the client certificate {}",
                 client.key.display(),
                 client.cert.display()

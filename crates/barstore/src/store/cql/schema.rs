@@ -11,7 +11,7 @@
 use super::db::{cql_error, Db};
 use super::layout::Kind;
 use super::target::Replication;
-use crate::error::{Error, Result};
+use crate::error::{OpenError, Result};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
 use std::time::Duration;
@@ -38,8 +38,7 @@ impl ManifestStatements {
 
 /// The column names of a table (none when it does not exist).
 pub async fn columns(db: &Db, keyspace: &str, table: &str) -> Result<Vec<String>> {
-    let failed =
-        |e: &dyn std::fmt::Display| cql_error(format!("looking up table {keyspace}.{table}"), e);
+    let context = || format!("looking up table {keyspace}.{table}");
     let rows = db
         .session
         .query_unpaged(
@@ -47,12 +46,15 @@ pub async fn columns(db: &Db, keyspace: &str, table: &str) -> Result<Vec<String>
             (keyspace, table),
         )
         .await
-        .map_err(|e| failed(&e))?
+        .map_err(|e| cql_error(context(), e))?
         .into_rows_result()
-        .map_err(|e| failed(&e))?;
+        .map_err(|e| cql_error(context(), e))?;
     let mut names = Vec::new();
-    for row in rows.rows::<(String,)>().map_err(|e| failed(&e))? {
-        names.push(row.map_err(|e| failed(&e))?.0);
+    for row in rows
+        .rows::<(String,)>()
+        .map_err(|e| cql_error(context(), e))?
+    {
+        names.push(row.map_err(|e| cql_error(context(), e))?.0);
     }
     Ok(names)
 }
@@ -92,9 +94,10 @@ pub async fn ensure(db: &Db) -> Result<()> {
             Some(r) => r.clone(),
             None if t.hosts.iter().all(|h| is_loopback(h)) => Replication::Simple(1),
             None => {
-                return Err(Error::Url(format!(
-                    "keyspace {ks} does not exist: give a replication (e.g. NetworkTopologyStrategy:dc1=3) to create it; the SimpleStrategy:1 default is only for a single local node"
-                )))
+                return Err(OpenError::Replication {
+                    keyspace: ks.to_string(),
+                }
+                .into())
             }
         };
         run(format!(

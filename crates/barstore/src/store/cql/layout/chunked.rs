@@ -23,7 +23,7 @@ use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::{days_from_civil, Zone, DAY};
 use crate::chunk;
-use crate::error::{Error, Result};
+use crate::error::{Result, StoreError};
 use crate::series::Series;
 use crate::store::cql::db::{Db, Keyed, MonthStats};
 use crate::store::cql::index::Index;
@@ -197,14 +197,12 @@ impl Chunked {
                 return Ok(());
             }
             if started.elapsed() > LEASE_WAIT {
-                return Err(Error::Cql {
+                return Err(StoreError::Busy {
                     context: format!("writing {series} on {}", db.target),
-                    detail: format!(
-                        "another load has been writing this series for over {} s; run the command again once it is done (a crashed load's lease expires after {LEASE_TTL} s)",
-                        LEASE_WAIT.as_secs()
-                    ),
-                    retryable: true,
-                });
+                    waited_s: LEASE_WAIT.as_secs(),
+                    lease_s: LEASE_TTL.into(),
+                }
+                .into());
             }
             tokio::time::sleep(super::super::db::backoff(attempt.min(4))).await;
             attempt += 1;

@@ -96,7 +96,7 @@ impl TableLayout for Typed {
                 .index
                 .months(db, series)
                 .await
-                .map_err(|e| e.while_writing(months))?;
+                .map_err(|e| super::super::while_writing(e, months))?;
             self.index.put(db, series, months, zone.name()).await?;
             let tf = series.timeframe.to_string();
             let key = self.index.key(series, &tf);
