@@ -38,8 +38,26 @@ def test_unknown_symbol(store, data):
 
 
 def test_connection_error():
-    with pytest.raises(barstore.ConnectionError, match="cannot connect to 127.0.0.1:1"):
+    with pytest.raises(barstore.ConnectionError, match="cannot connect to 127.0.0.1:1") as e:
         barstore.connect("cql://127.0.0.1:1/ks", attempts=1)
+    assert e.value.retryable is True
+
+
+def test_retryable_only_when_a_later_attempt_may_succeed(store, data):
+    with pytest.raises(barstore.InputError) as e:
+        store.read("../etc")
+    assert e.value.retryable is False
+
+
+def test_replicas_out_of_reach_are_retryable(data):
+    ks = fresh_keyspace()
+    with barstore.connect(f"cql://{cql_node()}/{ks}") as s:
+        s.load(data / "AAPL_1min_sample_headerless.txt", progress=False)
+    # one node cannot give two replicas: "unavailable", which passes once nodes return
+    with barstore.connect(f"cql://{cql_node()}/{ks}", consistency="TWO", attempts=1) as s:
+        with pytest.raises(barstore.ConnectionError, match="unavailable: TWO needs 2") as e:
+            s.read("AAPL")
+    assert e.value.retryable is True
 
 
 def test_schema_error_for_missing_tables():

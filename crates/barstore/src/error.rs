@@ -169,8 +169,8 @@ pub enum OpenError {
         hosts: String,
         /// What the failure may mean (a client certificate refused), or nothing.
         hint: String,
-        /// The driver's error.
-        source: Box<scylla::errors::NewSessionError>,
+        /// The driver's error (a `scylla::errors::NewSessionError`).
+        source: Cause,
     },
 }
 

@@ -279,8 +279,11 @@ impl Db {
                         context: format!("{} on {}", what(), self.target),
                         detail: if retryable {
                             format!(
-                                "gave up after {} attempts at {}: {}{} ({e}); rows acknowledged before are stored, run the same command again once the cluster is reachable",
-                                self.opts.attempts,
+                                "gave up after {} at {}: {}{} ({e}); rows acknowledged before are stored, run the same command again once the cluster is reachable",
+                                match self.opts.attempts {
+                                    1 => "1 attempt".to_string(),
+                                    n => format!("{n} attempts"),
+                                },
                                 self.opts.consistency.to_ascii_uppercase(),
                                 seen.join(", then "),
                                 self.unreachable()

@@ -124,7 +124,7 @@ impl Cql {
             .map_err(|source| OpenError::Connect {
                 hosts: target.hosts.join(","),
                 hint: client_auth_hint(&source, opts.tls, opts.tls_client.is_some()),
-                source: Box::new(source),
+                source: source.into(),
             })?;
         Ok(Cql {
             db: Db {

@@ -12,8 +12,11 @@ use super::db::{cql_error, Db};
 use super::layout::Kind;
 use super::target::Replication;
 use crate::error::{OpenError, Result};
+use scylla::response::query_result::QueryResult;
+use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
+use scylla::statement::Consistency;
 use std::time::Duration;
 
 /// How long a schema change may take.
@@ -36,19 +39,34 @@ impl ManifestStatements {
     }
 }
 
+/// A query of the schema tables. Every node holds them whole, so one node's answer is
+/// enough whatever consistency the bars are written at (a cluster with a node down still
+/// answers at ALL); a lost connection is retried like any request.
+async fn schema_query(
+    db: &Db,
+    what: impl Fn() -> String,
+    cql: &str,
+    values: impl SerializeRow,
+) -> Result<QueryResult> {
+    let mut query = Statement::new(cql);
+    query.set_consistency(Consistency::One);
+    query.set_is_idempotent(true);
+    db.retry(what, || db.session.query_unpaged(query.clone(), &values))
+        .await
+}
+
 /// The column names of a table (none when it does not exist).
 pub async fn columns(db: &Db, keyspace: &str, table: &str) -> Result<Vec<String>> {
     let context = || format!("looking up table {keyspace}.{table}");
-    let rows = db
-        .session
-        .query_unpaged(
-            "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
-            (keyspace, table),
-        )
-        .await
-        .map_err(|e| cql_error(context(), e))?
-        .into_rows_result()
-        .map_err(|e| cql_error(context(), e))?;
+    let rows = schema_query(
+        db,
+        context,
+        "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
+        (keyspace, table),
+    )
+    .await?
+    .into_rows_result()
+    .map_err(|e| cql_error(context(), e))?;
     let mut names = Vec::new();
     for row in rows
         .rows::<(String,)>()
@@ -78,16 +96,16 @@ pub async fn ensure(db: &Db) -> Result<()> {
             .map_err(|e| cql_error(format!("running {cql:?}"), e))
             .map(|_| ())
     };
-    let exists = s
-        .query_unpaged(
-            "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?",
-            (ks,),
-        )
-        .await
-        .map_err(|e| cql_error("looking up the keyspace".into(), e))?
-        .into_rows_result()
-        .map_err(|e| cql_error("looking up the keyspace".into(), e))?
-        .rows_num()
+    let exists = schema_query(
+        db,
+        || format!("looking up keyspace {ks}"),
+        "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?",
+        (ks,),
+    )
+    .await?
+    .into_rows_result()
+    .map_err(|e| cql_error("looking up the keyspace".into(), e))?
+    .rows_num()
         > 0;
     if !exists {
         let replication = match &opts.replication {
