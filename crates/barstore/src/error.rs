@@ -146,10 +146,17 @@ pub enum OpenError {
         /// OpenSSL's error.
         source: openssl::error::ErrorStack,
     },
-    /// A client certificate was given without its key, or the key is not the
-    /// certificate's.
-    #[error("{0}")]
-    ClientCert(String),
+    /// A client certificate was given without its key, or a key without its certificate.
+    #[error("a client certificate needs both the certificate file and its key file")]
+    HalfClientCert,
+    /// The key file does not hold the client certificate's private key.
+    #[error("{} is not the private key of the client certificate {}", key.display(), cert.display())]
+    KeyMismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+    },
     /// A keyspace is missing and barstore may not guess how to replicate it.
     #[error("keyspace {keyspace} does not exist: give a replication (e.g. NetworkTopologyStrategy:dc1=3) to create it; the SimpleStrategy:1 default is only for a single local node")]
     Replication {

@@ -23,8 +23,10 @@
 //! [`settings`] holds every default and turns what a user chose into validated options;
 //! the CLI and the Python module only map their arguments onto it.
 //!
-//! Errors that stop an operation are [`Error`]; rows that cannot load are
-//! [`parse::Reject`]s, logged while the load goes on.
+//! Errors that stop a call are [`Error`], which says which operation failed: an option
+//! ([`OptionError`]), opening a store ([`OpenError`]), one input file ([`FileError`]),
+//! a read ([`ReadError`]) or the store itself ([`StoreError`]); rows that cannot load
+//! are [`parse::Reject`]s, logged while the load goes on.
 
 pub mod bars;
 pub mod bucket;

@@ -176,12 +176,7 @@ impl CqlChoices {
                 key: key.clone(),
             }),
             (None, None) => None,
-            _ => {
-                return Err(OpenError::ClientCert(
-                    "a client certificate needs both the certificate file and its key file".into(),
-                )
-                .into())
-            }
+            _ => return Err(OpenError::HalfClientCert.into()),
         };
         Ok(CqlOptions {
             user: self.user.clone(),

@@ -118,7 +118,7 @@ fn a_bad_file_fails_alone_as_a_file_error_and_the_others_load() {
     )
     .unwrap();
     let store = Embedded::new(dir.path().join("store"));
-    let report = load(&store, &[input.clone()], &opts(dir.path()), &NoProgress).unwrap();
+    let report = load(&store, &[input], &opts(dir.path()), &NoProgress).unwrap();
     assert_eq!((report.files, report.loaded), (3, 1));
     let failed: HashMap<&str, &FileError> = report
         .failed
@@ -162,8 +162,7 @@ fn reads_fail_as_read_errors() {
                 ..ReadRequest::default()
             },
         )
-        .err()
-        .expect("the read must fail")
+        .expect_err("the read must fail")
     };
     let e = ask("MSFT", None, None);
     assert!(
@@ -265,7 +264,13 @@ fn a_transient_store_failure_inside_a_file_names_the_file_and_stays_retryable() 
         cql: two,
     };
     let file = sample("AAPL_1min_sample_headerless.txt");
-    let e = load(&store, &[file.clone()], &opts(dir.path()), &NoProgress).unwrap_err();
+    let e = load(
+        &store,
+        std::slice::from_ref(&file),
+        &opts(dir.path()),
+        &NoProgress,
+    )
+    .unwrap_err();
     let drop = setup.block_on(
         setup
             .session()

@@ -285,12 +285,9 @@ fn tls_context(
                 "cannot use {} as a private key",
                 client.key.display()
             )))?;
-        b.check_private_key().map_err(|_| {
-            OpenError::ClientCert(format!(
-                "{} is not the private key of the client certificate {}",
-                client.key.display(),
-                client.cert.display()
-            ))
+        b.check_private_key().map_err(|_| OpenError::KeyMismatch {
+            key: client.key.clone(),
+            cert: client.cert.clone(),
         })?;
     }
     b.set_verify(SslVerifyMode::PEER);
