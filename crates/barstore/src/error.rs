@@ -11,6 +11,7 @@
 //! `source()` is there for programs: to reach the driver's or the operating system's
 //! error, and to tell transient failures from lasting ones ([`Error::is_retryable`]).
 
+use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use std::path::PathBuf;
 
 /// A driver, I/O or library error kept as the source of one of ours.
@@ -434,11 +435,38 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::Cql { source, .. } => source
-                .downcast_ref::<scylla::errors::ExecutionError>()
-                .is_some_and(crate::store::cql::is_retryable),
+                .downcast_ref::<ExecutionError>()
+                .is_some_and(is_retryable),
             StoreError::Busy { .. } => true,
             _ => false,
         }
+    }
+}
+
+/// Is a driver error worth another attempt? Timeouts, overload, unavailable replicas
+/// and lost connections are; a rejected statement is not.
+pub fn is_retryable(e: &ExecutionError) -> bool {
+    match e {
+        ExecutionError::EmptyPlan
+        | ExecutionError::ConnectionPoolError(_)
+        | ExecutionError::RequestTimeout(_) => true,
+        ExecutionError::LastAttemptError(a) => match a {
+            RequestAttemptError::DbError(db, _) => matches!(
+                db,
+                DbError::Unavailable { .. }
+                    | DbError::Overloaded
+                    | DbError::IsBootstrapping
+                    | DbError::ReadTimeout { .. }
+                    | DbError::WriteTimeout { .. }
+                    | DbError::ServerError
+                    | DbError::TruncateError
+                    | DbError::RateLimitReached { .. }
+            ),
+            RequestAttemptError::BrokenConnectionError(_)
+            | RequestAttemptError::UnableToAllocStreamId => true,
+            _ => false,
+        },
+        _ => false,
     }
 }
 

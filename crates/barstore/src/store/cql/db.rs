@@ -3,7 +3,7 @@
 //! what was being done and the store).
 
 use super::target::{CqlOptions, Target};
-use crate::error::{Cause, Error, Result, StoreError};
+use crate::error::{is_retryable, Cause, Error, Result, StoreError};
 use futures::Future;
 use scylla::client::session::Session;
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
@@ -124,33 +124,6 @@ pub fn failure_kind(e: &ExecutionError) -> String {
         }
         ExecutionError::RequestTimeout(_) => "no answer within the request timeout".into(),
         other => other.to_string(),
-    }
-}
-
-/// Is a driver error worth another attempt? Timeouts, overload, unavailable replicas
-/// and lost connections are; a rejected statement is not.
-pub fn is_retryable(e: &ExecutionError) -> bool {
-    match e {
-        ExecutionError::EmptyPlan
-        | ExecutionError::ConnectionPoolError(_)
-        | ExecutionError::RequestTimeout(_) => true,
-        ExecutionError::LastAttemptError(a) => match a {
-            RequestAttemptError::DbError(db, _) => matches!(
-                db,
-                DbError::Unavailable { .. }
-                    | DbError::Overloaded
-                    | DbError::IsBootstrapping
-                    | DbError::ReadTimeout { .. }
-                    | DbError::WriteTimeout { .. }
-                    | DbError::ServerError
-                    | DbError::TruncateError
-                    | DbError::RateLimitReached { .. }
-            ),
-            RequestAttemptError::BrokenConnectionError(_)
-            | RequestAttemptError::UnableToAllocStreamId => true,
-            _ => false,
-        },
-        _ => false,
     }
 }
 
