@@ -24,6 +24,9 @@ import pyarrow as pa
 from . import _native
 from ._native import ConnectionError, Error, InputError, SchemaError
 
+# errors the library raises set their own; the package's own checks are never transient
+Error.retryable = False
+
 __all__ = [
     "connect",
     "fetch_minute_data",

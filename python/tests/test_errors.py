@@ -47,6 +47,9 @@ def test_retryable_only_when_a_later_attempt_may_succeed(store, data):
     with pytest.raises(barstore.InputError) as e:
         store.read("../etc")
     assert e.value.retryable is False
+    with pytest.raises(barstore.InputError, match="no symbols given") as e:
+        store.read([])
+    assert e.value.retryable is False
 
 
 def test_replicas_out_of_reach_are_retryable(data):
