@@ -174,6 +174,34 @@ fn symbol(layout: &str, seed: u64, i: usize) -> String {
     format!("{}{}{i}", &layout[..2].to_uppercase(), seed / 100)
 }
 
+/// Loads paused with SIGSTOP; dropping this lets them go on (SIGCONT), also when a
+/// test fails while they are paused.
+#[derive(Default)]
+struct Paused(Vec<u32>);
+
+impl Paused {
+    fn stop(&mut self, child: &Child) {
+        signal("-STOP", child.id());
+        self.0.push(child.id());
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            signal("-CONT", pid);
+        }
+    }
+}
+
+fn signal(which: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args([which, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {which} {pid}: {status}");
+}
+
 fn finish(layout: &str, child: Child) -> Run {
     let run: Run = child.wait_with_output().unwrap().into();
     eprintln!("{layout}: exit {}\n{}", run.code, run.stderr);
@@ -190,36 +218,34 @@ fn every_layout_survives_one_lost_node_and_stops_clearly_without_two() {
     let cases: Vec<Case> = LAYOUTS
         .iter()
         .map(|&layout| match layout {
-            // a chunked load writes far faster: more rows keep it running while node 3 goes
+            // a chunked load writes far faster: more rows keep it writing until it is paused
             "chunked" => Case::new(&hosts, layout, 4, 300_000),
             _ => Case::new(&hosts, layout, 3, 600_000),
         })
         .collect();
 
-    // 1. node 3 is killed (-9) once every load has started writing: all finish, exact.
-    // Each load starts once the one before writes, so all three overlap.
+    // 1. node 3 is killed (-9) while every load is in the middle of its writes: all
+    // finish, exact. Each load is paused (SIGSTOP) once it has written bars, so that all
+    // three are mid-load when the node goes however fast or slow the machine is; they
+    // go on (SIGCONT) with the node gone.
     for case in &cases {
         let run = finish(case.layout, case.load(&case.warm));
         assert_eq!(run.code, 0, "{}: {}", case.layout, run.stderr);
     }
     let cql = Cql::connect(&format!("cql://{hosts}/system"), CqlOptions::default()).unwrap();
     let mut loads: Vec<Child> = Vec::new();
+    let mut paused = Paused::default();
     for case in &cases {
-        loads.push(case.load(&case.first));
+        let mut load = case.load(&case.first);
         let since = Instant::now();
         while !case.writing(&cql) {
-            for (other, load) in cases.iter().zip(&mut loads) {
-                if load.try_wait().unwrap().is_some() {
-                    let mut stderr = String::new();
-                    std::io::Read::read_to_string(load.stderr.as_mut().unwrap(), &mut stderr)
-                        .unwrap();
-                    panic!(
-                        "the {} load ended before the {} load wrote ({:.1} s after it started): {stderr}",
-                        other.layout,
-                        case.layout,
-                        since.elapsed().as_secs_f64()
-                    );
-                }
+            if let Some(status) = load.try_wait().unwrap() {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(load.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+                panic!(
+                    "the {} load ended ({status}) before it wrote: {stderr}",
+                    case.layout
+                );
             }
             assert!(
                 since.elapsed() < Duration::from_secs(600),
@@ -228,6 +254,8 @@ fn every_layout_survives_one_lost_node_and_stops_clearly_without_two() {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        paused.stop(&load);
+        loads.push(load);
     }
     for (case, load) in cases.iter().zip(&mut loads) {
         assert!(
@@ -238,6 +266,7 @@ fn every_layout_survives_one_lost_node_and_stops_clearly_without_two() {
     }
     drop(cql);
     cluster_script(&dir, "kill", &["3"]);
+    drop(paused);
     let killed = Instant::now();
     for (case, load) in cases.iter().zip(loads) {
         let run = finish(case.layout, load);
