@@ -4,7 +4,10 @@
 //! ```text
 //! <root>/bars/symbol=AAPL/timeframe=1min/adjustment=adjsplit/year=2024/data.parquet
 //!                                              one row group per exchange month
+//!                                   .../year=2024/part-000001_<first>_<last>.parquet
+//!                                              bars appended after the base ([`parts`])
 //! <root>/_barstore/manifest.jsonl              completed input files
+//! <root>/_barstore/series.jsonl                the series index ([`index`])
 //! <root>/_barstore/lock                        held by the one writing process
 //! ```
 //!
@@ -13,21 +16,23 @@
 //! names. Stores written before series existed have `symbol=AAPL/year=2024` directly:
 //! they read as the `1min` series with no adjustment, and the first load into such a
 //! store moves each year directory to its place under `timeframe=1min/adjustment=none`
-//! (a rename per directory, so an interrupted move resumes). An upsert rewrites the
-//! year files it touches: the new content goes to a hidden temporary file that is
-//! fsynced and renamed over the old one, so a crash leaves either the old file or the
-//! new one. Readers skip names starting with `.` or `_`, so neither the temporary files
+//! (a rename per directory, so an interrupted move resumes). An upsert of bars that all
+//! come after a year's last bar adds a part to it; any other upsert rewrites the year's
+//! base. Either way the new file goes to a hidden temporary file that is fsynced and
+//! renamed into place, so a crash leaves either the old file or the new one. Readers skip names starting with `.` or `_`, so neither the temporary files
 //! nor `_barstore` show up in the dataset.
 
 use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
+use crate::calendar::{days_from_civil, DAY};
 use crate::error::{Result, StoreError};
 use crate::series::Series;
 use crate::symbol;
 use arrow::array::{Array, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
+use index::{Index, Listing};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
@@ -35,9 +40,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaData, SortingColumn};
 use parquet::file::properties::WriterProperties;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
+use parts::{Part, YearFiles, BASE, MAX_PARTS, MERGED_KEY};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -45,9 +50,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+pub mod index;
+pub mod parts;
+
 /// Parquet key-value metadata key holding the symbol's exchange time zone.
 const ZONE_KEY: &str = "barstore.zone";
-const DATA_FILE: &str = "data.parquet";
 
 /// The Arrow schema of the stored files: UTC timestamps and the five value columns.
 pub fn schema() -> SchemaRef {
@@ -134,15 +141,114 @@ pub struct Embedded {
     root: PathBuf,
     lock: Mutex<Option<File>>,
     partitions: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    index: Index,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// What a write did to one year of a series.
+enum Written {
+    /// Added a part of `rows` bars from `first` to `last` (UTC ms).
+    Appended { rows: u64, first: i64, last: i64 },
+    /// Rewrote the year's base.
+    Merged,
+}
+
+/// The parquet footer of a file with what barstore keeps in it.
+struct Footer {
+    meta: ArrowReaderMetadata,
+}
+
+impl Footer {
+    fn load(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+            .map_err(|e| StoreError::parquet(path, e))?;
+        Ok(Footer { meta })
+    }
+
+    fn parquet(&self) -> &ParquetMetaData {
+        self.meta.metadata()
+    }
+
+    fn value(&self, key: &str) -> Option<String> {
+        self.parquet()
+            .file_metadata()
+            .key_value_metadata()?
+            .iter()
+            .find(|kv| kv.key == key)?
+            .value
+            .clone()
+    }
+
+    fn zone(&self) -> Option<String> {
+        self.value(ZONE_KEY)
+    }
+
+    /// The highest part sequence number a base holds (0: none).
+    fn merged(&self) -> u64 {
+        self.value(MERGED_KEY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn rows(&self) -> u64 {
+        self.parquet().file_metadata().num_rows() as u64
+    }
+
+    /// First and last instant of each row group.
+    fn ranges(&self) -> impl Iterator<Item = (usize, Option<(i64, i64)>)> + '_ {
+        (0..self.parquet().num_row_groups()).map(|rg| (rg, ts_range(self.parquet(), rg)))
+    }
+}
+
+/// A year directory opened: its files, its base's footer and the parts it lacks.
+struct Year {
+    files: YearFiles,
+    base: Option<Footer>,
+    merged: u64,
+}
+
+impl Year {
+    fn open(dir: &Path) -> Result<Self> {
+        let files = parts::list(dir)?;
+        let base = files.base.as_deref().map(Footer::load).transpose()?;
+        let merged = base.as_ref().map_or(0, Footer::merged);
+        Ok(Year {
+            files,
+            base,
+            merged,
+        })
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Part> {
+        self.files.live(self.merged)
+    }
+
+    /// The last stored instant of the year, `None` when it holds nothing.
+    fn last(&self) -> Option<i64> {
+        let base = self
+            .base
+            .iter()
+            .flat_map(|f| f.ranges().filter_map(|(_, r)| r.map(|r| r.1)));
+        base.chain(self.live().map(|p| p.last)).max()
+    }
+}
+
+/// The UTC instants a year directory's bars may lie in: its exchange-local dates, one
+/// day wider on each side for any zone.
+fn year_bounds(year: i32) -> (i64, i64) {
+    let ms = |y: i32| days_from_civil(y as i64, 1, 1) * DAY * 1000;
+    (ms(year) - DAY * 1000, ms(year + 1) + DAY * 1000)
+}
+
 impl Embedded {
     /// A store at `root` (created on the first load).
     pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
         Embedded {
-            root: root.into(),
+            index: Index::new(&root.join("_barstore")),
+            root,
             lock: Mutex::new(None),
             partitions: Mutex::new(HashMap::new()),
         }
@@ -169,9 +275,9 @@ impl Embedded {
         )))
     }
 
-    /// The year files of a series, by year; for the 1min series with no adjustment also
-    /// those of a store written before series existed.
-    fn year_files(&self, series: &Series) -> Result<BTreeMap<i32, PathBuf>> {
+    /// The year directories of a series, by year; for the 1min series with no
+    /// adjustment also those of a store written before series existed.
+    fn year_dirs(&self, series: &Series) -> Result<BTreeMap<i32, PathBuf>> {
         let mut out = years_in(&self.series_dir(series)?)?;
         if series.is_minute_unadjusted() {
             for (year, path) in years_in(&self.symbol_dir(&series.symbol)?)? {
@@ -216,15 +322,12 @@ impl Embedded {
         map.entry(path.to_path_buf()).or_default().clone()
     }
 
-    fn read_file(path: &Path, row_groups: Option<Vec<usize>>) -> Result<Bars> {
+    fn read_file(path: &Path) -> Result<Bars> {
         let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| StoreError::parquet(path, e))?
             .with_batch_size(64 * 1024);
         let rows = builder.metadata().file_metadata().num_rows() as usize;
-        if let Some(rg) = row_groups {
-            builder = builder.with_row_groups(rg);
-        }
         let reader = builder.build().map_err(|e| StoreError::parquet(path, e))?;
         let mut bars = Bars::with_capacity(rows);
         for batch in reader {
@@ -237,11 +340,19 @@ impl Embedded {
         Ok(bars)
     }
 
-    fn write_file(path: &Path, zone: &Zone, months: &BTreeMap<Month, Bars>) -> Result<()> {
+    /// Writes `months` to `path` (a base when `merged` is given) through a fsynced
+    /// temporary file renamed over it.
+    fn write_file(
+        path: &Path,
+        zone: &Zone,
+        months: &BTreeMap<Month, Bars>,
+        merged: Option<u64>,
+    ) -> Result<()> {
         let dir = path.parent().expect("partition files live in a directory");
         fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let name = path.file_name().expect("a file").to_string_lossy();
         let tmp = dir.join(format!(
-            ".{DATA_FILE}.{}.{}.tmp",
+            ".{name}.{}.{}.tmp",
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
@@ -250,7 +361,7 @@ impl Embedded {
             let mut writer = ArrowWriter::try_new(
                 BufWriter::with_capacity(1 << 20, file),
                 schema(),
-                Some(writer_properties(zone)),
+                Some(writer_properties(zone, merged)),
             )
             .map_err(|e| StoreError::parquet(&tmp, e))?;
             for bars in months.values().filter(|b| !b.is_empty()) {
@@ -276,12 +387,6 @@ impl Embedded {
         Ok(result?)
     }
 
-    fn footer(path: &Path) -> Result<ParquetMetaData> {
-        let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-        let reader = SerializedFileReader::new(file).map_err(|e| StoreError::parquet(path, e))?;
-        Ok(reader.metadata().clone())
-    }
-
     /// Removes temporary files left by an interrupted write.
     fn remove_debris(dir: &Path) -> Result<()> {
         let entries = match fs::read_dir(dir) {
@@ -300,6 +405,236 @@ impl Embedded {
             }
         }
         Ok(())
+    }
+
+    /// Writes `incoming` into the year directory `dir`: a new part when every bar comes
+    /// after the year's last one, else a merge of the base, its parts and `incoming`.
+    fn write_year(
+        &self,
+        dir: &Path,
+        zone: &Zone,
+        incoming: &[MonthBars],
+        force_merge: bool,
+    ) -> Result<Written> {
+        let year = Year::open(dir)?;
+        let first_in = incoming
+            .iter()
+            .filter_map(|m| m.bars.ts.first().copied())
+            .min();
+        let last_in = incoming
+            .iter()
+            .filter_map(|m| m.bars.ts.last().copied())
+            .max();
+        let appendable = match (year.last(), first_in, last_in) {
+            (Some(last), Some(first), Some(end)) => {
+                (first > last && year.live().count() < MAX_PARTS && !force_merge)
+                    .then_some((first, end))
+            }
+            _ => None,
+        };
+        if let Some((first, last)) = appendable {
+            let months: BTreeMap<Month, Bars> =
+                incoming.iter().map(|m| (m.month, m.bars.clone())).collect();
+            let rows = months.values().map(|b| b.len() as u64).sum();
+            let seq = year.files.next_seq(year.merged);
+            let path = dir.join(parts::part_name(seq, first, last));
+            Self::write_file(&path, zone, &months, None)?;
+            return Ok(Written::Appended { rows, first, last });
+        }
+        let mut months: BTreeMap<Month, Bars> = BTreeMap::new();
+        let mut z = zone.clone();
+        let stored = year.files.base.iter().chain(year.live().map(|p| &p.path));
+        for path in stored {
+            let old = Self::read_file(path)?;
+            let mut start = 0;
+            while start < old.len() {
+                let month = Month::of_local(z.utc_ms_to_local(old.ts[start]));
+                let mut end = start + 1;
+                while end < old.len() && Month::of_local(z.utc_ms_to_local(old.ts[end])) == month {
+                    end += 1;
+                }
+                let part = old.slice(start..end);
+                let merged = match months.get(&month) {
+                    Some(before) => Bars::merge(before, &part),
+                    None => part,
+                };
+                months.insert(month, merged);
+                start = end;
+            }
+        }
+        for m in incoming {
+            let merged = match months.get(&m.month) {
+                Some(old) => Bars::merge(old, &m.bars),
+                None => m.bars.clone(),
+            };
+            months.insert(m.month, merged);
+        }
+        let holds = year.files.next_seq(year.merged) - 1;
+        Self::write_file(&dir.join(BASE), zone, &months, Some(holds))?;
+        for part in &year.files.parts {
+            fs::remove_file(&part.path).map_err(|e| StoreError::io(&part.path, e))?;
+        }
+        Ok(Written::Merged)
+    }
+
+    /// What the files of a series hold: counts, first and last bar, zone (`None` when
+    /// it has no bars).
+    fn info_from_files(&self, series: &Series) -> Result<Option<SeriesInfo>> {
+        let mut info = SeriesInfo {
+            series: series.clone(),
+            rows: 0,
+            first: i64::MAX,
+            last: i64::MIN,
+            zone: String::new(),
+        };
+        for dir in self.year_dirs(series)?.values() {
+            let year = Year::open(dir)?;
+            let mut footers: Vec<Footer> = year.base.into_iter().collect();
+            for part in year.files.live(year.merged) {
+                footers.push(Footer::load(&part.path)?);
+            }
+            for footer in &footers {
+                info.rows += footer.rows();
+                for (lo, hi) in footer.ranges().filter_map(|(_, r)| r) {
+                    info.first = info.first.min(lo);
+                    info.last = info.last.max(hi);
+                }
+                if info.zone.is_empty() {
+                    info.zone = footer.zone().unwrap_or_default();
+                }
+            }
+        }
+        Ok((info.rows > 0).then_some(info))
+    }
+
+    /// The series of `symbol` as its directories hold them.
+    fn series_in_files(&self, symbol: &str) -> Result<Vec<Series>> {
+        let dir = self.symbol_dir(symbol)?;
+        let mut out = Vec::new();
+        if !years_in(&dir)?.is_empty() {
+            out.push(Series::minute(symbol)?);
+        }
+        for (tf_name, tf_dir) in subdirs(&dir)? {
+            let Some(Ok(timeframe)) = tf_name.strip_prefix("timeframe=").map(str::parse) else {
+                continue;
+            };
+            for (adj_name, adj_dir) in subdirs(&tf_dir)? {
+                let Some(Ok(adjustment)) = adj_name.strip_prefix("adjustment=").map(str::parse)
+                else {
+                    continue;
+                };
+                if !years_in(&adj_dir)?.is_empty() {
+                    out.push(Series::new(symbol, timeframe, adjustment)?);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Every series the data files hold, read from their footers.
+    fn listing_from_files(&self) -> Result<Listing> {
+        let mut out = Listing::new();
+        for (name, _) in subdirs(&self.dataset_dir())? {
+            let Some(symbol) = name.strip_prefix("symbol=") else {
+                continue;
+            };
+            if symbol::validate(symbol).is_err() {
+                continue;
+            }
+            let mut infos = Vec::new();
+            for series in self.series_in_files(symbol)? {
+                infos.extend(self.info_from_files(&series)?);
+            }
+            if !infos.is_empty() {
+                out.insert(symbol.to_string(), infos);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The series listing: the index's, or for a store without one, the files'.
+    fn listing(&self) -> Result<Arc<Listing>> {
+        match self.index.listing()? {
+            Some(listing) => Ok(listing),
+            None => Ok(Arc::new(self.listing_from_files()?)),
+        }
+    }
+
+    fn info_of(&self, series: &Series) -> Result<Option<SeriesInfo>> {
+        symbol::validate(&series.symbol)?;
+        Ok(self
+            .listing()?
+            .get(&series.symbol)
+            .and_then(|list| list.iter().find(|i| &i.series == series))
+            .cloned())
+    }
+
+    /// Writes months of a series, merging every year it touches when `force_merge`.
+    fn write_series(
+        &self,
+        series: &Series,
+        zone: &Zone,
+        months: Vec<MonthBars>,
+        force_merge: bool,
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        let dir = self.series_dir(series)?;
+        let mut by_year: BTreeMap<i32, Vec<MonthBars>> = BTreeMap::new();
+        for m in months {
+            by_year.entry(m.month.year).or_default().push(m);
+        }
+        let work: Vec<(i32, Vec<MonthBars>)> = by_year.into_iter().collect();
+        let written: Vec<Written> = work
+            .par_iter()
+            .map(|(year, incoming)| {
+                let year_dir = dir.join(format!("year={year}"));
+                let lock = self.partition_lock(&year_dir);
+                let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+                self.write_year(&year_dir, zone, incoming, force_merge)
+            })
+            .collect::<Result<_>>()?;
+        let before = self.info_of(series)?;
+        let info = match before {
+            Some(mut info)
+                if written
+                    .iter()
+                    .all(|w| matches!(w, Written::Appended { .. })) =>
+            {
+                for w in &written {
+                    if let Written::Appended { rows, first, last } = *w {
+                        info.rows += rows;
+                        info.first = info.first.min(first);
+                        info.last = info.last.max(last);
+                    }
+                }
+                Some(info)
+            }
+            _ => self.info_from_files(series)?,
+        };
+        match info {
+            Some(info) => self.index.put(&info),
+            None => Ok(()),
+        }
+    }
+
+    /// Merges every year that holds parts into its base and rebuilds the series index
+    /// from the data files. Returns the number of years merged.
+    pub fn compact(&self) -> Result<u64> {
+        self.begin_load()?;
+        let mut merged = 0;
+        for info in self.listing_from_files()?.values().flatten() {
+            let zone = Zone::new(&info.zone)?;
+            for dir in self.year_dirs(&info.series)?.values() {
+                if !parts::list(dir)?.parts.is_empty() {
+                    self.write_year(dir, &zone, &[], true)?;
+                    merged += 1;
+                }
+            }
+        }
+        self.index.rewrite(&self.listing_from_files()?)?;
+        Ok(merged)
     }
 }
 
@@ -324,22 +659,25 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// The `year=Y/data.parquet` files directly under `dir`, by year.
+/// The `year=Y` directories directly under `dir` that hold a data file, by year.
 fn years_in(dir: &Path) -> Result<BTreeMap<i32, PathBuf>> {
     let mut out = BTreeMap::new();
     for (name, path) in subdirs(dir)? {
         if let Some(year) = name.strip_prefix("year=").and_then(|y| y.parse().ok()) {
-            let file = path.join(DATA_FILE);
-            if file.exists() {
-                out.insert(year, file);
+            if !parts::list(&path)?.is_empty() {
+                out.insert(year, path);
             }
         }
     }
     Ok(out)
 }
 
-fn writer_properties(zone: &Zone) -> WriterProperties {
+fn writer_properties(zone: &Zone, merged: Option<u64>) -> WriterProperties {
     let ts = ColumnPath::from("timestamp");
+    let mut kv = vec![KeyValue::new(ZONE_KEY.to_string(), zone.name().to_string())];
+    if let Some(seq) = merged {
+        kv.push(KeyValue::new(MERGED_KEY.to_string(), seq.to_string()));
+    }
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("valid level"),
@@ -352,10 +690,7 @@ fn writer_properties(zone: &Zone) -> WriterProperties {
             descending: false,
             nulls_first: false,
         }]))
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            ZONE_KEY.to_string(),
-            zone.name().to_string(),
-        )]))
+        .set_key_value_metadata(Some(kv))
         .build()
 }
 
@@ -364,15 +699,6 @@ fn ts_range(meta: &ParquetMetaData, rg: usize) -> Option<(i64, i64)> {
         Statistics::Int64(s) => Some((*s.min_opt()?, *s.max_opt()?)),
         _ => None,
     }
-}
-
-fn zone_in(meta: &ParquetMetaData) -> Option<String> {
-    meta.file_metadata()
-        .key_value_metadata()?
-        .iter()
-        .find(|kv| kv.key == ZONE_KEY)?
-        .value
-        .clone()
 }
 
 impl Store for Embedded {
@@ -403,48 +729,21 @@ impl Store for Embedded {
         }
         Self::remove_debris(&self.dataset_dir())?;
         self.move_legacy_years()?;
+        match self.index.listing()? {
+            None => self.index.rewrite(&self.listing_from_files()?)?,
+            Some(listing) if self.index.is_bloated()? => self.index.rewrite(&listing)?,
+            Some(_) => {}
+        }
         *held = Some(file);
         Ok(())
     }
 
     fn zone_of(&self, series: &Series) -> Result<Option<String>> {
-        match self.year_files(series)?.values().next() {
-            Some(path) => Ok(zone_in(&Self::footer(path)?)),
-            None => Ok(None),
-        }
+        Ok(self.info_of(series)?.map(|i| i.zone))
     }
 
     fn upsert(&self, series: &Series, zone: &Zone, months: Vec<MonthBars>) -> Result<()> {
-        let dir = self.series_dir(series)?;
-        let mut by_year: BTreeMap<i32, Vec<MonthBars>> = BTreeMap::new();
-        for m in months {
-            by_year.entry(m.month.year).or_default().push(m);
-        }
-        let work: Vec<(i32, Vec<MonthBars>)> = by_year.into_iter().collect();
-        let write_year = |(year, incoming): &(i32, Vec<MonthBars>)| -> Result<()> {
-            let path = dir.join(format!("year={year}")).join(DATA_FILE);
-            let lock = self.partition_lock(&path);
-            let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let mut months: BTreeMap<Month, Bars> = BTreeMap::new();
-            if path.exists() {
-                let old = Self::read_file(&path, None)?;
-                let mut z = zone.clone();
-                for i in 0..old.len() {
-                    let m = Month::of_local(z.utc_ms_to_local(old.ts[i]));
-                    months.entry(m).or_default().push(old.row(i));
-                }
-            }
-            for m in incoming {
-                let merged = match months.get(&m.month) {
-                    Some(old) => Bars::merge(old, &m.bars),
-                    None => m.bars.clone(),
-                };
-                months.insert(m.month, merged);
-            }
-            Self::write_file(&path, zone, &months)
-        };
-        use rayon::prelude::*;
-        work.par_iter().try_for_each(write_year)
+        self.write_series(series, zone, months, false)
     }
 
     fn scan(&self, series: &Series, start: i64, end: i64) -> Result<Bars> {
@@ -454,17 +753,31 @@ impl Store for Embedded {
         // pre-sized output columns: one copy from the decoder, no concatenation.
         let mut units = Vec::new();
         let mut total = 0;
-        for path in self.year_files(series)?.into_values() {
-            let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-            let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
-                .map_err(|e| StoreError::parquet(&path, e))?;
-            for rg in 0..meta.metadata().num_row_groups() {
-                let overlaps =
-                    ts_range(meta.metadata(), rg).is_none_or(|(lo, hi)| hi >= start && lo <= end);
-                if overlaps {
-                    let rows = meta.metadata().row_group(rg).num_rows() as usize;
-                    units.push((path.clone(), meta.clone(), rg, rows));
+        let mut add = |path: &Path, footer: Footer| {
+            for (rg, range) in footer.ranges() {
+                if range.is_none_or(|(lo, hi)| hi >= start && lo <= end) {
+                    let rows = footer.parquet().row_group(rg).num_rows() as usize;
+                    units.push((path.to_path_buf(), footer.meta.clone(), rg, rows));
                     total += rows;
+                }
+            }
+        };
+        for (year, dir) in self.year_dirs(series)? {
+            let (lo, hi) = year_bounds(year);
+            if hi < start || lo > end {
+                continue;
+            }
+            let Year {
+                files,
+                base,
+                merged,
+            } = Year::open(&dir)?;
+            if let (Some(path), Some(footer)) = (&files.base, base) {
+                add(path, footer);
+            }
+            for part in files.live(merged) {
+                if part.last >= start && part.first <= end {
+                    add(&part.path, Footer::load(&part.path)?);
                 }
             }
         }
@@ -529,12 +842,20 @@ impl Store for Embedded {
     }
 
     fn months(&self, series: &Series) -> Result<Vec<Month>> {
+        let Some(zone) = self.zone_of(series)? else {
+            return Ok(Vec::new());
+        };
+        let mut zone = Zone::new(&zone)?;
         let mut months = Vec::new();
-        for path in self.year_files(series)?.values() {
-            let meta = Self::footer(path)?;
-            let mut zone = Zone::new(&zone_in(&meta).unwrap_or_else(|| "UTC".into()))?;
-            for rg in 0..meta.num_row_groups() {
-                if let Some((lo, _)) = ts_range(&meta, rg) {
+        for dir in self.year_dirs(series)?.values() {
+            let year = Year::open(dir)?;
+            let mut footers: Vec<Footer> = Vec::new();
+            for part in year.live() {
+                footers.push(Footer::load(&part.path)?);
+            }
+            footers.extend(year.base);
+            for footer in &footers {
+                for (lo, _) in footer.ranges().filter_map(|(_, r)| r) {
                     months.push(Month::of_local(zone.utc_ms_to_local(lo)));
                 }
             }
@@ -545,66 +866,16 @@ impl Store for Embedded {
     }
 
     fn series_of(&self, symbol: &str) -> Result<Vec<Series>> {
-        let dir = self.symbol_dir(symbol)?;
-        let mut out = Vec::new();
-        if !years_in(&dir)?.is_empty() {
-            out.push(Series::minute(symbol)?);
-        }
-        for (tf_name, tf_dir) in subdirs(&dir)? {
-            let Some(Ok(timeframe)) = tf_name.strip_prefix("timeframe=").map(str::parse) else {
-                continue;
-            };
-            for (adj_name, adj_dir) in subdirs(&tf_dir)? {
-                let Some(Ok(adjustment)) = adj_name.strip_prefix("adjustment=").map(str::parse)
-                else {
-                    continue;
-                };
-                if !years_in(&adj_dir)?.is_empty() {
-                    out.push(Series::new(symbol, timeframe, adjustment)?);
-                }
-            }
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
+        symbol::validate(symbol)?;
+        Ok(self
+            .listing()?
+            .get(symbol)
+            .map(|list| list.iter().map(|i| i.series.clone()).collect())
+            .unwrap_or_default())
     }
 
     fn series(&self) -> Result<Vec<SeriesInfo>> {
-        let mut out = Vec::new();
-        for (name, _) in subdirs(&self.dataset_dir())? {
-            let Some(symbol) = name.strip_prefix("symbol=") else {
-                continue;
-            };
-            if symbol::validate(symbol).is_err() {
-                continue;
-            }
-            for series in self.series_of(symbol)? {
-                let mut info = SeriesInfo {
-                    series: series.clone(),
-                    rows: 0,
-                    first: i64::MAX,
-                    last: i64::MIN,
-                    zone: String::new(),
-                };
-                for path in self.year_files(&series)?.values() {
-                    let meta = Self::footer(path)?;
-                    info.rows += meta.file_metadata().num_rows() as u64;
-                    for rg in 0..meta.num_row_groups() {
-                        if let Some((lo, hi)) = ts_range(&meta, rg) {
-                            info.first = info.first.min(lo);
-                            info.last = info.last.max(hi);
-                        }
-                    }
-                    if info.zone.is_empty() {
-                        info.zone = zone_in(&meta).unwrap_or_default();
-                    }
-                }
-                if info.rows > 0 {
-                    out.push(info);
-                }
-            }
-        }
-        Ok(out)
+        Ok(self.listing()?.values().flatten().cloned().collect())
     }
 
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
@@ -741,10 +1012,11 @@ mod tests {
         let path = dir
             .path()
             .join("bars/symbol=SPY/timeframe=1min/adjustment=none/year=2024/data.parquet");
-        let meta = Embedded::footer(&path).unwrap();
+        let footer = Footer::load(&path).unwrap();
+        let meta = footer.parquet();
         assert_eq!(meta.num_row_groups(), 3);
         for (rg, m) in months.iter().enumerate() {
-            assert_eq!(ts_range(&meta, rg), Some((m.bars.ts[0], m.bars.ts[9])));
+            assert_eq!(ts_range(meta, rg), Some((m.bars.ts[0], m.bars.ts[9])));
         }
         // a range inside February reads only February's bars
         let feb = store
@@ -851,5 +1123,139 @@ mod tests {
         store.record(&second).unwrap();
         assert_eq!(store.manifest().unwrap()["/data/MSFT.txt"], second);
         assert_eq!(m["/data/AAPL.txt"], entry);
+    }
+
+    /// The data files of SPY's 2024 directory, by name.
+    fn year_2024(dir: &Path) -> Vec<String> {
+        let year = dir.join("bars/symbol=SPY/timeframe=1min/adjustment=none/year=2024");
+        let mut names: Vec<String> = fs::read_dir(year)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `n` bars of one month starting at local day `day` (each a fresh day's worth).
+    fn day_bars(day: u32, n: usize, p: f64) -> MonthBars {
+        let mut m = month_bars(2024, 3, n + (day as usize - 1) * 1440, p);
+        let skip = (day as usize - 1) * 1440;
+        m.bars = m.bars.slice(skip..skip + n);
+        m
+    }
+
+    #[test]
+    fn later_bars_go_to_a_part_and_anything_else_merges_the_year() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::new(dir.path());
+        store.begin_load().unwrap();
+        let spy = minute("SPY");
+        let (d1, d2, d3) = (
+            day_bars(1, 10, 5.0),
+            day_bars(2, 10, 6.0),
+            day_bars(3, 10, 7.0),
+        );
+        store.upsert(&spy, &zone(), vec![d1.clone()]).unwrap();
+        store.upsert(&spy, &zone(), vec![d2.clone()]).unwrap();
+        store.upsert(&spy, &zone(), vec![d3.clone()]).unwrap();
+        let names = year_2024(dir.path());
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert_eq!(names[0], "data.parquet");
+        assert!(names[1].starts_with("part-000001_"), "{names:?}");
+        assert!(names[2].starts_with("part-000002_"), "{names:?}");
+        let all = Bars::merge(&Bars::merge(&d1.bars, &d2.bars), &d3.bars);
+        assert_eq!(store.scan(&spy, i64::MIN, i64::MAX).unwrap(), all);
+        // a range inside day 2 reads day 2 only
+        assert_eq!(
+            store.scan(&spy, d2.bars.ts[3], d2.bars.ts[5]).unwrap(),
+            d2.bars.slice(3..6)
+        );
+        let info = &store.series().unwrap()[0];
+        assert_eq!(
+            (info.rows, info.first, info.last),
+            (30, d1.bars.ts[0], d3.bars.ts[9])
+        );
+
+        // a bar inside day 2 again: the year is merged into one base, parts removed
+        let mut again = d2.clone();
+        again.bars = again.bars.slice(4..5);
+        again.bars.close[0] = 99.0;
+        store.upsert(&spy, &zone(), vec![again.clone()]).unwrap();
+        assert_eq!(year_2024(dir.path()), ["data.parquet"]);
+        let expect = Bars::merge(&all, &again.bars);
+        assert_eq!(store.scan(&spy, i64::MIN, i64::MAX).unwrap(), expect);
+        assert_eq!(store.series().unwrap()[0].rows, 30);
+        assert_eq!(store.months(&spy).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn parts_a_base_already_holds_are_never_read_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::new(dir.path());
+        store.begin_load().unwrap();
+        let spy = minute("SPY");
+        let (d1, d2) = (day_bars(1, 10, 5.0), day_bars(2, 10, 6.0));
+        store.upsert(&spy, &zone(), vec![d1.clone()]).unwrap();
+        store.upsert(&spy, &zone(), vec![d2.clone()]).unwrap();
+        let year = dir
+            .path()
+            .join("bars/symbol=SPY/timeframe=1min/adjustment=none/year=2024");
+        let part = year.join(&year_2024(dir.path())[1]);
+        let kept = fs::read(&part).unwrap();
+        assert_eq!(store.compact().unwrap(), 1);
+        assert_eq!(year_2024(dir.path()), ["data.parquet"]);
+        // a crash between the new base and the removal of the part it holds
+        fs::write(&part, kept).unwrap();
+        let all = Bars::merge(&d1.bars, &d2.bars);
+        assert_eq!(store.scan(&spy, i64::MIN, i64::MAX).unwrap(), all);
+        // the next append numbers past it, and the next merge removes it
+        let d3 = day_bars(3, 10, 7.0);
+        store.upsert(&spy, &zone(), vec![d3.clone()]).unwrap();
+        assert!(year_2024(dir.path())[2].starts_with("part-000002_"));
+        let all = Bars::merge(&all, &d3.bars);
+        assert_eq!(store.scan(&spy, i64::MIN, i64::MAX).unwrap(), all);
+        assert_eq!(store.series().unwrap()[0].rows, 30);
+        store.compact().unwrap();
+        assert_eq!(year_2024(dir.path()), ["data.parquet"]);
+        assert_eq!(store.scan(&spy, i64::MIN, i64::MAX).unwrap(), all);
+    }
+
+    #[test]
+    fn the_series_index_is_rebuilt_when_missing_and_followed_across_handles() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Embedded::new(dir.path());
+        writer.begin_load().unwrap();
+        writer
+            .upsert(&minute("SPY"), &zone(), vec![day_bars(1, 10, 5.0)])
+            .unwrap();
+        let reader = Embedded::new(dir.path());
+        assert_eq!(reader.series().unwrap().len(), 1);
+        writer
+            .upsert(&minute("QQQ"), &zone(), vec![day_bars(1, 7, 5.0)])
+            .unwrap();
+        writer
+            .upsert(&minute("SPY"), &zone(), vec![day_bars(2, 10, 5.0)])
+            .unwrap();
+        let listed = |s: &Embedded| {
+            s.series()
+                .unwrap()
+                .iter()
+                .map(|i| (i.series.symbol.clone(), i.rows))
+                .collect::<Vec<_>>()
+        };
+        let want = vec![("QQQ".to_string(), 7), ("SPY".to_string(), 20)];
+        assert_eq!(listed(&reader), want);
+        drop(writer);
+        fs::remove_file(dir.path().join("_barstore/series.jsonl")).unwrap();
+        // without the index, listing reads the files; the next load writes it again
+        assert_eq!(listed(&Embedded::new(dir.path())), want);
+        let again = Embedded::new(dir.path());
+        again.begin_load().unwrap();
+        assert!(dir.path().join("_barstore/series.jsonl").exists());
+        assert_eq!(listed(&reader), want);
+        assert_eq!(
+            reader.zone_of(&minute("QQQ")).unwrap().as_deref(),
+            Some("America/New_York")
+        );
     }
 }
