@@ -11,6 +11,7 @@ use anyhow::Context;
 use barstore::calendar;
 use barstore::copy::copy;
 use barstore::load::load;
+use barstore::panel::{self, PanelRequest, PanelStream, Symbols};
 use barstore::read::{read, write_csv, write_parquet};
 use barstore::settings::{self, CqlChoices, InputChoices, LoadChoices, ReadChoices};
 use barstore::store::cql::CqlOptions;
@@ -113,7 +114,8 @@ impl CqlArgs {
 enum Command {
     /// Load bar files (plain, .gz, .zip; files or directories) into the store.
     Load(LoadArgs),
-    /// Read one symbol's bars as CSV (stdout) or to a .csv/.parquet file.
+    /// Read one symbol's bars, or many symbols' (with a symbol column), as CSV (stdout)
+    /// or to a .csv/.parquet file.
     Read(ReadArgs),
     /// List stored series (symbol, timeframe, adjustment) with their row counts and
     /// first and last bars.
@@ -132,6 +134,9 @@ enum Command {
     /// Draw a calendar heat map of what the store holds: one band per series, one cell
     /// per trading day coloured by the share of its regular bars present (SVG or PNG).
     Coverage(quality::CoverageArgs),
+    /// Merge the parts that daily appends added to the embedded store into one file per
+    /// year, and rebuild its series index from the data files.
+    Compact,
 }
 
 #[derive(Args)]
@@ -203,9 +208,21 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true)
+    .args(["symbols", "symbols_file", "all"])))]
 struct ReadArgs {
-    /// The symbol.
-    symbol: String,
+    /// The symbols. One alone gives its bars; several (or --symbols-file, --all) give a
+    /// symbol column first, sorted by symbol then time.
+    symbols: Vec<String>,
+    /// Also read the symbols listed in FILE, one per line ('#' starts a comment).
+    #[arg(long, value_name = "FILE")]
+    symbols_file: Option<PathBuf>,
+    /// Read every stored symbol.
+    #[arg(long, conflicts_with_all = ["symbols", "symbols_file"])]
+    all: bool,
+    /// Leave out symbols that are not stored, with a warning, instead of failing.
+    #[arg(long)]
+    skip_missing: bool,
     #[command(flatten)]
     range: quality::RangeArgs,
     /// all, or regular: the exchange's regular session (09:30 <= t < 16:00, 13:00 on
@@ -273,15 +290,44 @@ fn run_load(store: &dyn Store, args: &LoadArgs) -> anyhow::Result<u8> {
     Ok(report.exit_code() as u8)
 }
 
-fn run_read(store: &dyn Store, args: &ReadArgs) -> anyhow::Result<u8> {
-    let req = ReadChoices {
+fn run_read(store: &(dyn Store + 'static), args: &ReadArgs) -> anyhow::Result<u8> {
+    let mut symbols = args.symbols.clone();
+    if let Some(path) = &args.symbols_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        symbols.extend(
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+    }
+    let choices = ReadChoices {
         session: args.session.clone(),
         round: args.round,
         resample: args.resample.clone(),
         tz: args.tz.clone(),
-        ..args.range.choices(&args.symbol)
-    }
-    .resolve()?;
+        ..args.range.choices("")
+    };
+    let req = match (&symbols[..], args.all, &args.symbols_file) {
+        ([one], false, None) => ReadChoices {
+            symbol: one.clone(),
+            ..choices
+        }
+        .resolve()?,
+        _ => {
+            let req = PanelRequest {
+                symbols: if args.all {
+                    Symbols::All
+                } else {
+                    Symbols::List(symbols)
+                },
+                read: choices.resolve()?,
+                skip_missing: args.skip_missing,
+            };
+            return run_read_panel(store, &req, args.output.as_deref());
+        }
+    };
     let frame = read(store, &req)?;
     match &args.output {
         Some(path) if path.extension().is_some_and(|e| e == "parquet") => {
@@ -301,19 +347,75 @@ fn run_read(store: &dyn Store, args: &ReadArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
-    println!("symbol,timeframe,adjustment,rows,first,last,tz");
-    for s in store.series()? {
-        let mut zone = calendar::Zone::new(&s.zone)?;
-        let (mut first, mut last) = (String::new(), String::new());
-        calendar::format_local(zone.utc_ms_to_local(s.first), &mut first);
-        calendar::format_local(zone.utc_ms_to_local(s.last), &mut last);
-        let series = &s.series;
-        println!(
-            "{},{},{},{},{first},{last},{}",
-            series.symbol, series.timeframe, series.adjustment, s.rows, s.zone
+/// Reads many symbols as a stream, a few at a time, into the output.
+fn run_read_panel(
+    store: &(dyn Store + 'static),
+    req: &PanelRequest,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
+    let mut stream = PanelStream::new(store, req, false)?;
+    if !stream.missing.is_empty() {
+        tracing::warn!(
+            "skipped {} symbols not in the store: {}",
+            stream.missing.len(),
+            stream.missing.join(", ")
         );
     }
+    match output {
+        Some(path) if path.extension().is_some_and(|e| e == "parquet") => {
+            panel::write_parquet(&mut stream, path)?
+        }
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            panel::write_csv(&mut stream, &mut std::io::BufWriter::new(file))?
+        }
+        None => match panel::write_csv(&mut stream, &mut std::io::stdout().lock()) {
+            Err(barstore::Error::Output { source, .. })
+                if source
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
+            other => other?,
+        },
+    }
+    Ok(0)
+}
+
+fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut zones: std::collections::HashMap<String, calendar::Zone> = Default::default();
+    let mut text = String::from("symbol,timeframe,adjustment,rows,first,last,tz\n");
+    for s in store.series()? {
+        let zone = match zones.entry(s.zone.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(calendar::Zone::new(&s.zone)?),
+        };
+        let series = &s.series;
+        text.push_str(&format!(
+            "{},{},{},{},",
+            series.symbol, series.timeframe, series.adjustment, s.rows
+        ));
+        calendar::format_local(zone.utc_ms_to_local(s.first), &mut text);
+        text.push(',');
+        calendar::format_local(zone.utc_ms_to_local(s.last), &mut text);
+        text.push(',');
+        text.push_str(&s.zone);
+        text.push('\n');
+        if text.len() > 1 << 16 {
+            out.write_all(text.as_bytes())?;
+            text.clear();
+        }
+    }
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        other => other.map(|()| 0).context("cannot write to stdout"),
+    }
+}
+
+fn run_compact(store: &dyn Store) -> anyhow::Result<u8> {
+    let years = store.compact()?;
+    eprintln!("{years} years merged; series index rebuilt");
     Ok(0)
 }
 
@@ -400,6 +502,7 @@ fn main() -> ExitCode {
                 Command::Check(args) => quality::run_check(store, args),
                 Command::Plot(args) => quality::run_plot(store, args),
                 Command::Coverage(args) => quality::run_coverage(store, args),
+                Command::Compact => run_compact(store),
             }
         });
     match result {

@@ -288,6 +288,14 @@ pub enum ReadError {
     /// No bars are stored for the symbol.
     #[error("symbol {0:?} is not in the store")]
     UnknownSymbol(String),
+    /// Symbols of a many-symbol read that are not stored.
+    #[error("not in the store: {list} ({count} of the symbols asked for; leave them out, or skip them with --skip-missing or missing=\"skip\")", list = preview(.symbols))]
+    UnknownSymbols {
+        /// How many.
+        count: usize,
+        /// Which, sorted.
+        symbols: Vec<String>,
+    },
     /// The symbol is stored, but not in the series asked for.
     #[error("{symbol} has no {wanted} series; stored: {stored}")]
     UnknownSeries {
@@ -472,3 +480,18 @@ pub fn is_retryable(e: &ExecutionError) -> bool {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The first symbols of a list, then how many more.
+fn preview(symbols: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut out = symbols
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if symbols.len() > SHOWN {
+        out.push_str(&format!(" and {} more", symbols.len() - SHOWN));
+    }
+    out
+}

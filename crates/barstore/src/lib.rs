@@ -17,7 +17,7 @@
 //!   [`chunk`]s of a day); [`copy`] moves bars between them.
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
 //!   [`read`] and [`resample`] serve range reads ([`exchange`] says when a market is
-//!   open); [`verify`] compares a store with its source files, [`check`] with its
+//!   open), [`panel`] the same range of many symbols at once; [`verify`] compares a store with its source files, [`check`] with its
 //!   calendar, and [`chart`] draws what it holds.
 //!
 //! [`settings`] holds every default and turns what a user chose into validated options;
@@ -41,6 +41,7 @@ pub mod exchange;
 pub mod format;
 pub mod generate;
 pub mod load;
+pub mod panel;
 pub mod parse;
 pub mod read;
 pub mod resample;

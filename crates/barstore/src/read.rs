@@ -242,28 +242,47 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
 /// Writes a frame as CSV: `timestamp,open,high,low,close,volume`, wall-clock times
 /// `YYYY-MM-DD HH:MM:SS`, shortest round-tripping numbers, empty missing volumes.
 pub fn write_csv(frame: &Frame, out: &mut dyn Write) -> std::io::Result<()> {
-    use std::fmt::Write as _;
-    let mut buf = String::with_capacity(1 << 16);
-    buf.push_str("timestamp,open,high,low,close,volume\n");
+    out.write_all(b"timestamp,open,high,low,close,volume\n")?;
+    write_rows(frame, None, &mut Vec::with_capacity(1 << 16), out)?;
+    out.flush()
+}
+
+/// Writes a frame's rows as CSV lines, each after `symbol,` when a symbol is given,
+/// through `buf`.
+pub fn write_rows(
+    frame: &Frame,
+    symbol: Option<&str>,
+    buf: &mut Vec<u8>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut time = String::with_capacity(20);
     let b = &frame.bars;
     for i in 0..b.len() {
-        format_local(frame.local[i], &mut buf);
-        let _ = write!(
+        if let Some(s) = symbol {
+            buf.extend_from_slice(s.as_bytes());
+            buf.push(b',');
+        }
+        time.clear();
+        format_local(frame.local[i], &mut time);
+        buf.extend_from_slice(time.as_bytes());
+        write!(
             buf,
             ",{},{},{},{},",
             b.open[i], b.high[i], b.low[i], b.close[i]
-        );
+        )?;
         if !b.volume[i].is_nan() {
-            let _ = write!(buf, "{}", b.volume[i]);
+            write!(buf, "{}", b.volume[i])?;
         }
-        buf.push('\n');
+        buf.push(b'\n');
         if buf.len() > 60_000 {
-            out.write_all(buf.as_bytes())?;
+            out.write_all(buf)?;
             buf.clear();
         }
     }
-    out.write_all(buf.as_bytes())?;
-    out.flush()
+    out.write_all(buf)?;
+    buf.clear();
+    Ok(())
 }
 
 impl Frame {

@@ -134,4 +134,10 @@ pub trait Store: Send + Sync {
 
     /// Records a completed input file; must be durable when it returns.
     fn record(&self, entry: &ManifestEntry) -> Result<()>;
+
+    /// Folds what appends added into the form reads are fastest from; returns how many
+    /// partitions it rewrote. Stores that append in place have nothing to do.
+    fn compact(&self) -> Result<u64> {
+        Ok(0)
+    }
 }

@@ -618,24 +618,6 @@ impl Embedded {
             None => Ok(()),
         }
     }
-
-    /// Merges every year that holds parts into its base and rebuilds the series index
-    /// from the data files. Returns the number of years merged.
-    pub fn compact(&self) -> Result<u64> {
-        self.begin_load()?;
-        let mut merged = 0;
-        for info in self.listing_from_files()?.values().flatten() {
-            let zone = Zone::new(&info.zone)?;
-            for dir in self.year_dirs(&info.series)?.values() {
-                if !parts::list(dir)?.parts.is_empty() {
-                    self.write_year(dir, &zone, &[], true)?;
-                    merged += 1;
-                }
-            }
-        }
-        self.index.rewrite(&self.listing_from_files()?)?;
-        Ok(merged)
-    }
 }
 
 /// The subdirectories of `dir` with their names (none when it does not exist).
@@ -876,6 +858,24 @@ impl Store for Embedded {
 
     fn series(&self) -> Result<Vec<SeriesInfo>> {
         Ok(self.listing()?.values().flatten().cloned().collect())
+    }
+
+    /// Merges every year that holds parts into its base and rebuilds the series index
+    /// from the data files. Returns the number of years merged.
+    fn compact(&self) -> Result<u64> {
+        self.begin_load()?;
+        let mut merged = 0;
+        for info in self.listing_from_files()?.values().flatten() {
+            let zone = Zone::new(&info.zone)?;
+            for dir in self.year_dirs(&info.series)?.values() {
+                if !parts::list(dir)?.parts.is_empty() {
+                    self.write_year(dir, &zone, &[], true)?;
+                    merged += 1;
+                }
+            }
+        }
+        self.index.rewrite(&self.listing_from_files()?)?;
+        Ok(merged)
     }
 
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {

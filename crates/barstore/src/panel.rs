@@ -1,0 +1,391 @@
+//! Reads of many symbols at once: the same range of hundreds or thousands of series,
+//! read in parallel, as one long table (a `symbol` column, sorted by symbol then time),
+//! a wide one (timestamps x symbols for one value column), or a stream of batches whose
+//! memory does not grow with the number of symbols.
+//!
+//! Each symbol is read exactly as [`read::read`] reads it alone (its series, session
+//! filter, resampling and rounding), so a panel's rows for a symbol are that read's.
+
+use crate::bars::Bars;
+use crate::error::{Error, OptionError, ReadError, Result};
+use crate::read::{self, Frame, ReadRequest};
+use crate::store::Store;
+use crate::symbol;
+use arrow::array::{
+    Array, ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, RecordBatchReader,
+    StringArray, TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
+use rayon::prelude::*;
+use std::io::Write;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Which symbols a panel read covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Symbols {
+    /// Every stored symbol.
+    All,
+    /// These symbols.
+    List(Vec<String>),
+}
+
+/// A read of many symbols.
+#[derive(Clone, Debug)]
+pub struct PanelRequest {
+    /// The symbols.
+    pub symbols: Symbols,
+    /// What to read of each (its `symbol` is not used).
+    pub read: ReadRequest,
+    /// Leave out symbols that are not stored (listed in [`Panel::missing`]) instead of
+    /// failing.
+    pub skip_missing: bool,
+}
+
+/// The value columns a wide read can spread over the symbols.
+pub const VALUE_COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
+
+/// The symbols a request reads (sorted, each once) and those of its list not stored.
+/// Unless `skip_missing`, a symbol not stored fails the whole request, naming every
+/// such symbol.
+pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<String>, Vec<String>)> {
+    let mut wanted = match &req.symbols {
+        Symbols::All => {
+            let mut all: Vec<String> = store
+                .series()?
+                .into_iter()
+                .map(|s| s.series.symbol)
+                .collect();
+            all.dedup();
+            return Ok((all, Vec::new()));
+        }
+        Symbols::List(list) => list.clone(),
+    };
+    if wanted.is_empty() {
+        return Err(OptionError::new("symbols", "", "name at least one symbol").into());
+    }
+    for s in &wanted {
+        symbol::validate(s)?;
+    }
+    wanted.sort();
+    wanted.dedup();
+    let stored: Vec<bool> = wanted
+        .par_iter()
+        .map(|s| Ok(!store.series_of(s)?.is_empty()))
+        .collect::<Result<_>>()?;
+    let (mut present, mut missing) = (Vec::new(), Vec::new());
+    for (s, ok) in wanted.into_iter().zip(stored) {
+        if ok {
+            present.push(s);
+        } else {
+            missing.push(s);
+        }
+    }
+    if !missing.is_empty() && !req.skip_missing {
+        return Err(ReadError::UnknownSymbols {
+            count: missing.len(),
+            symbols: missing,
+        }
+        .into());
+    }
+    Ok((present, missing))
+}
+
+/// The bars of many symbols, by symbol.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    /// Each symbol read, sorted by symbol.
+    pub frames: Vec<(String, Frame)>,
+    /// Symbols of the request that are not stored (left out under `skip_missing`).
+    pub missing: Vec<String>,
+    /// The zone of the request's `tz`, which every frame is shown in when given.
+    pub tz: Option<String>,
+}
+
+/// Reads `symbols` in parallel, each as [`read::read`] would.
+fn read_all(store: &dyn Store, symbols: &[String], req: &ReadRequest) -> Result<Vec<Frame>> {
+    symbols
+        .par_iter()
+        .map(|s| {
+            read::read(
+                store,
+                &ReadRequest {
+                    symbol: s.clone(),
+                    ..req.clone()
+                },
+            )
+        })
+        .collect()
+}
+
+/// Reads every symbol of a request into memory.
+pub fn read_panel(store: &dyn Store, req: &PanelRequest) -> Result<Panel> {
+    let (symbols, missing) = plan(store, req)?;
+    let frames = read_all(store, &symbols, &req.read)?;
+    Ok(Panel {
+        frames: symbols.into_iter().zip(frames).collect(),
+        missing,
+        tz: req.read.tz.clone(),
+    })
+}
+
+/// The schema of a long panel: a dictionary-encoded `symbol`, then the columns of a
+/// single-symbol read.
+fn long_schema(utc_zone: Option<&str>) -> SchemaRef {
+    let single = Bars::default()
+        .into_batch(utc_zone.map(Into::into))
+        .schema();
+    let mut fields = vec![Field::new(
+        "symbol",
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        false,
+    )];
+    fields.extend(single.fields().iter().map(|f| f.as_ref().clone()));
+    Arc::new(Schema::new(fields))
+}
+
+/// Concatenates frames into one long batch whose `symbol` keys index `dictionary`.
+/// `utc`: instants tagged with `zone`, else wall-clock times.
+fn long_batch(frames: &[(usize, &Frame)], dictionary: &ArrayRef, utc: Option<&str>) -> RecordBatch {
+    let rows = frames.iter().map(|(_, f)| f.bars.len()).sum();
+    let mut keys = Vec::with_capacity(rows);
+    let mut bars = Bars::with_capacity(rows);
+    for (key, frame) in frames {
+        keys.extend(std::iter::repeat_n(*key as i32, frame.bars.len()));
+        let mut b = frame.bars.clone();
+        if utc.is_none() {
+            b.ts = frame.local.iter().map(|s| s * 1000).collect();
+        }
+        bars.append(&mut b);
+    }
+    let values = bars.into_batch(utc.map(Into::into));
+    let symbols = DictionaryArray::new(Int32Array::from(keys), dictionary.clone());
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(symbols)];
+    columns.extend(values.columns().iter().cloned());
+    RecordBatch::try_new(long_schema(utc), columns).expect("columns match the schema")
+}
+
+/// The zone to tag UTC instants with when `utc`: the request's `tz`, which every frame
+/// shares (UTC without one).
+fn utc_zone(tz: &Option<String>, utc: bool) -> Option<String> {
+    utc.then(|| tz.clone().unwrap_or_else(|| "UTC".into()))
+}
+
+impl Panel {
+    /// One long batch: `symbol` (dictionary-encoded), `timestamp`, the five values,
+    /// sorted by symbol then time. `utc`: UTC instants tagged with the request's `tz`;
+    /// else each symbol's wall-clock times.
+    pub fn into_long(self, utc: bool) -> RecordBatch {
+        let utc = utc_zone(&self.tz, utc);
+        let dictionary: ArrayRef = Arc::new(StringArray::from_iter_values(
+            self.frames.iter().map(|(s, _)| s.as_str()),
+        ));
+        let frames: Vec<(usize, &Frame)> = self
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, (_, f))| (i, f))
+            .collect();
+        long_batch(&frames, &dictionary, utc.as_deref())
+    }
+
+    /// One wide batch: `timestamp` (the union of every symbol's, sorted), then one
+    /// column per symbol holding `column` (`NaN` where the symbol has no bar).
+    pub fn into_wide(self, column: &str, utc: bool) -> Result<RecordBatch> {
+        check_pivot(column)?;
+        let pick = VALUE_COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .expect("checked");
+        let utc = utc_zone(&self.tz, utc);
+        let utc = utc.as_deref();
+        let times = |f: &Frame| -> Vec<i64> {
+            if utc.is_some() {
+                f.bars.ts.clone()
+            } else {
+                f.local.iter().map(|s| s * 1000).collect()
+            }
+        };
+        let per_symbol: Vec<Vec<i64>> = self.frames.iter().map(|(_, f)| times(f)).collect();
+        let mut index: Vec<i64> = per_symbol.iter().flatten().copied().collect();
+        index.par_sort_unstable();
+        index.dedup();
+        let columns: Vec<ArrayRef> = self
+            .frames
+            .par_iter()
+            .zip(&per_symbol)
+            .map(|((_, f), ts)| {
+                let values = [
+                    &f.bars.open,
+                    &f.bars.high,
+                    &f.bars.low,
+                    &f.bars.close,
+                    &f.bars.volume,
+                ][pick];
+                let mut out = vec![f64::NAN; index.len()];
+                let mut at = 0;
+                for (t, v) in ts.iter().zip(values) {
+                    at += index[at..].partition_point(|x| x < t);
+                    out[at] = *v;
+                }
+                Arc::new(Float64Array::from(out)) as ArrayRef
+            })
+            .collect();
+        let mut fields = vec![Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Millisecond, utc.map(Into::into)),
+            false,
+        )];
+        fields.extend(
+            self.frames
+                .iter()
+                .map(|(s, _)| Field::new(s, DataType::Float64, true)),
+        );
+        let mut arrays: Vec<ArrayRef> = vec![Arc::new(
+            TimestampMillisecondArray::from(index).with_timezone_opt(utc.map(Arc::<str>::from)),
+        )];
+        arrays.extend(columns);
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .expect("columns match the schema"))
+    }
+}
+
+/// A panel read as a stream of long batches, a few symbols at a time: memory holds one
+/// group of symbols, however many the request covers. Every batch shares one
+/// dictionary of all the request's symbols. `S` is how the stream holds its store: a
+/// reference, or an `Arc` for a stream that outlives its caller (Python's).
+pub struct PanelStream<S> {
+    store: S,
+    read: ReadRequest,
+    symbols: Vec<String>,
+    dictionary: ArrayRef,
+    next: usize,
+    group: usize,
+    utc: Option<String>,
+    schema: SchemaRef,
+    /// Symbols of the request that are not stored (left out under `skip_missing`).
+    pub missing: Vec<String>,
+}
+
+impl<S: Deref<Target = dyn Store>> PanelStream<S> {
+    /// Plans the read (failing on symbols not stored unless `skip_missing`); reading
+    /// happens as batches are taken.
+    pub fn new(store: S, req: &PanelRequest, utc: bool) -> Result<Self> {
+        let (symbols, missing) = plan(&*store, req)?;
+        let utc = utc_zone(&req.read.tz, utc);
+        Ok(PanelStream {
+            store,
+            read: req.read.clone(),
+            dictionary: Arc::new(StringArray::from_iter_values(&symbols)),
+            symbols,
+            next: 0,
+            group: 2 * rayon::current_num_threads(),
+            schema: long_schema(utc.as_deref()),
+            utc,
+            missing,
+        })
+    }
+
+    /// The symbols the stream reads, in order.
+    pub fn symbols(&self) -> &[String] {
+        &self.symbols
+    }
+
+    /// The next group's batch, `None` after the last.
+    pub fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.next >= self.symbols.len() {
+            return Ok(None);
+        }
+        let end = (self.next + self.group).min(self.symbols.len());
+        let frames = read_all(&*self.store, &self.symbols[self.next..end], &self.read)?;
+        let keyed: Vec<(usize, &Frame)> = (self.next..end).zip(&frames).collect();
+        let batch = long_batch(&keyed, &self.dictionary, self.utc.as_deref());
+        self.next = end;
+        Ok(Some(batch))
+    }
+}
+
+impl<S: Deref<Target = dyn Store>> Iterator for PanelStream<S> {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch()
+            .map_err(|e| ArrowError::ExternalError(Box::new(e)))
+            .transpose()
+    }
+}
+
+impl<S: Deref<Target = dyn Store>> RecordBatchReader for PanelStream<S> {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+/// Writes a stream as CSV: `symbol,timestamp,open,high,low,close,volume`, as
+/// [`read::write_csv`] writes one symbol.
+pub fn write_csv<S: Deref<Target = dyn Store>>(
+    stream: &mut PanelStream<S>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::output(Path::new("-"), e);
+    out.write_all(b"symbol,timestamp,open,high,low,close,volume\n")
+        .map_err(io)?;
+    let mut line = Vec::with_capacity(1 << 16);
+    while stream.next < stream.symbols.len() {
+        let end = (stream.next + stream.group).min(stream.symbols.len());
+        let names = &stream.symbols[stream.next..end];
+        let frames = read_all(&*stream.store, names, &stream.read)?;
+        for (name, frame) in names.iter().zip(&frames) {
+            read::write_rows(frame, Some(name), &mut line, out).map_err(io)?;
+        }
+        stream.next = end;
+    }
+    out.flush().map_err(io)
+}
+
+/// Writes a stream as one Parquet file, batch by batch.
+pub fn write_parquet<S: Deref<Target = dyn Store>>(
+    stream: &mut PanelStream<S>,
+    path: &Path,
+) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::output(path, e))?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, stream.schema.clone(), None)
+        .map_err(|e| Error::output(path, e))?;
+    while let Some(batch) = stream.next_batch()? {
+        w.write(&batch).map_err(|e| Error::output(path, e))?;
+        // a row group per group of symbols: the writer holds no more than one
+        w.flush().map_err(|e| Error::output(path, e))?;
+    }
+    w.close().map_err(|e| Error::output(path, e))?;
+    Ok(())
+}
+
+/// Which column `into_wide` spreads, checked before reading.
+pub fn check_pivot(column: &str) -> Result<(), OptionError> {
+    if VALUE_COLUMNS.contains(&column) {
+        Ok(())
+    } else {
+        Err(OptionError::new(
+            "pivot",
+            column,
+            "use open, high, low, close or volume",
+        ))
+    }
+}
+
+/// The keys of a long batch's `symbol` column and its dictionary, for tests and tools.
+pub fn symbol_column(batch: &RecordBatch) -> Option<(Vec<i32>, Vec<String>)> {
+    let dict = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<DictionaryArray<arrow::datatypes::Int32Type>>()?;
+    let values = dict.values().as_any().downcast_ref::<StringArray>()?;
+    Some((
+        dict.keys().values().to_vec(),
+        (0..values.len())
+            .map(|i| values.value(i).to_string())
+            .collect(),
+    ))
+}
