@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -186,24 +187,75 @@ class Store:
             close()
         return LoadReport(**r)
 
-    def read_arrow(self, symbol: str, start: Any = None, end: Any = None, *,
-                   session: str | None = None, round: int | None = None,
+    def _panel(self, symbols: Any, start: Any, end: Any, session: str | None,
+               round: int | None, resample: str | None, tz: str | None,
+               timeframe: str | None, adjustment: str | None, calendar: str | None,
+               pivot: str | None, missing: str, batches: bool) -> Any:
+        """A many-symbol read in native code: the Arrow stream capsule, after warning of
+        the symbols left out."""
+        if missing not in ("error", "skip"):
+            raise InputError(f"missing={missing!r}: use 'error' or 'skip'")
+        names = None if symbols is None or symbols == "*" else list(symbols)
+        capsule, skipped = self._native.read_panel(
+            names, _time(start), _time(end), session, round, resample, tz, timeframe,
+            adjustment, calendar, pivot, missing == "skip", batches)
+        if skipped:
+            warnings.warn(f"skipped {len(skipped)} symbols not in the store: "
+                          f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}",
+                          stacklevel=3)
+        return capsule
+
+    def read_arrow(self, symbols: str | Sequence[str] | None, start: Any = None,
+                   end: Any = None, *, session: str | None = None, round: int | None = None,
                    resample: str | None = None, tz: str | None = None,
                    timeframe: str | None = None, adjustment: str | None = None,
-                   calendar: str | None = None) -> pa.Table:
-        """One symbol's bars as a ``pyarrow.Table``; the buffers are Rust's, not copied."""
-        capsule = self._native.read_arrow(symbol, _time(start), _time(end), session, round,
-                                          resample, tz, timeframe, adjustment, calendar)
+                   calendar: str | None = None, pivot: str | None = None,
+                   missing: str = "error") -> pa.Table:
+        """Bars as a ``pyarrow.Table`` on Rust's buffers (not copied). One symbol gives
+        ``timestamp`` and the five values; a list (``None`` or ``"*"``: every stored
+        symbol) adds a dictionary-encoded ``symbol`` column first, sorted by symbol then
+        time, or with ``pivot`` one column per symbol (see :meth:`read`)."""
+        if isinstance(symbols, str) and symbols != "*" and pivot is None:
+            capsule = self._native.read_arrow(symbols, _time(start), _time(end), session,
+                                              round, resample, tz, timeframe, adjustment,
+                                              calendar)
+        else:
+            if isinstance(symbols, str) and symbols != "*":
+                symbols = [symbols]
+            capsule = self._panel(symbols, start, end, session, round, resample, tz,
+                                  timeframe, adjustment, calendar, pivot, missing, False)
         return pa.table(_ArrowStream(capsule))
 
-    def read(self, symbols: str | Sequence[str], start: Any = None, end: Any = None, *,
-             session: str | None = None, round: int | None = None, resample: str | None = None,
-             tz: str | None = None, columns: Sequence[str] | None = None,
-             timeframe: str | None = None, adjustment: str | None = None,
-             calendar: str | None = None) -> pd.DataFrame:
+    def read_batches(self, symbols: Sequence[str] | None = None, start: Any = None,
+                     end: Any = None, *, session: str | None = None,
+                     round: int | None = None, resample: str | None = None,
+                     tz: str | None = None, timeframe: str | None = None,
+                     adjustment: str | None = None, calendar: str | None = None,
+                     missing: str = "error") -> pa.RecordBatchReader:
+        """The long table of :meth:`read_arrow` as a ``pyarrow.RecordBatchReader`` that
+        reads a few symbols per batch, for results larger than memory (every symbol for
+        a year): memory holds one batch, whatever the number of symbols."""
+        if isinstance(symbols, str) and symbols != "*":
+            symbols = [symbols]
+        capsule = self._panel(symbols, start, end, session, round, resample, tz, timeframe,
+                              adjustment, calendar, None, missing, True)
+        return pa.RecordBatchReader.from_stream(_ArrowStream(capsule))
+
+    def read(self, symbols: str | Sequence[str] | None, start: Any = None, end: Any = None,
+             *, session: str | None = None, round: int | None = None,
+             resample: str | None = None, tz: str | None = None,
+             columns: Sequence[str] | None = None, timeframe: str | None = None,
+             adjustment: str | None = None, calendar: str | None = None,
+             pivot: str | None = None, missing: str = "error") -> pd.DataFrame:
         """Bars as a DataFrame indexed by ``timestamp`` (exchange wall-clock, naive; aware
         in ``tz`` when given), float64 columns open high low close volume, sorted.
-        A list of symbols gives a ``(symbol, timestamp)`` MultiIndex.
+
+        A list of symbols (``None`` or ``"*"``: every stored symbol) is read in parallel
+        in native code and gives a ``(symbol, timestamp)`` MultiIndex, sorted by symbol
+        then time; ``pivot="close"`` (or any value column) gives instead a frame of
+        timestamps x symbols on the union of their timestamps, NaN where a symbol has no
+        bar. Symbols not stored raise :class:`InputError` naming them all, or with
+        ``missing="skip"`` are left out with a warning.
 
         Each symbol's series is the one in ``timeframe`` (default: the finest stored)
         and ``adjustment`` (default: the only one stored; an error lists them when
@@ -213,26 +265,32 @@ class Store:
         ``session="regular"`` keeps the exchange's regular session (09:30 <= t < 16:00,
         13:00 on early closes, nothing on holidays; ``calendar`` "us" or "plain", default
         us for America/New_York symbols, else plain); ``resample`` takes 5min, 15min,
-        1h, 1d...; ``round`` rounds half to even like ``DataFrame.round``."""
+        1h, 1d...; ``round`` rounds half to even like ``DataFrame.round``. Each applies
+        to every symbol as to a read of that symbol alone."""
         cols = list(columns) if columns is not None else COLUMNS
         unknown = set(cols) - set(COLUMNS)
         if unknown:
             raise InputError(f"unknown columns {sorted(unknown)}: choose from {COLUMNS}")
-
-        def one(symbol: str) -> pd.DataFrame:
-            table = self.read_arrow(symbol, start, end, session=session, round=round,
+        if isinstance(symbols, str) and symbols != "*" and pivot is None:
+            table = self.read_arrow(symbols, start, end, session=session, round=round,
                                     resample=resample, tz=tz, timeframe=timeframe,
                                     adjustment=adjustment, calendar=calendar)
             df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
                                  self_destruct=True)
             return df.set_index("timestamp")[cols]
-
-        if isinstance(symbols, str):
-            return one(symbols)
-        frames = {s: one(s) for s in symbols}
-        if not frames:
+        if symbols is not None and not isinstance(symbols, str) and len(symbols) == 0:
             raise InputError("no symbols given")
-        return pd.concat(frames, names=["symbol", "timestamp"])
+        table = self.read_arrow(symbols, start, end, session=session, round=round,
+                                resample=resample, tz=tz, timeframe=timeframe,
+                                adjustment=adjustment, calendar=calendar, pivot=pivot,
+                                missing=missing)
+        df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
+                             self_destruct=True)
+        if pivot is not None:
+            df = df.set_index("timestamp")
+            df.columns.name = "symbol"
+            return df
+        return df.set_index(["symbol", "timestamp"])[cols]
 
     def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
                 force: bool = False) -> dict[str, int]:

@@ -45,7 +45,24 @@ class NativeStore:
         tz: str | None = ...,
         timeframe: str | None = ...,
         adjustment: str | None = ...,
+        calendar: str | None = ...,
     ) -> Any: ...
+    def read_panel(
+        self,
+        symbols: list[str] | None,
+        start: str | None = ...,
+        end: str | None = ...,
+        session: str | None = ...,
+        round: int | None = ...,
+        resample: str | None = ...,
+        tz: str | None = ...,
+        timeframe: str | None = ...,
+        adjustment: str | None = ...,
+        calendar: str | None = ...,
+        pivot: str | None = ...,
+        skip_missing: bool = ...,
+        batches: bool = ...,
+    ) -> tuple[Any, list[str]]: ...
     def copy_to(
         self, target: NativeStore, symbols: list[str] = ..., force: bool = ...
     ) -> tuple[int, int, int, int]: ...

@@ -6,11 +6,12 @@
 //! without copying them. Long calls run with the GIL released; a load runs on its own
 //! thread while the calling thread reports progress and watches for Ctrl-C.
 
-use arrow::array::RecordBatchIterator;
+use arrow::array::{RecordBatchIterator, RecordBatchReader};
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use barstore::calendar::Zone;
 use barstore::exchange::Calendar;
 use barstore::load::{load, FileOutcome, NoProgress, Progress};
+use barstore::panel::{check_pivot, read_panel, PanelRequest, PanelStream, Symbols};
 use barstore::read::read;
 use barstore::settings::{CqlChoices, InputChoices, LoadChoices, ReadChoices};
 use barstore::store::{self, Store};
@@ -283,6 +284,84 @@ impl NativeStore {
         let stream =
             FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new(vec![Ok(batch)], schema)));
         PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+
+    /// Reads many symbols (all when `symbols` is `None`) in parallel: an Arrow C stream
+    /// capsule of one long table (or, with `pivot`, one wide table; with `batches`, a
+    /// stream read a few symbols at a time), and the symbols left out as not stored.
+    #[pyo3(signature = (symbols, start=None, end=None, session=None, round=None, resample=None,
+                        tz=None, timeframe=None, adjustment=None, calendar=None, pivot=None,
+                        skip_missing=false, batches=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn read_panel<'py>(
+        &self,
+        py: Python<'py>,
+        symbols: Option<Vec<String>>,
+        start: Option<String>,
+        end: Option<String>,
+        session: Option<String>,
+        round: Option<u32>,
+        resample: Option<String>,
+        tz: Option<String>,
+        timeframe: Option<String>,
+        adjustment: Option<String>,
+        calendar: Option<String>,
+        pivot: Option<String>,
+        skip_missing: bool,
+        batches: bool,
+    ) -> PyResult<(Bound<'py, PyCapsule>, Vec<String>)> {
+        let utc = tz.is_some();
+        let read = ReadChoices {
+            start,
+            end,
+            session,
+            round,
+            resample,
+            tz,
+            timeframe,
+            adjustment,
+            calendar,
+            ..ReadChoices::default()
+        }
+        .resolve()
+        .map_err(to_py)?;
+        if let Some(column) = &pivot {
+            check_pivot(column).map_err(to_py)?;
+        }
+        let req = PanelRequest {
+            symbols: symbols.map_or(Symbols::All, Symbols::List),
+            read,
+            skip_missing,
+        };
+        let store = self.store.clone();
+        let (reader, missing): (Box<dyn RecordBatchReader + Send>, Vec<String>) = py
+            .detach(move || -> barstore::Result<_> {
+                if batches {
+                    let mut stream = PanelStream::new(store, &req, utc)?;
+                    let missing = std::mem::take(&mut stream.missing);
+                    return Ok((
+                        Box::new(stream) as Box<dyn RecordBatchReader + Send>,
+                        missing,
+                    ));
+                }
+                let panel = read_panel(store.as_ref(), &req)?;
+                let missing = panel.missing.clone();
+                let batch = match &pivot {
+                    Some(column) => panel.into_wide(column, utc)?,
+                    None => panel.into_long(utc),
+                };
+                let schema = batch.schema();
+                Ok((
+                    Box::new(RecordBatchIterator::new(vec![Ok(batch)], schema)) as _,
+                    missing,
+                ))
+            })
+            .map_err(to_py)?;
+        let stream = FFI_ArrowArrayStream::new(reader);
+        Ok((
+            PyCapsule::new_with_value(py, stream, c"arrow_array_stream")?,
+            missing,
+        ))
     }
 
     /// Checks one symbol's series day by day; the report as JSON (see

@@ -246,3 +246,122 @@ fn the_manifest_records_files_with_their_series() {
         assert_eq!(m[&entry.source], replaced);
     }
 }
+
+#[test]
+fn many_symbols_read_as_one_panel_exactly() {
+    use barstore::panel::{read_panel, symbol_column, PanelRequest, PanelStream, Symbols};
+    use barstore::read::ReadRequest;
+    for subject in subjects("panel") {
+        let store = subject.store.as_ref();
+        let symbols = ["C", "A", "B"];
+        let mut stored = Vec::new();
+        for (i, sym) in symbols.iter().enumerate() {
+            // C lacks the first day, B the second: missing days stay missing
+            let days: Vec<u32> = match *sym {
+                "C" => vec![5, 6],
+                "B" => vec![4, 6],
+                _ => vec![4, 5, 6],
+            };
+            let mut bars = Bars::default();
+            for d in days {
+                let m = month_bars(2024, 3, d, 30, 60, 10.0 * (i + 1) as f64 + d as f64);
+                bars = Bars::merge(&bars, &m.bars);
+            }
+            let month = Month {
+                year: 2024,
+                month: 3,
+            };
+            let s = series(sym, "1min", "none");
+            store
+                .upsert(
+                    &s,
+                    &ny(),
+                    vec![MonthBars {
+                        month,
+                        bars: bars.clone(),
+                    }],
+                )
+                .unwrap();
+            stored.push((sym.to_string(), bars));
+        }
+        stored.sort_by(|a, b| a.0.cmp(&b.0));
+        let req = PanelRequest {
+            symbols: Symbols::List(vec!["C".into(), "A".into(), "B".into()]),
+            read: ReadRequest::default(),
+            skip_missing: false,
+        };
+        let panel = read_panel(store, &req).unwrap();
+        let names: Vec<&str> = panel.frames.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(names, ["A", "B", "C"], "{}", store.location());
+        for ((_, frame), (_, want)) in panel.frames.iter().zip(&stored) {
+            assert_exact(&frame.bars, want, &store.location());
+        }
+        let long = panel.clone().into_long(true);
+        let (keys, dictionary) = symbol_column(&long).unwrap();
+        assert_eq!(dictionary, ["A", "B", "C"]);
+        let counts: Vec<usize> = (0..3)
+            .map(|k| keys.iter().filter(|&&x| x == k).count())
+            .collect();
+        assert_eq!(counts, [90, 60, 60]);
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+
+        let wide = panel.into_wide("close", true).unwrap();
+        assert_eq!(wide.num_rows(), 90);
+        assert_eq!(wide.num_columns(), 4);
+
+        // the stream yields the same rows, with the one dictionary of every symbol
+        let mut stream = PanelStream::new(store, &req, true).unwrap();
+        let mut rows = 0;
+        while let Some(batch) = stream.next_batch().unwrap() {
+            assert_eq!(symbol_column(&batch).unwrap().1, ["A", "B", "C"]);
+            rows += batch.num_rows();
+        }
+        assert_eq!(rows, 210);
+
+        // all symbols; unknown ones named together, or skipped
+        let every = PanelRequest {
+            symbols: Symbols::All,
+            ..req.clone()
+        };
+        assert_eq!(read_panel(store, &every).unwrap().frames.len(), 3);
+        let unknown = PanelRequest {
+            symbols: Symbols::List(vec!["A".into(), "ZZ".into(), "XX".into()]),
+            ..req.clone()
+        };
+        let err = read_panel(store, &unknown).unwrap_err().to_string();
+        assert!(err.starts_with("not in the store: XX, ZZ (2 of"), "{err}");
+        let skipped = read_panel(
+            store,
+            &PanelRequest {
+                skip_missing: true,
+                ..unknown
+            },
+        )
+        .unwrap();
+        assert_eq!(skipped.missing, ["XX", "ZZ"]);
+        assert_eq!(skipped.frames.len(), 1);
+    }
+}
+
+#[test]
+fn appended_days_read_back_with_the_history_and_counts() {
+    for subject in subjects("append") {
+        let store = subject.store.as_ref();
+        let s = series("SPY", "1min", "none");
+        let history = month_bars(2024, 3, 4, 1000, 60, 50.0);
+        store.upsert(&s, &ny(), vec![history.clone()]).unwrap();
+        let mut want = history.bars.clone();
+        for day in 5..=8 {
+            let next = month_bars(2024, 3, day, 390, 60, day as f64);
+            store.upsert(&s, &ny(), vec![next.clone()]).unwrap();
+            want = Bars::merge(&want, &next.bars);
+        }
+        assert_exact(&all(store, &s), &want, &store.location());
+        let info = store.series().unwrap();
+        assert_eq!(info[0].rows, want.len() as u64, "{}", store.location());
+        assert_eq!(info[0].last, *want.ts.last().unwrap());
+        store.compact().unwrap();
+        assert_exact(&all(store, &s), &want, "after compact");
+        assert_eq!(store.series().unwrap()[0].rows, want.len() as u64);
+    }
+}
