@@ -6,7 +6,8 @@ both_stores!(
     ranges_are_inclusive_and_dates_mean_whole_days,
     regular_session_keeps_0930_to_1559,
     resampling_aggregates_first_max_min_last_sum,
-    rounding_and_output_files
+    rounding_and_output_files,
+    many_symbols_stream_with_a_symbol_column
 );
 
 fn load_aapl(fx: &Fixture) {
@@ -190,4 +191,61 @@ fn store_is_a_hive_dataset_with_monthly_row_groups() {
     let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
     use parquet::file::reader::FileReader;
     assert_eq!(reader.metadata().num_row_groups(), 12);
+}
+
+fn many_symbols_stream_with_a_symbol_column(fx: Fixture) {
+    let text = std::fs::read_to_string(data("AAPL_1min_sample_headerless.txt")).unwrap();
+    // MSFT: the same bars without 2024-05-02
+    let msft: String = text
+        .lines()
+        .filter(|l| !l.starts_with("2024-05-02"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = fx.path("in");
+    fx.write("in/AAPL_1min.txt", text.as_bytes());
+    fx.write("in/MSFT_1min.txt", msft.as_bytes());
+    fx.ok(&["load", dir.to_str().unwrap()], 0);
+    let range = ["--start", "2024-05-01", "--end", "2024-05-03"];
+    let one = |s: &str| {
+        let mut args = vec!["read", s];
+        args.extend(range);
+        fx.ok(&args, 0).stdout
+    };
+    let mut want = String::from("symbol,timestamp,open,high,low,close,volume\n");
+    for s in ["AAPL", "MSFT"] {
+        for line in one(s).lines().skip(1) {
+            want.push_str(&format!("{s},{line}\n"));
+        }
+    }
+    let mut args = vec!["read", "MSFT", "AAPL"];
+    args.extend(range);
+    assert_eq!(fx.ok(&args, 0).stdout, want);
+    let mut all = vec!["read", "--all"];
+    all.extend(range);
+    assert_eq!(fx.ok(&all, 0).stdout, want);
+    let list = fx.write("list.txt", b"# the universe\nMSFT\n\nAAPL  # Apple\n");
+    let mut from_file = vec!["read", "--symbols-file", list.to_str().unwrap()];
+    from_file.extend(range);
+    assert_eq!(fx.ok(&from_file, 0).stdout, want);
+
+    let out = fx.path("panel.csv");
+    let mut to_file = args.clone();
+    to_file.extend(["-o", out.to_str().unwrap()]);
+    fx.ok(&to_file, 0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
+
+    let mut unknown = vec!["read", "AAPL", "ZZZ", "QQQ"];
+    unknown.extend(range);
+    fx.fails_with(
+        &unknown,
+        2,
+        "not in the store: QQQ, ZZZ (2 of the symbols asked for",
+    );
+    unknown.push("--skip-missing");
+    let run = fx.ok(&unknown, 0);
+    assert!(run
+        .stderr
+        .contains("skipped 2 symbols not in the store: QQQ, ZZZ"));
+    assert_eq!(rows(&run.stdout), rows(&one("AAPL")));
+    fx.fails_with(&["read"], 2, "required");
 }
