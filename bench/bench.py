@@ -93,6 +93,11 @@ def write_chart():
     """bench/figures.json and the chart the README shows, docs/img/bench.svg."""
     import json
     figures = ROOT / "bench" / "figures.json"
+    # a partial run (--only-cql, --only-universe) replaces its own figures, keeps the rest
+    fresh = {f["label"] for f in FIGURES}
+    kept = [f for f in json.loads(figures.read_text()) if f["label"] not in fresh] \
+        if figures.exists() else []
+    FIGURES[:0] = kept
     figures.write_text(json.dumps(FIGURES, indent=1) + "\n")
     chart = ROOT / "docs" / "img" / "bench.svg"
     chart.parent.mkdir(parents=True, exist_ok=True)
@@ -322,7 +327,17 @@ def main():
     ap.add_argument("--symbols", type=int, default=2, help="symbols loaded into the CQL node")
     ap.add_argument("--no-cql", action="store_true", help="skip the Cassandra benchmarks")
     ap.add_argument("--only-cql", action="store_true", help="run only the Cassandra benchmarks")
+    ap.add_argument("--universe", type=int, default=2000,
+                    help="symbols of the universe benchmark (0: skip it)")
+    ap.add_argument("--days", type=int, default=21, help="trading days of the universe")
+    ap.add_argument("--only-universe", action="store_true",
+                    help="run only the universe benchmark")
     a = ap.parse_args()
+    if a.only_universe:
+        import universe
+        universe.run(a, RELEASE, WORK, line)
+        write_chart()
+        return
     WORK.mkdir(parents=True, exist_ok=True)
     src = generate(a.rows, f"gen-{a.rows}/BENCH_full_1min_adjsplit.txt")
     big = generate(2 * a.rows, f"gen-{2 * a.rows}/BENCH_full_1min_adjsplit.txt")
@@ -403,6 +418,9 @@ def main():
 
     if not a.no_cql:
         cql_bench(a, cql_sources(a, src), a.repeat)
+    if a.universe:
+        import universe
+        universe.run(a, RELEASE, WORK, line)
     write_chart()
 
 
