@@ -350,10 +350,26 @@ pub fn write_parquet<S: Deref<Target = dyn Store>>(
     stream: &mut PanelStream<S>,
     path: &Path,
 ) -> Result<()> {
+    // the symbol as plain strings: Parquet dictionary-encodes them itself, and the
+    // writer keeps memory per row group for an Arrow dictionary column (measured: 2.7 GiB
+    // for 2,000 symbols, against a flat 80 MiB for strings)
+    let mut fields: Vec<Field> = stream
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields[0] = Field::new("symbol", DataType::Utf8, false);
+    let schema = Arc::new(Schema::new(fields));
     let file = std::fs::File::create(path).map_err(|e| Error::output(path, e))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, stream.schema.clone(), None)
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)
         .map_err(|e| Error::output(path, e))?;
     while let Some(batch) = stream.next_batch()? {
+        let mut columns = batch.columns().to_vec();
+        columns[0] = arrow::compute::cast(&columns[0], &DataType::Utf8)
+            .map_err(|e| Error::output(path, e))?;
+        let batch =
+            RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema");
         w.write(&batch).map_err(|e| Error::output(path, e))?;
         // a row group per group of symbols: the writer holds no more than one
         w.flush().map_err(|e| Error::output(path, e))?;
