@@ -106,9 +106,9 @@ def run(a, release: Path, work: Path, line) -> None:
 
     last_day = max(df.index[-1] for df in updates.values()).normalize()
     day = f"{last_day:%Y-%m-%d}"
-    # the first calendar month of the history, whole
-    first_day = min(df.index[0] for df in updates.values()).normalize() - pd.Timedelta(days=days * 2)
-    first_day = pd.Timestamp(f"{first_day:%Y-%m}-01")
+    with barstore.connect(store) as s:
+        # the first calendar month of the history, whole
+        first_day = pd.Timestamp(f"{s.symbols()['first'].min():%Y-%m}-01")
     month_end = first_day + pd.offsets.MonthEnd(0)
     with barstore.connect(store) as s:
         ours = best(lambda: s.read(symbols, day, day), a.repeat)
