@@ -143,13 +143,13 @@ def run(a, release: Path, work: Path, line) -> None:
         line(f"list {n:,} series", ours, base, "s", baseline="ArcticDB list_symbols")
 
     out = work / "universe.parquet"
-    _, rss = measured([*cli, "read", "--all", "-o", out])
+    _, rss, _ = measured([*cli, "read", "--all", "-o", out])
     print(f"  read --all of the whole universe to Parquet: peak RSS {rss:.0f} MiB "
           f"({os.path.getsize(out) / 2**20:.0f} MiB written)")
 
 
 def measured(args):
-    """(seconds, peak RSS in MiB) of one command, spawned from a fresh interpreter: a
+    """(seconds, peak RSS in MiB, CPU seconds) of one command, spawned from a fresh interpreter: a
     child spawned from this one would report this process's peak (the ArcticDB frames)."""
     import json
     import sys
