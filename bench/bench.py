@@ -335,7 +335,7 @@ def main():
     a = ap.parse_args()
     if a.only_universe:
         import universe
-        universe.run(a, RELEASE, WORK, line)
+        universe.run(a, RELEASE, WORK, line, best)
         write_chart()
         return
     WORK.mkdir(parents=True, exist_ok=True)
@@ -420,7 +420,7 @@ def main():
         cql_bench(a, cql_sources(a, src), a.repeat)
     if a.universe:
         import universe
-        universe.run(a, RELEASE, WORK, line)
+        universe.run(a, RELEASE, WORK, line, best)
     write_chart()
 
 

@@ -17,15 +17,6 @@ from pathlib import Path
 DAY_BARS = 960
 
 
-def best(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def generate(release: Path, work: Path, n: int, days: int) -> tuple[Path, Path, list[str]]:
     """history/ (days per symbol) and update/ (the next day), generated once per size."""
     root = work / f"universe-{n}x{days}"
@@ -61,7 +52,8 @@ def read_frames(paths):
     return out
 
 
-def run(a, release: Path, work: Path, line) -> None:
+def run(a, release: Path, work: Path, line, best) -> None:
+    """Prints each figure through bench.py's `line`, timing with its `best`."""
     import pandas as pd
     import barstore
 

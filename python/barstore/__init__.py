@@ -140,6 +140,20 @@ def _time(t: Any) -> str | None:
     return ts.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _slice(start: Any, end: Any, session: str | None, round: int | None,
+           resample: str | None, tz: str | None, timeframe: str | None,
+           adjustment: str | None, calendar: str | None) -> dict[str, Any]:
+    """What to read of each symbol, as the native module takes it."""
+    return {"start": _time(start), "end": _time(end), "session": session, "round": round,
+            "resample": resample, "tz": tz, "timeframe": timeframe, "adjustment": adjustment,
+            "calendar": calendar}
+
+
+def _is_one(symbols: Any) -> bool:
+    """A single symbol (a frame indexed by time alone), not a list, None or "*"."""
+    return isinstance(symbols, str) and symbols != "*"
+
+
 class Store:
     """A barstore store. Use :func:`connect` to open one; usable as a context manager."""
 
@@ -187,24 +201,6 @@ class Store:
             close()
         return LoadReport(**r)
 
-    def _panel(self, symbols: Any, start: Any, end: Any, session: str | None,
-               round: int | None, resample: str | None, tz: str | None,
-               timeframe: str | None, adjustment: str | None, calendar: str | None,
-               pivot: str | None, missing: str, batches: bool) -> Any:
-        """A many-symbol read in native code: the Arrow stream capsule, after warning of
-        the symbols left out."""
-        if missing not in ("error", "skip"):
-            raise InputError(f"missing={missing!r}: use 'error' or 'skip'")
-        names = None if symbols is None or symbols == "*" else list(symbols)
-        capsule, skipped = self._native.read_panel(
-            names, _time(start), _time(end), session, round, resample, tz, timeframe,
-            adjustment, calendar, pivot, missing == "skip", batches)
-        if skipped:
-            warnings.warn(f"skipped {len(skipped)} symbols not in the store: "
-                          f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}",
-                          stacklevel=3)
-        return capsule
-
     def read_arrow(self, symbols: str | Sequence[str] | None, start: Any = None,
                    end: Any = None, *, session: str | None = None, round: int | None = None,
                    resample: str | None = None, tz: str | None = None,
@@ -215,18 +211,15 @@ class Store:
         ``timestamp`` and the five values; a list (``None`` or ``"*"``: every stored
         symbol) adds a dictionary-encoded ``symbol`` column first, sorted by symbol then
         time, or with ``pivot`` one column per symbol (see :meth:`read`)."""
-        if isinstance(symbols, str) and symbols != "*" and pivot is None:
-            capsule = self._native.read_arrow(symbols, _time(start), _time(end), session,
-                                              round, resample, tz, timeframe, adjustment,
-                                              calendar)
+        sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
+                       calendar)
+        if _is_one(symbols) and pivot is None:
+            capsule = self._native.read_arrow(symbols, sel)
         else:
-            if isinstance(symbols, str) and symbols != "*":
-                symbols = [symbols]
-            capsule = self._panel(symbols, start, end, session, round, resample, tz,
-                                  timeframe, adjustment, calendar, pivot, missing, False)
+            capsule = self._panel(symbols, sel, pivot, missing, batches=False)
         return pa.table(_ArrowStream(capsule))
 
-    def read_batches(self, symbols: Sequence[str] | None = None, start: Any = None,
+    def read_batches(self, symbols: str | Sequence[str] | None = None, start: Any = None,
                      end: Any = None, *, session: str | None = None,
                      round: int | None = None, resample: str | None = None,
                      tz: str | None = None, timeframe: str | None = None,
@@ -235,11 +228,32 @@ class Store:
         """The long table of :meth:`read_arrow` as a ``pyarrow.RecordBatchReader`` that
         reads a few symbols per batch, for results larger than memory (every symbol for
         a year): memory holds one batch, whatever the number of symbols."""
-        if isinstance(symbols, str) and symbols != "*":
-            symbols = [symbols]
-        capsule = self._panel(symbols, start, end, session, round, resample, tz, timeframe,
-                              adjustment, calendar, None, missing, True)
+        sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
+                       calendar)
+        capsule = self._panel(symbols, sel, None, missing, batches=True)
         return pa.RecordBatchReader.from_stream(_ArrowStream(capsule))
+
+    def _panel(self, symbols: Any, sel: dict[str, Any], pivot: str | None, missing: str,
+               batches: bool) -> Any:
+        """A many-symbol read in native code: the Arrow stream capsule, after warning of
+        the symbols left out."""
+        if missing not in ("error", "skip"):
+            raise InputError(f"missing={missing!r}: use 'error' or 'skip'")
+        if symbols is None or symbols == "*":
+            names = None
+        elif isinstance(symbols, str):
+            names = [symbols]
+        else:
+            names = list(symbols)
+            if not names:
+                raise InputError("no symbols given")
+        capsule, skipped = self._native.read_panel(names, sel, pivot, missing == "skip",
+                                                   batches)
+        if skipped:
+            warnings.warn(f"skipped {len(skipped)} symbols not in the store: "
+                          f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}",
+                          stacklevel=3)
+        return capsule
 
     def read(self, symbols: str | Sequence[str] | None, start: Any = None, end: Any = None,
              *, session: str | None = None, round: int | None = None,
@@ -271,15 +285,6 @@ class Store:
         unknown = set(cols) - set(COLUMNS)
         if unknown:
             raise InputError(f"unknown columns {sorted(unknown)}: choose from {COLUMNS}")
-        if isinstance(symbols, str) and symbols != "*" and pivot is None:
-            table = self.read_arrow(symbols, start, end, session=session, round=round,
-                                    resample=resample, tz=tz, timeframe=timeframe,
-                                    adjustment=adjustment, calendar=calendar)
-            df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
-                                 self_destruct=True)
-            return df.set_index("timestamp")[cols]
-        if symbols is not None and not isinstance(symbols, str) and len(symbols) == 0:
-            raise InputError("no symbols given")
         table = self.read_arrow(symbols, start, end, session=session, round=round,
                                 resample=resample, tz=tz, timeframe=timeframe,
                                 adjustment=adjustment, calendar=calendar, pivot=pivot,
@@ -290,7 +295,8 @@ class Store:
             df = df.set_index("timestamp")
             df.columns.name = "symbol"
             return df
-        return df.set_index(["symbol", "timestamp"])[cols]
+        index = "timestamp" if _is_one(symbols) else ["symbol", "timestamp"]
+        return df.set_index(index)[cols]
 
     def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
                 force: bool = False) -> dict[str, int]:
@@ -325,8 +331,9 @@ class Store:
         names = [symbols] if isinstance(symbols, str) else list(symbols)
         rows = []
         for symbol in names:
-            report = json.loads(self._native.check(symbol, _time(start), _time(end),
-                                                   timeframe, adjustment, calendar))
+            sel = _slice(start, end, None, None, None, None, timeframe, adjustment,
+                           calendar)
+            report = json.loads(self._native.check(symbol, sel))
             for day in report["days"]:
                 rows.append({
                     "symbol": report["symbol"],

@@ -34,35 +34,16 @@ class NativeStore:
         errors: str | None = ...,
         progress: Callable[[dict[str, int]], None] | None = ...,
     ) -> dict[str, Any]: ...
-    def read_arrow(
-        self,
-        symbol: str,
-        start: str | None = ...,
-        end: str | None = ...,
-        session: str | None = ...,
-        round: int | None = ...,
-        resample: str | None = ...,
-        tz: str | None = ...,
-        timeframe: str | None = ...,
-        adjustment: str | None = ...,
-        calendar: str | None = ...,
-    ) -> Any: ...
+    def read_arrow(self, symbol: str, slice: dict[str, Any]) -> Any: ...
     def read_panel(
         self,
         symbols: list[str] | None,
-        start: str | None = ...,
-        end: str | None = ...,
-        session: str | None = ...,
-        round: int | None = ...,
-        resample: str | None = ...,
-        tz: str | None = ...,
-        timeframe: str | None = ...,
-        adjustment: str | None = ...,
-        calendar: str | None = ...,
+        slice: dict[str, Any],
         pivot: str | None = ...,
         skip_missing: bool = ...,
         batches: bool = ...,
     ) -> tuple[Any, list[str]]: ...
+    def check(self, symbol: str, slice: dict[str, Any]) -> str: ...
     def copy_to(
         self, target: NativeStore, symbols: list[str] = ..., force: bool = ...
     ) -> tuple[int, int, int, int]: ...

@@ -19,7 +19,7 @@ use barstore::store::{self, Store};
 use barstore::verify::verify;
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// mimalloc keeps freed pages for reuse, which spares the page faults of the large,
@@ -329,31 +329,51 @@ fn run_read(store: &(dyn Store + 'static), args: &ReadArgs) -> anyhow::Result<u8
         }
     };
     let frame = read(store, &req)?;
-    match &args.output {
-        Some(path) if path.extension().is_some_and(|e| e == "parquet") => {
-            write_parquet(&frame, path)?
-        }
+    write_output(
+        args.output.as_deref(),
+        &frame,
+        |frame, path| Ok(write_parquet(frame, path)?),
+        |frame, out| write_csv(frame, out).context("cannot write the CSV"),
+    )
+}
+
+/// Writes a read to `output`: Parquet for a `.parquet` name, else CSV to the file or
+/// stdout (a reader that closes the pipe early, as `head` does, is no error).
+fn write_output<T>(
+    output: Option<&Path>,
+    mut read: T,
+    parquet: impl FnOnce(&mut T, &Path) -> anyhow::Result<()>,
+    csv: impl FnOnce(&mut T, &mut dyn std::io::Write) -> anyhow::Result<()>,
+) -> anyhow::Result<u8> {
+    let result = match output {
+        Some(path) if path.extension().is_some_and(|e| e == "parquet") => parquet(&mut read, path),
         Some(path) => {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            write_csv(&frame, &mut std::io::BufWriter::new(file))
-                .with_context(|| format!("cannot write {}", path.display()))?
+            csv(&mut read, &mut std::io::BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", path.display()))
         }
-        None => match write_csv(&frame, &mut std::io::stdout().lock()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other.context("cannot write to stdout")?,
-        },
+        None => csv(&mut read, &mut std::io::stdout().lock()),
+    };
+    let broken_pipe = |e: &anyhow::Error| {
+        e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        })
+    };
+    match result {
+        Err(e) if output.is_none() && broken_pipe(&e) => Ok(0),
+        other => other.map(|()| 0),
     }
-    Ok(0)
 }
 
 /// Reads many symbols as a stream, a few at a time, into the output.
 fn run_read_panel(
     store: &(dyn Store + 'static),
     req: &PanelRequest,
-    output: Option<&std::path::Path>,
+    output: Option<&Path>,
 ) -> anyhow::Result<u8> {
-    let mut stream = PanelStream::new(store, req, false)?;
+    let stream = PanelStream::new(store, req, false)?;
     if !stream.missing.is_empty() {
         tracing::warn!(
             "skipped {} symbols not in the store: {}",
@@ -361,24 +381,12 @@ fn run_read_panel(
             stream.missing.join(", ")
         );
     }
-    match output {
-        Some(path) if path.extension().is_some_and(|e| e == "parquet") => {
-            panel::write_parquet(&mut stream, path)?
-        }
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            panel::write_csv(&mut stream, &mut std::io::BufWriter::new(file))?
-        }
-        None => match panel::write_csv(&mut stream, &mut std::io::stdout().lock()) {
-            Err(barstore::Error::Output { source, .. })
-                if source
-                    .downcast_ref::<std::io::Error>()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
-            other => other?,
-        },
-    }
-    Ok(0)
+    write_output(
+        output,
+        stream,
+        |stream, path| Ok(panel::write_parquet(stream, path)?),
+        |stream, out| Ok(panel::write_csv(stream, out)?),
+    )
 }
 
 fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
@@ -387,10 +395,10 @@ fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
     let mut zones: std::collections::HashMap<String, calendar::Zone> = Default::default();
     let mut text = String::from("symbol,timeframe,adjustment,rows,first,last,tz\n");
     for s in store.series()? {
-        let zone = match zones.entry(s.zone.clone()) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(calendar::Zone::new(&s.zone)?),
-        };
+        if !zones.contains_key(&s.zone) {
+            zones.insert(s.zone.clone(), calendar::Zone::new(&s.zone)?);
+        }
+        let zone = zones.get_mut(&s.zone).expect("inserted above");
         let series = &s.series;
         text.push_str(&format!(
             "{},{},{},{},",

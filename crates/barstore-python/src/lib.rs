@@ -11,7 +11,7 @@ use arrow::ffi_stream::FFI_ArrowArrayStream;
 use barstore::calendar::Zone;
 use barstore::exchange::Calendar;
 use barstore::load::{load, FileOutcome, NoProgress, Progress};
-use barstore::panel::{check_pivot, read_panel, PanelRequest, PanelStream, Symbols};
+use barstore::panel::{pivot_column, read_panel, PanelRequest, PanelStream, Symbols};
 use barstore::read::read;
 use barstore::settings::{CqlChoices, InputChoices, LoadChoices, ReadChoices};
 use barstore::store::{self, Store};
@@ -244,38 +244,14 @@ impl NativeStore {
     }
 
     /// Reads one symbol as an Arrow C stream capsule.
-    #[pyo3(signature = (symbol, start=None, end=None, session=None, round=None, resample=None,
-                        tz=None, timeframe=None, adjustment=None, calendar=None))]
-    #[allow(clippy::too_many_arguments)]
     fn read_arrow<'py>(
         &self,
         py: Python<'py>,
         symbol: String,
-        start: Option<String>,
-        end: Option<String>,
-        session: Option<String>,
-        round: Option<u32>,
-        resample: Option<String>,
-        tz: Option<String>,
-        timeframe: Option<String>,
-        adjustment: Option<String>,
-        calendar: Option<String>,
+        slice: Slice,
     ) -> PyResult<Bound<'py, PyCapsule>> {
-        let utc = tz.is_some();
-        let req = ReadChoices {
-            symbol,
-            start,
-            end,
-            session,
-            round,
-            resample,
-            tz,
-            timeframe,
-            adjustment,
-            calendar,
-        }
-        .resolve()
-        .map_err(to_py)?;
+        let utc = slice.tz.is_some();
+        let req = slice.choices(symbol).resolve().map_err(to_py)?;
         let store = self.store.clone();
         let batch = py
             .detach(move || read(store.as_ref(), &req).map(|f| f.into_batch(utc)))
@@ -289,44 +265,20 @@ impl NativeStore {
     /// Reads many symbols (all when `symbols` is `None`) in parallel: an Arrow C stream
     /// capsule of one long table (or, with `pivot`, one wide table; with `batches`, a
     /// stream read a few symbols at a time), and the symbols left out as not stored.
-    #[pyo3(signature = (symbols, start=None, end=None, session=None, round=None, resample=None,
-                        tz=None, timeframe=None, adjustment=None, calendar=None, pivot=None,
-                        skip_missing=false, batches=false))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (symbols, slice, pivot=None, skip_missing=false, batches=false))]
     fn read_panel<'py>(
         &self,
         py: Python<'py>,
         symbols: Option<Vec<String>>,
-        start: Option<String>,
-        end: Option<String>,
-        session: Option<String>,
-        round: Option<u32>,
-        resample: Option<String>,
-        tz: Option<String>,
-        timeframe: Option<String>,
-        adjustment: Option<String>,
-        calendar: Option<String>,
+        slice: Slice,
         pivot: Option<String>,
         skip_missing: bool,
         batches: bool,
     ) -> PyResult<(Bound<'py, PyCapsule>, Vec<String>)> {
-        let utc = tz.is_some();
-        let read = ReadChoices {
-            start,
-            end,
-            session,
-            round,
-            resample,
-            tz,
-            timeframe,
-            adjustment,
-            calendar,
-            ..ReadChoices::default()
-        }
-        .resolve()
-        .map_err(to_py)?;
+        let utc = slice.tz.is_some();
+        let read = slice.choices(String::new()).resolve().map_err(to_py)?;
         if let Some(column) = &pivot {
-            check_pivot(column).map_err(to_py)?;
+            pivot_column(column).map_err(to_py)?;
         }
         let req = PanelRequest {
             symbols: symbols.map_or(Symbols::All, Symbols::List),
@@ -366,30 +318,8 @@ impl NativeStore {
 
     /// Checks one symbol's series day by day; the report as JSON (see
     /// `barstore::check::SeriesReport`).
-    #[pyo3(signature = (symbol, start=None, end=None, timeframe=None, adjustment=None,
-                        calendar=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn check(
-        &self,
-        py: Python<'_>,
-        symbol: String,
-        start: Option<String>,
-        end: Option<String>,
-        timeframe: Option<String>,
-        adjustment: Option<String>,
-        calendar: Option<String>,
-    ) -> PyResult<String> {
-        let req = ReadChoices {
-            symbol,
-            start,
-            end,
-            timeframe,
-            adjustment,
-            calendar,
-            ..ReadChoices::default()
-        }
-        .resolve()
-        .map_err(to_py)?;
+    fn check(&self, py: Python<'_>, symbol: String, slice: Slice) -> PyResult<String> {
+        let req = slice.choices(symbol).resolve().map_err(to_py)?;
         let store = self.store.clone();
         let report = py
             .detach(move || barstore::check::check(store.as_ref(), &req))
@@ -468,6 +398,39 @@ impl NativeStore {
                 .collect(),
             report.failed,
         ))
+    }
+}
+
+/// What to read of a symbol, as `Store.read` takes it (`check` uses the range and the
+/// series). `None` leaves the library's default.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Slice {
+    start: Option<String>,
+    end: Option<String>,
+    session: Option<String>,
+    round: Option<u32>,
+    resample: Option<String>,
+    tz: Option<String>,
+    timeframe: Option<String>,
+    adjustment: Option<String>,
+    calendar: Option<String>,
+}
+
+impl Slice {
+    fn choices(self, symbol: String) -> ReadChoices {
+        ReadChoices {
+            symbol,
+            start: self.start,
+            end: self.end,
+            session: self.session,
+            round: self.round,
+            resample: self.resample,
+            tz: self.tz,
+            timeframe: self.timeframe,
+            adjustment: self.adjustment,
+            calendar: self.calendar,
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::read::{self, Frame, ReadRequest};
 use crate::store::Store;
 use crate::symbol;
 use arrow::array::{
-    Array, ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, RecordBatchReader,
+    ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, RecordBatchReader,
     StringArray, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -153,12 +153,19 @@ fn long_batch(frames: &[(usize, &Frame)], dictionary: &ArrayRef, utc: Option<&st
     let mut keys = Vec::with_capacity(rows);
     let mut bars = Bars::with_capacity(rows);
     for (key, frame) in frames {
-        keys.extend(std::iter::repeat_n(*key as i32, frame.bars.len()));
-        let mut b = frame.bars.clone();
-        if utc.is_none() {
-            b.ts = frame.local.iter().map(|s| s * 1000).collect();
+        let b = &frame.bars;
+        keys.extend(std::iter::repeat_n(*key as i32, b.len()));
+        match utc {
+            Some(_) => bars.ts.extend_from_slice(&b.ts),
+            None => bars.ts.extend(frame.local.iter().map(|s| s * 1000)),
         }
-        bars.append(&mut b);
+        for (to, from) in bars
+            .values_mut()
+            .into_iter()
+            .zip([&b.open, &b.high, &b.low, &b.close, &b.volume])
+        {
+            to.extend_from_slice(from);
+        }
     }
     let values = bars.into_batch(utc.map(Into::into));
     let symbols = DictionaryArray::new(Int32Array::from(keys), dictionary.clone());
@@ -169,8 +176,8 @@ fn long_batch(frames: &[(usize, &Frame)], dictionary: &ArrayRef, utc: Option<&st
 
 /// The zone to tag UTC instants with when `utc`: the request's `tz`, which every frame
 /// shares (UTC without one).
-fn utc_zone(tz: &Option<String>, utc: bool) -> Option<String> {
-    utc.then(|| tz.clone().unwrap_or_else(|| "UTC".into()))
+fn utc_zone(tz: Option<&str>, utc: bool) -> Option<String> {
+    utc.then(|| tz.unwrap_or("UTC").to_string())
 }
 
 impl Panel {
@@ -178,7 +185,7 @@ impl Panel {
     /// sorted by symbol then time. `utc`: UTC instants tagged with the request's `tz`;
     /// else each symbol's wall-clock times.
     pub fn into_long(self, utc: bool) -> RecordBatch {
-        let utc = utc_zone(&self.tz, utc);
+        let utc = utc_zone(self.tz.as_deref(), utc);
         let dictionary: ArrayRef = Arc::new(StringArray::from_iter_values(
             self.frames.iter().map(|(s, _)| s.as_str()),
         ));
@@ -194,12 +201,8 @@ impl Panel {
     /// One wide batch: `timestamp` (the union of every symbol's, sorted), then one
     /// column per symbol holding `column` (`NaN` where the symbol has no bar).
     pub fn into_wide(self, column: &str, utc: bool) -> Result<RecordBatch> {
-        check_pivot(column)?;
-        let pick = VALUE_COLUMNS
-            .iter()
-            .position(|c| *c == column)
-            .expect("checked");
-        let utc = utc_zone(&self.tz, utc);
+        let pick = pivot_column(column)?;
+        let utc = utc_zone(self.tz.as_deref(), utc);
         let utc = utc.as_deref();
         let times = |f: &Frame| -> Vec<i64> {
             if utc.is_some() {
@@ -274,7 +277,7 @@ impl<S: Deref<Target = dyn Store>> PanelStream<S> {
     /// happens as batches are taken.
     pub fn new(store: S, req: &PanelRequest, utc: bool) -> Result<Self> {
         let (symbols, missing) = plan(&*store, req)?;
-        let utc = utc_zone(&req.read.tz, utc);
+        let utc = utc_zone(req.read.tz.as_deref(), utc);
         Ok(PanelStream {
             store,
             read: req.read.clone(),
@@ -288,22 +291,29 @@ impl<S: Deref<Target = dyn Store>> PanelStream<S> {
         })
     }
 
-    /// The symbols the stream reads, in order.
-    pub fn symbols(&self) -> &[String] {
-        &self.symbols
+    /// Reads the next group of symbols: their positions in the request and frames,
+    /// `None` after the last.
+    fn next_group(&mut self) -> Result<Option<(std::ops::Range<usize>, Vec<Frame>)>> {
+        if self.next >= self.symbols.len() {
+            return Ok(None);
+        }
+        let group = self.next..(self.next + self.group).min(self.symbols.len());
+        let frames = read_all(&*self.store, &self.symbols[group.clone()], &self.read)?;
+        self.next = group.end;
+        Ok(Some((group, frames)))
     }
 
     /// The next group's batch, `None` after the last.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        if self.next >= self.symbols.len() {
+        let Some((group, frames)) = self.next_group()? else {
             return Ok(None);
-        }
-        let end = (self.next + self.group).min(self.symbols.len());
-        let frames = read_all(&*self.store, &self.symbols[self.next..end], &self.read)?;
-        let keyed: Vec<(usize, &Frame)> = (self.next..end).zip(&frames).collect();
-        let batch = long_batch(&keyed, &self.dictionary, self.utc.as_deref());
-        self.next = end;
-        Ok(Some(batch))
+        };
+        let keyed: Vec<(usize, &Frame)> = group.zip(&frames).collect();
+        Ok(Some(long_batch(
+            &keyed,
+            &self.dictionary,
+            self.utc.as_deref(),
+        )))
     }
 }
 
@@ -332,15 +342,11 @@ pub fn write_csv<S: Deref<Target = dyn Store>>(
     let io = |e: std::io::Error| Error::output(Path::new("-"), e);
     out.write_all(b"symbol,timestamp,open,high,low,close,volume\n")
         .map_err(io)?;
-    let mut line = Vec::with_capacity(1 << 16);
-    while stream.next < stream.symbols.len() {
-        let end = (stream.next + stream.group).min(stream.symbols.len());
-        let names = &stream.symbols[stream.next..end];
-        let frames = read_all(&*stream.store, names, &stream.read)?;
-        for (name, frame) in names.iter().zip(&frames) {
-            read::write_rows(frame, Some(name), &mut line, out).map_err(io)?;
+    let mut buf = Vec::with_capacity(1 << 16);
+    while let Some((group, frames)) = stream.next_group()? {
+        for (name, frame) in stream.symbols[group].iter().zip(&frames) {
+            read::write_rows(frame, Some(name), &mut buf, out).map_err(io)?;
         }
-        stream.next = end;
     }
     out.flush().map_err(io)
 }
@@ -378,30 +384,11 @@ pub fn write_parquet<S: Deref<Target = dyn Store>>(
     Ok(())
 }
 
-/// Which column `into_wide` spreads, checked before reading.
-pub fn check_pivot(column: &str) -> Result<(), OptionError> {
-    if VALUE_COLUMNS.contains(&column) {
-        Ok(())
-    } else {
-        Err(OptionError::new(
-            "pivot",
-            column,
-            "use open, high, low, close or volume",
-        ))
-    }
-}
-
-/// The keys of a long batch's `symbol` column and its dictionary, for tests and tools.
-pub fn symbol_column(batch: &RecordBatch) -> Option<(Vec<i32>, Vec<String>)> {
-    let dict = batch
-        .column(0)
-        .as_any()
-        .downcast_ref::<DictionaryArray<arrow::datatypes::Int32Type>>()?;
-    let values = dict.values().as_any().downcast_ref::<StringArray>()?;
-    Some((
-        dict.keys().values().to_vec(),
-        (0..values.len())
-            .map(|i| values.value(i).to_string())
-            .collect(),
-    ))
+/// The position in [`VALUE_COLUMNS`] of the column a wide read spreads; callers check
+/// it before reading.
+pub fn pivot_column(column: &str) -> Result<usize, OptionError> {
+    VALUE_COLUMNS
+        .iter()
+        .position(|c| *c == column)
+        .ok_or_else(|| OptionError::new("pivot", column, "use open, high, low, close or volume"))
 }

@@ -249,7 +249,7 @@ fn the_manifest_records_files_with_their_series() {
 
 #[test]
 fn many_symbols_read_as_one_panel_exactly() {
-    use barstore::panel::{read_panel, symbol_column, PanelRequest, PanelStream, Symbols};
+    use barstore::panel::{read_panel, PanelRequest, PanelStream, Symbols};
     use barstore::read::ReadRequest;
     for subject in subjects("panel") {
         let store = subject.store.as_ref();
@@ -364,4 +364,20 @@ fn appended_days_read_back_with_the_history_and_counts() {
         assert_exact(&all(store, &s), &want, "after compact");
         assert_eq!(store.series().unwrap()[0].rows, want.len() as u64);
     }
+}
+
+/// The keys of a long batch's `symbol` column and its dictionary.
+fn symbol_column(batch: &arrow::array::RecordBatch) -> Option<(Vec<i32>, Vec<String>)> {
+    use arrow::array::{Array, DictionaryArray, StringArray};
+    let dict = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<DictionaryArray<arrow::datatypes::Int32Type>>()?;
+    let values = dict.values().as_any().downcast_ref::<StringArray>()?;
+    Some((
+        dict.keys().values().to_vec(),
+        (0..values.len())
+            .map(|i| values.value(i).to_string())
+            .collect(),
+    ))
 }

@@ -77,18 +77,14 @@ struct Seen {
 }
 
 /// The journal of one store.
-#[derive(Debug)]
 pub struct Index {
     path: PathBuf,
-    seen: Mutex<Option<SeenBox>>,
+    seen: Mutex<Seen>,
 }
 
-/// `Seen` behind a `Debug` the store can derive.
-struct SeenBox(Seen);
-
-impl std::fmt::Debug for SeenBox {
+impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} series", self.0.listing.len())
+        write!(f, "Index({})", self.path.display())
     }
 }
 
@@ -109,7 +105,7 @@ impl Index {
     pub fn new(meta: &Path) -> Self {
         Index {
             path: meta.join("series.jsonl"),
-            seen: Mutex::new(None),
+            seen: Mutex::new(Seen::default()),
         }
     }
 
@@ -120,22 +116,16 @@ impl Index {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StoreError::io(&self.path, e).into()),
         };
-        let mut guard = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = match guard.as_ref() {
-            Some(SeenBox(s)) if s.inode == meta.ino() && s.offset <= meta.len() => {
-                s.offset == meta.len()
-            }
-            _ => {
-                *guard = Some(SeenBox(Seen {
-                    inode: meta.ino(),
-                    ..Seen::default()
-                }));
-                false
-            }
-        };
-        let SeenBox(seen) = guard.as_mut().expect("set above");
-        if !fresh {
-            self.read_from(seen)?;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        // a rewrite is a new file: read it from the start
+        if seen.inode != meta.ino() || seen.offset > meta.len() {
+            *seen = Seen {
+                inode: meta.ino(),
+                ..Seen::default()
+            };
+        }
+        if seen.offset < meta.len() {
+            self.read_from(&mut seen)?;
         }
         Ok(Some(seen.listing.clone()))
     }
@@ -194,14 +184,11 @@ impl Index {
         Ok(())
     }
 
-    /// True when the journal holds many more lines than series: worth a rewrite.
-    pub fn is_bloated(&self) -> Result<bool> {
-        let Some(listing) = self.listing()? else {
-            return Ok(false);
-        };
+    /// True when the journal, as last read into `listing`, holds many more lines than
+    /// series: worth a rewrite.
+    pub fn is_bloated(&self, listing: &Listing) -> bool {
         let series: usize = listing.values().map(Vec::len).sum();
-        let guard = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let lines = guard.as_ref().map_or(0, |SeenBox(s)| s.lines);
-        Ok(lines > 2 * series + 1024)
+        let lines = self.seen.lock().unwrap_or_else(|p| p.into_inner()).lines;
+        lines > 2 * series + 1024
     }
 }

@@ -389,13 +389,7 @@ impl Embedded {
 
     /// Removes temporary files left by an interrupted write.
     fn remove_debris(dir: &Path) -> Result<()> {
-        let entries = match fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(StoreError::io(dir, e).into()),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+        for entry in entries(dir)? {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
@@ -511,7 +505,7 @@ impl Embedded {
     fn series_in_files(&self, symbol: &str) -> Result<Vec<Series>> {
         let dir = self.symbol_dir(symbol)?;
         let mut out = Vec::new();
-        if !years_in(&dir)?.is_empty() {
+        if holds_data(&dir)? {
             out.push(Series::minute(symbol)?);
         }
         for (tf_name, tf_dir) in subdirs(&dir)? {
@@ -523,7 +517,7 @@ impl Embedded {
                 else {
                     continue;
                 };
-                if !years_in(&adj_dir)?.is_empty() {
+                if holds_data(&adj_dir)? {
                     out.push(Series::new(symbol, timeframe, adjustment)?);
                 }
             }
@@ -620,16 +614,21 @@ impl Embedded {
     }
 }
 
+/// The entries of `dir` (none when it does not exist).
+fn entries(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(it) => Ok(it
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| StoreError::io(dir, e))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::io(dir, e).into()),
+    }
+}
+
 /// The subdirectories of `dir` with their names (none when it does not exist).
 fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(StoreError::io(dir, e).into()),
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+    for entry in entries(dir)? {
         if entry.path().is_dir() {
             out.push((
                 entry.file_name().to_string_lossy().into_owned(),
@@ -641,17 +640,25 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// The `year=Y` directories directly under `dir` that hold a data file, by year.
+/// The `year=Y` directories directly under `dir`, by year.
 fn years_in(dir: &Path) -> Result<BTreeMap<i32, PathBuf>> {
     let mut out = BTreeMap::new();
     for (name, path) in subdirs(dir)? {
         if let Some(year) = name.strip_prefix("year=").and_then(|y| y.parse().ok()) {
-            if !parts::list(&path)?.is_empty() {
-                out.insert(year, path);
-            }
+            out.insert(year, path);
         }
     }
     Ok(out)
+}
+
+/// True when some `year=Y` directory under `dir` holds a data file.
+fn holds_data(dir: &Path) -> Result<bool> {
+    for year in years_in(dir)?.values() {
+        if !parts::list(year)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn writer_properties(zone: &Zone, merged: Option<u64>) -> WriterProperties {
@@ -713,7 +720,7 @@ impl Store for Embedded {
         self.move_legacy_years()?;
         match self.index.listing()? {
             None => self.index.rewrite(&self.listing_from_files()?)?,
-            Some(listing) if self.index.is_bloated()? => self.index.rewrite(&listing)?,
+            Some(listing) if self.index.is_bloated(&listing) => self.index.rewrite(&listing)?,
             Some(_) => {}
         }
         *held = Some(file);

@@ -14,8 +14,7 @@
 //! them, so a crash between the new base and the removal never shows a bar twice to
 //! barstore, and the next write of the year (or `compact`) removes them for other tools.
 
-use crate::error::{Result, StoreError};
-use std::fs;
+use crate::error::Result;
 use std::path::{Path, PathBuf};
 
 /// The base file of a year.
@@ -88,14 +87,8 @@ fn parse_part(name: &str) -> Option<(u64, i64, i64)> {
 
 /// The files of the year directory `dir` (none when it does not exist).
 pub fn list(dir: &Path) -> Result<YearFiles> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(YearFiles::default()),
-        Err(e) => return Err(StoreError::io(dir, e).into()),
-    };
     let mut out = YearFiles::default();
-    for entry in entries {
-        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+    for entry in super::entries(dir)? {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name == BASE {
