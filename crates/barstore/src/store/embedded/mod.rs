@@ -34,11 +34,12 @@ use arrow::array::{Array, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
 use index::{Index, Listing};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
 };
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::{KeyValue, ParquetMetaData, SortingColumn};
+use parquet::basic::{Compression, Encoding};
+use parquet::file::metadata::{KeyValue, PageIndexPolicy, ParquetMetaData, SortingColumn};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
@@ -55,6 +56,8 @@ pub mod parts;
 
 /// Parquet key-value metadata key holding the symbol's exchange time zone.
 const ZONE_KEY: &str = "barstore.zone";
+/// Rows per data page at most.
+const PAGE_ROWS: usize = 1024;
 
 /// The Arrow schema of the stored files: UTC timestamps and the five value columns.
 pub fn schema() -> SchemaRef {
@@ -162,8 +165,9 @@ struct Footer {
 impl Footer {
     fn load(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
-            .map_err(|e| StoreError::parquet(path, e))?;
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let meta =
+            ArrowReaderMetadata::load(&file, options).map_err(|e| StoreError::parquet(path, e))?;
         Ok(Footer { meta })
     }
 
@@ -194,6 +198,37 @@ impl Footer {
 
     fn rows(&self) -> u64 {
         self.parquet().file_metadata().num_rows() as u64
+    }
+
+    /// The rows of row group `rg` in pages whose instants may lie in `start..=end`, by
+    /// the page index, with their count; `None`: every row (a file without one).
+    fn pages(&self, rg: usize, start: i64, end: i64) -> Option<(RowSelection, usize)> {
+        let meta = self.parquet();
+        let ColumnIndexMetaData::INT64(index) = meta.column_index()?.get(rg)?.first()? else {
+            return None;
+        };
+        let pages = meta.offset_index()?.get(rg)?.first()?.page_locations();
+        let rows = meta.row_group(rg).num_rows() as usize;
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+        for (p, page) in pages.iter().enumerate() {
+            let (lo, hi) = (index.min_value(p)?, index.max_value(p)?);
+            if *hi < start || *lo > end {
+                continue;
+            }
+            let first = page.first_row_index as usize;
+            let next = pages
+                .get(p + 1)
+                .map_or(rows, |n| n.first_row_index as usize);
+            match ranges.last_mut() {
+                Some(last) if last.end == first => last.end = next,
+                _ => ranges.push(first..next),
+            }
+        }
+        let selected = ranges.iter().map(|r| r.len()).sum();
+        Some((
+            RowSelection::from_consecutive_ranges(ranges.into_iter(), rows),
+            selected,
+        ))
     }
 
     /// First and last instant of each row group.
@@ -668,11 +703,16 @@ fn writer_properties(zone: &Zone, merged: Option<u64>) -> WriterProperties {
         kv.push(KeyValue::new(MERGED_KEY.to_string(), seq.to_string()));
     }
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid level"),
-        ))
+        // LZ4, not zstd: the parquet crate sets up a zstd compression and decompression
+        // context for each column chunk it reads, a third of the time of one day read of
+        // 2,000 symbols (measured: 0.33 s with zstd, 0.19 s with LZ4; 13 and 20 B/bar)
+        .set_compression(Compression::LZ4_RAW)
         .set_max_row_group_row_count(None)
-        .set_column_dictionary_enabled(ts.clone(), false)
+        // pages of about a trading day (the write batch is 1024 rows): a day's read
+        // decodes a page of each column, not its month
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        // a month's dictionary page would be decoded for any day of it
+        .set_dictionary_enabled(false)
         .set_column_encoding(ts, Encoding::DELTA_BINARY_PACKED)
         .set_sorting_columns(Some(vec![SortingColumn {
             column_idx: 0,
@@ -745,8 +785,11 @@ impl Store for Embedded {
         let mut add = |path: &Path, footer: Footer| {
             for (rg, range) in footer.ranges() {
                 if range.is_none_or(|(lo, hi)| hi >= start && lo <= end) {
-                    let rows = footer.parquet().row_group(rg).num_rows() as usize;
-                    units.push((path.to_path_buf(), footer.meta.clone(), rg, rows));
+                    let (selection, rows) = match footer.pages(rg, start, end) {
+                        Some((selection, rows)) => (Some(selection), rows),
+                        None => (None, footer.parquet().row_group(rg).num_rows() as usize),
+                    };
+                    units.push((path.to_path_buf(), footer.meta.clone(), rg, selection, rows));
                     total += rows;
                 }
             }
@@ -788,7 +831,7 @@ impl Store for Embedded {
             &mut out.volume[..],
         );
         for unit in &units {
-            let n = unit.3;
+            let n = unit.4;
             let (a, rest) = ts.split_at_mut(n);
             ts = rest;
             let mut cols: [&mut [f64]; 5] = [&mut [], &mut [], &mut [], &mut [], &mut []];
@@ -802,15 +845,17 @@ impl Store for Embedded {
             }
             slices.push((unit, a, cols));
         }
-        slices
-            .into_par_iter()
-            .try_for_each(|((path, meta, rg, rows), ts, mut cols)| {
+        slices.into_par_iter().try_for_each(
+            |((path, meta, rg, selection, rows), ts, mut cols)| {
                 let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
-                    .with_row_groups(vec![*rg])
-                    .with_batch_size(*rows)
-                    .build()
-                    .map_err(|e| StoreError::parquet(path, e))?;
+                let mut builder =
+                    ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                        .with_row_groups(vec![*rg])
+                        .with_batch_size((*rows).max(1));
+                if let Some(selection) = selection {
+                    builder = builder.with_row_selection(selection.clone());
+                }
+                let reader = builder.build().map_err(|e| StoreError::parquet(path, e))?;
                 let mut at = 0;
                 for batch in reader {
                     let batch = batch.map_err(|e| StoreError::Unexpected {
@@ -821,7 +866,8 @@ impl Store for Embedded {
                     at += batch.num_rows();
                 }
                 Ok::<(), crate::Error>(())
-            })?;
+            },
+        )?;
         let r = out.range(start, end);
         Ok(if r.len() == out.len() {
             out
@@ -1263,6 +1309,33 @@ mod tests {
         assert_eq!(
             reader.zone_of(&minute("QQQ")).unwrap().as_deref(),
             Some("America/New_York")
+        );
+    }
+
+    #[test]
+    fn a_day_read_decodes_that_days_pages_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::new(dir.path());
+        store.begin_load().unwrap();
+        // thirty days of minutes: 43,200 bars in one row group
+        let month = month_bars(2024, 1, 30 * 1440, 5.0);
+        store
+            .upsert(&minute("SPY"), &zone(), vec![month.clone()])
+            .unwrap();
+        let path = dir
+            .path()
+            .join("bars/symbol=SPY/timeframe=1min/adjustment=none/year=2024/data.parquet");
+        let footer = Footer::load(&path).unwrap();
+        let day = &month.bars.ts[10 * 1440..11 * 1440];
+        let (start, end) = (day[0], day[1439]);
+        let (_, rows) = footer.pages(0, start, end).unwrap();
+        assert!(
+            (1440..=1440 + 2 * PAGE_ROWS).contains(&rows),
+            "{rows} rows selected"
+        );
+        assert_eq!(
+            store.scan(&minute("SPY"), start, end).unwrap(),
+            month.bars.slice(10 * 1440..11 * 1440)
         );
     }
 }
