@@ -96,16 +96,17 @@ def run(a, release: Path, work: Path, line, best) -> None:
     line("append one day to every series", append_s, arctic_append_s, "s",
          baseline="ArcticDB append_batch (from DataFrames)")
 
-    last_day = max(df.index[-1] for df in updates.values()).normalize()
-    day = f"{last_day:%Y-%m-%d}"
     with barstore.connect(store) as s:
-        # the first calendar month of the history, whole
-        first_day = pd.Timestamp(f"{s.symbols()['first'].min():%Y-%m}-01")
-    month_end = first_day + pd.offsets.MonthEnd(0)
-    with barstore.connect(store) as s:
+        first = s.symbols()["first"].min().normalize()
+        # a day in the middle of the history (inside a month's file, not a daily part)
+        # and the history's first calendar month, whole
+        mid = pd.bdate_range(first, periods=days)[days // 2]
+        day = f"{mid:%Y-%m-%d}"
+        first_day = pd.Timestamp(f"{first:%Y-%m}-01")
+        month_end = first_day + pd.offsets.MonthEnd(0)
         ours = best(lambda: s.read(symbols, day, day), a.repeat)
         got = s.read(symbols, day, day)
-        rng = (last_day, last_day + pd.Timedelta(hours=23, minutes=59))
+        rng = (mid, mid + pd.Timedelta(hours=23, minutes=59))
 
         def arctic_day():
             res = lib.read_batch([adb.ReadRequest(x, date_range=rng) for x in symbols])
