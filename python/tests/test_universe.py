@@ -129,7 +129,8 @@ def test_batches_stream_the_long_table(universe):
     for batch in reader:
         sizes.append(len(set(batch.column(0).to_pylist())))
         batches.append(batch)
-    assert len(batches) > 10 and max(sizes) < 20  # a few symbols a batch
+    # a group of symbols a batch (2 per core embedded, 64 on CQL), never all 240 at once
+    assert len(batches) >= 3 and max(sizes) <= 64
     streamed = pa.Table.from_batches(batches).to_pandas(coerce_temporal_nanoseconds=True)
     streamed["symbol"] = streamed["symbol"].astype(object)  # read's level holds strings
     streamed = streamed.set_index(["symbol", "timestamp"])

@@ -104,20 +104,39 @@ pub struct Panel {
     pub tz: Option<String>,
 }
 
-/// Reads `symbols` in parallel, each as [`read::read`] would.
+/// Reads `symbols` in parallel, each as [`read::read`] would, as many at once as the
+/// store says pay (on threads of their own when that is more than the cores).
 fn read_all(store: &dyn Store, symbols: &[String], req: &ReadRequest) -> Result<Vec<Frame>> {
-    symbols
-        .par_iter()
-        .map(|s| {
-            read::read(
-                store,
-                &ReadRequest {
-                    symbol: s.clone(),
-                    ..req.clone()
-                },
-            )
-        })
-        .collect()
+    let read = || {
+        symbols
+            .par_iter()
+            .map(|s| {
+                read::read(
+                    store,
+                    &ReadRequest {
+                        symbol: s.clone(),
+                        ..req.clone()
+                    },
+                )
+            })
+            .collect()
+    };
+    let wanted = store.concurrent_reads();
+    if wanted <= rayon::current_num_threads() {
+        return read();
+    }
+    static WAITING: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = WAITING.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(wanted)
+            .thread_name(|i| format!("barstore-read-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(read),
+        None => read(),
+    }
 }
 
 /// Reads every symbol of a request into memory.
@@ -277,6 +296,7 @@ impl<S: Deref<Target = dyn Store>> PanelStream<S> {
     /// happens as batches are taken.
     pub fn new(store: S, req: &PanelRequest, utc: bool) -> Result<Self> {
         let (symbols, missing) = plan(&*store, req)?;
+        let group = 2 * store.concurrent_reads();
         let utc = utc_zone(req.read.tz.as_deref(), utc);
         Ok(PanelStream {
             store,
@@ -284,7 +304,7 @@ impl<S: Deref<Target = dyn Store>> PanelStream<S> {
             dictionary: Arc::new(StringArray::from_iter_values(&symbols)),
             symbols,
             next: 0,
-            group: 2 * rayon::current_num_threads(),
+            group,
             schema: long_schema(utc.as_deref()),
             utc,
             missing,

@@ -135,6 +135,12 @@ pub trait Store: Send + Sync {
     /// Records a completed input file; must be durable when it returns.
     fn record(&self, entry: &ManifestEntry) -> Result<()>;
 
+    /// How many single-symbol reads pay to run at once: one per core where a read is
+    /// decoding (the embedded store), more where it mostly waits on the network.
+    fn concurrent_reads(&self) -> usize {
+        rayon::current_num_threads()
+    }
+
     /// Folds what appends added into the form reads are fastest from; returns how many
     /// partitions it rewrote. Stores that append in place have nothing to do.
     fn compact(&self) -> Result<u64> {

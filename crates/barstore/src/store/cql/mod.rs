@@ -45,6 +45,9 @@ pub use target::{is_cql_url, ClientCert, Compaction, CqlOptions, Replication, Se
 
 /// Months read at once.
 const READ_CONCURRENCY: usize = 16;
+/// Symbols read at once by a many-symbol read: each waits on a few round trips (its
+/// series, zone, months, then the months' chunks), so many in flight keep the node busy.
+const SYMBOL_READS: usize = 32;
 /// Connections per host (per shard on ScyllaDB). Cassandra encodes and compresses a
 /// connection's responses on one event-loop thread, so a single connection keeps one
 /// reader from using the node's other cores (measured on a 2-core node, a 1.8M-row read:
@@ -350,6 +353,10 @@ impl Store for Cql {
 
     fn series(&self) -> Result<Vec<SeriesInfo>> {
         self.block_on(async { self.layout().await?.series(&self.db).await })
+    }
+
+    fn concurrent_reads(&self) -> usize {
+        SYMBOL_READS
     }
 
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
