@@ -9,6 +9,7 @@
 use crate::bars::Bars;
 use crate::error::{Error, OptionError, ReadError, Result};
 use crate::read::{self, Frame, ReadRequest};
+use crate::series::Series;
 use crate::store::Store;
 use crate::symbol;
 use arrow::array::{
@@ -47,18 +48,24 @@ pub struct PanelRequest {
 /// The value columns a wide read can spread over the symbols.
 pub const VALUE_COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
 
-/// The symbols a request reads (sorted, each once) and those of its list not stored.
-/// Unless `skip_missing`, a symbol not stored fails the whole request, naming every
-/// such symbol.
-pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<String>, Vec<String>)> {
+/// A symbol to read and the series stored for it.
+type Planned = (String, Vec<Series>);
+
+/// The symbols a request reads (sorted, each once) with their stored series, and those
+/// of its list not stored. Unless `skip_missing`, a symbol not stored fails the whole
+/// request, naming every such symbol.
+pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<Planned>, Vec<String>)> {
     let mut wanted = match &req.symbols {
         Symbols::All => {
-            let mut all: Vec<String> = store
-                .series()?
-                .into_iter()
-                .map(|s| s.series.symbol)
-                .collect();
-            all.dedup();
+            let mut all: Vec<Planned> = Vec::new();
+            for info in store.series()? {
+                match all.last_mut() {
+                    Some((symbol, series)) if *symbol == info.series.symbol => {
+                        series.push(info.series)
+                    }
+                    _ => all.push((info.series.symbol.clone(), vec![info.series])),
+                }
+            }
             return Ok((all, Vec::new()));
         }
         Symbols::List(list) => list.clone(),
@@ -71,16 +78,18 @@ pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<String>, Vec<S
     }
     wanted.sort();
     wanted.dedup();
-    let stored: Vec<bool> = wanted
-        .par_iter()
-        .map(|s| Ok(!store.series_of(s)?.is_empty()))
-        .collect::<Result<_>>()?;
+    let stored: Vec<Vec<Series>> = in_parallel(store, || {
+        wanted
+            .par_iter()
+            .map(|s| store.series_of(s))
+            .collect::<Result<_>>()
+    })?;
     let (mut present, mut missing) = (Vec::new(), Vec::new());
-    for (s, ok) in wanted.into_iter().zip(stored) {
-        if ok {
-            present.push(s);
-        } else {
+    for (s, series) in wanted.into_iter().zip(stored) {
+        if series.is_empty() {
             missing.push(s);
+        } else {
+            present.push((s, series));
         }
     }
     if !missing.is_empty() && !req.skip_missing {
@@ -104,26 +113,28 @@ pub struct Panel {
     pub tz: Option<String>,
 }
 
-/// Reads `symbols` in parallel, each as [`read::read`] would, as many at once as the
-/// store says pay (on threads of their own when that is more than the cores).
-fn read_all(store: &dyn Store, symbols: &[String], req: &ReadRequest) -> Result<Vec<Frame>> {
-    let read = || {
+/// Reads `symbols` in parallel, each as [`read::read`] would.
+fn read_all(store: &dyn Store, symbols: &[Planned], req: &ReadRequest) -> Result<Vec<Frame>> {
+    in_parallel(store, || {
         symbols
             .par_iter()
-            .map(|s| {
-                read::read(
-                    store,
-                    &ReadRequest {
-                        symbol: s.clone(),
-                        ..req.clone()
-                    },
-                )
+            .map(|(symbol, stored)| {
+                let req = ReadRequest {
+                    symbol: symbol.clone(),
+                    ..req.clone()
+                };
+                read::read_of(store, &req, stored)
             })
             .collect()
-    };
+    })
+}
+
+/// Runs `work` with as many of its parallel reads at once as the store says pay: on
+/// threads of their own when that is more than the cores.
+fn in_parallel<T: Send>(store: &dyn Store, work: impl FnOnce() -> T + Send) -> T {
     let wanted = store.concurrent_reads();
     if wanted <= rayon::current_num_threads() {
-        return read();
+        return work();
     }
     static WAITING: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     let pool = WAITING.get_or_init(|| {
@@ -134,8 +145,8 @@ fn read_all(store: &dyn Store, symbols: &[String], req: &ReadRequest) -> Result<
             .ok()
     });
     match pool {
-        Some(pool) => pool.install(read),
-        None => read(),
+        Some(pool) => pool.install(work),
+        None => work(),
     }
 }
 
@@ -144,7 +155,7 @@ pub fn read_panel(store: &dyn Store, req: &PanelRequest) -> Result<Panel> {
     let (symbols, missing) = plan(store, req)?;
     let frames = read_all(store, &symbols, &req.read)?;
     Ok(Panel {
-        frames: symbols.into_iter().zip(frames).collect(),
+        frames: symbols.into_iter().map(|(s, _)| s).zip(frames).collect(),
         missing,
         tz: req.read.tz.clone(),
     })
@@ -281,7 +292,7 @@ impl Panel {
 pub struct PanelStream<S> {
     store: S,
     read: ReadRequest,
-    symbols: Vec<String>,
+    symbols: Vec<Planned>,
     dictionary: ArrayRef,
     next: usize,
     group: usize,
@@ -301,7 +312,9 @@ impl<S: Deref<Target = dyn Store>> PanelStream<S> {
         Ok(PanelStream {
             store,
             read: req.read.clone(),
-            dictionary: Arc::new(StringArray::from_iter_values(&symbols)),
+            dictionary: Arc::new(StringArray::from_iter_values(
+                symbols.iter().map(|(s, _)| s),
+            )),
             symbols,
             next: 0,
             group,
@@ -364,7 +377,7 @@ pub fn write_csv<S: Deref<Target = dyn Store>>(
         .map_err(io)?;
     let mut buf = Vec::with_capacity(1 << 16);
     while let Some((group, frames)) = stream.next_group()? {
-        for (name, frame) in stream.symbols[group].iter().zip(&frames) {
+        for ((name, _), frame) in stream.symbols[group].iter().zip(&frames) {
             read::write_rows(frame, Some(name), &mut buf, out).map_err(io)?;
         }
     }

@@ -110,7 +110,16 @@ pub fn resolve_series(
     timeframe: Option<Timeframe>,
     adjustment: Option<&Adjustment>,
 ) -> Result<Series> {
-    let stored = store.series_of(symbol)?;
+    pick_series(&store.series_of(symbol)?, symbol, timeframe, adjustment)
+}
+
+/// The series of `stored` (those of `symbol`) a read means, as [`resolve_series`].
+fn pick_series(
+    stored: &[Series],
+    symbol: &str,
+    timeframe: Option<Timeframe>,
+    adjustment: Option<&Adjustment>,
+) -> Result<Series> {
     if stored.is_empty() {
         return Err(ReadError::UnknownSymbol(symbol.to_string()).into());
     }
@@ -138,7 +147,7 @@ pub fn resolve_series(
             .flatten()
             .collect::<Vec<_>>()
             .join(" "),
-            stored: list(&stored),
+            stored: list(stored),
         }
         .into());
     };
@@ -163,7 +172,13 @@ pub fn resolve_series(
 
 /// Reads a symbol's bars.
 pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
-    let series = resolve_series(store, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
+    read_of(store, req, &store.series_of(&req.symbol)?)
+}
+
+/// Reads a symbol's bars, given the series stored for it (a many-symbol read has
+/// looked them up already).
+pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Series]) -> Result<Frame> {
+    let series = pick_series(stored, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
     if let Some(target) = req.resample {
         if !series.timeframe.divides(target) {
             return Err(ReadError::Resample {
