@@ -332,6 +332,8 @@ def main():
     ap.add_argument("--days", type=int, default=21, help="trading days of the universe")
     ap.add_argument("--only-universe", action="store_true",
                     help="run only the universe benchmark")
+    ap.add_argument("--universe-cql", metavar="HOST:PORT",
+                    help="also run the universe benchmark on this CQL node")
     a = ap.parse_args()
     if a.only_universe:
         import universe

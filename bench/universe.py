@@ -53,21 +53,22 @@ def read_frames(paths):
 
 
 def run(a, release: Path, work: Path, line, best) -> None:
-    """Prints each figure through bench.py's `line`, timing with its `best`."""
+    """Prints each figure through bench.py's `line`, timing with its `best`: ArcticDB's
+    first, then the same work on the embedded store and, with `--universe-cql HOST:PORT`,
+    on a fresh keyspace of that node."""
     import pandas as pd
-    import barstore
 
     n, days = a.universe, a.days
     print(f"\nuniverse: {n:,} symbols x {days} days of {DAY_BARS} one-minute bars "
           f"({n * days * DAY_BARS / 1e6:.1f}M bars) + 1 update day; baseline ArcticDB (LMDB)")
     history, update, symbols = generate(release, work, n, days)
     bars = n * days * DAY_BARS
-    store = work / "universe-store"
-    shutil.rmtree(store, ignore_errors=True)
-    cli = [release / "barstore", "--store", store]
-    t = time.perf_counter()
-    subprocess.run([*cli, "load", "-q", history], check=True, stderr=subprocess.DEVNULL)
-    load_s = time.perf_counter() - t
+    # a day in the middle of the history (inside a month's file, not a daily part) and
+    # the history's first calendar month, whole; the generator starts on 2015-01-02
+    first = pd.Timestamp("2015-01-02")
+    mid = pd.bdate_range(first, periods=days)[days // 2]
+    month = (pd.Timestamp("2015-01-01"), pd.Timestamp("2015-01-31"))
+    hundred = symbols[:100]
 
     import arcticdb as adb
     lmdb = work / "universe-arctic"
@@ -78,67 +79,70 @@ def run(a, release: Path, work: Path, line, best) -> None:
     parse_s = time.perf_counter() - t
     t = time.perf_counter()
     lib.write_batch([adb.WritePayload(s, df) for s, df in frames.items()])
-    arctic_load_s = time.perf_counter() - t
+    arctic = {"load": bars / (time.perf_counter() - t + parse_s) / 1e6}
+    print(f"  ArcticDB write_batch alone, from DataFrames: "
+          f"{bars / (time.perf_counter() - t) / 1e6:.2f} M bars/s; pandas parsing {parse_s:.1f} s")
     del frames
-    line("universe load (files -> store)", bars / load_s / 1e6,
-         bars / (arctic_load_s + parse_s) / 1e6, "M bars/s", False,
-         baseline="ArcticDB write_batch + pandas read_csv")
-    print(f"    (ArcticDB write_batch alone, from DataFrames: {bars / arctic_load_s / 1e6:.2f} "
-          f"M bars/s; pandas parsing {parse_s:.1f} s)")
-
-    t = time.perf_counter()
-    subprocess.run([*cli, "load", "-q", update], check=True, stderr=subprocess.DEVNULL)
-    append_s = time.perf_counter() - t
     updates = read_frames(sorted(update.iterdir()))
     t = time.perf_counter()
     lib.append_batch([adb.WritePayload(s, df) for s, df in updates.items()])
-    arctic_append_s = time.perf_counter() - t
-    line("append one day to every series", append_s, arctic_append_s, "s",
-         baseline="ArcticDB append_batch (from DataFrames)")
+    arctic["append"] = time.perf_counter() - t
 
-    with barstore.connect(store) as s:
-        first = s.symbols()["first"].min().normalize()
-        # a day in the middle of the history (inside a month's file, not a daily part)
-        # and the history's first calendar month, whole
-        mid = pd.bdate_range(first, periods=days)[days // 2]
-        day = f"{mid:%Y-%m-%d}"
-        first_day = pd.Timestamp(f"{first:%Y-%m}-01")
-        month_end = first_day + pd.offsets.MonthEnd(0)
-        ours = best(lambda: s.read(symbols, day, day), a.repeat)
-        got = s.read(symbols, day, day)
-        rng = (mid, mid + pd.Timedelta(hours=23, minutes=59))
+    def arctic_read(names, lo, hi):
+        rng = (lo, hi + pd.Timedelta(hours=23, minutes=59))
+        res = lib.read_batch([adb.ReadRequest(x, date_range=rng) for x in names])
+        return pd.concat({r.symbol: r.data for r in res}, names=["symbol", "timestamp"])
 
-        def arctic_day():
-            res = lib.read_batch([adb.ReadRequest(x, date_range=rng) for x in symbols])
-            return pd.concat({r.symbol: r.data for r in res}, names=["symbol", "timestamp"])
+    arctic["day"] = best(lambda: arctic_read(symbols, mid, mid), a.repeat)
+    arctic["month"] = best(lambda: arctic_read(hundred, *month), a.repeat)
+    arctic["list"] = best(lib.list_symbols, a.repeat)
+    rows = {"bars": bars, "day": len(arctic_read(symbols, mid, mid)),
+            "month": len(arctic_read(hundred, *month))}
 
-        base = best(arctic_day, a.repeat)
-        assert len(arctic_day()) == len(got) == n * DAY_BARS, (len(got), n)
-        line(f"read one day x {n:,} symbols into pandas", ours, base, "s",
-             baseline="ArcticDB read_batch + concat")
-
-        hundred = symbols[:100]
-        month = (f"{first_day:%Y-%m-%d}", f"{month_end:%Y-%m-%d}")
-        ours = best(lambda: s.read(hundred, *month), a.repeat)
-        mrng = (first_day, month_end + pd.Timedelta(hours=23, minutes=59))
-
-        def arctic_month():
-            res = lib.read_batch([adb.ReadRequest(x, date_range=mrng) for x in hundred])
-            return pd.concat({r.symbol: r.data for r in res}, names=["symbol", "timestamp"])
-
-        assert len(arctic_month()) == len(s.read(hundred, *month))
-        base = best(arctic_month, a.repeat)
-        line("read one month x 100 symbols into pandas", ours, base, "s",
-             baseline="ArcticDB read_batch + concat")
-
-        ours = best(s.symbols, a.repeat)
-        base = best(lib.list_symbols, a.repeat)
-        line(f"list {n:,} series", ours, base, "s", baseline="ArcticDB list_symbols")
-
+    stores = [("embedded", work / "universe-store")]
+    if a.universe_cql:
+        stores.append(("CQL", f"cql://{a.universe_cql}/universe_{os.getpid()}"))
+    for name, store in stores:
+        if name == "embedded":
+            shutil.rmtree(store, ignore_errors=True)
+        measure_store(name, store, history, update, symbols, (mid, month, hundred), rows,
+                      arctic, release, a.repeat, line, best)
     out = work / "universe.parquet"
-    _, rss, _ = measured([*cli, "read", "--all", "-o", out])
-    print(f"  read --all of the whole universe to Parquet: peak RSS {rss:.0f} MiB "
+    _, rss, _ = measured([release / "barstore", "--store", stores[0][1], "read", "--all",
+                          "-o", out])
+    print(f"  read --all of the whole universe to Parquet (embedded): peak RSS {rss:.0f} MiB "
           f"({os.path.getsize(out) / 2**20:.0f} MiB written)")
+
+
+def measure_store(name, store, history, update, symbols, ranges, rows, arctic, release,
+                  repeat, line, best):
+    """Loads the universe into `store`, appends the update day, reads and lists, each
+    beside ArcticDB's figure."""
+    import barstore
+    mid, month, hundred = ranges
+    bars = rows["bars"]
+    cli = [release / "barstore", "--store", store]
+    t = time.perf_counter()
+    subprocess.run([*cli, "load", "-q", history], check=True, stderr=subprocess.DEVNULL)
+    line(f"{name}: universe load (files -> store)", bars / (time.perf_counter() - t) / 1e6,
+         arctic["load"], "M bars/s", False, baseline="ArcticDB write_batch + pandas read_csv")
+    t = time.perf_counter()
+    subprocess.run([*cli, "load", "-q", update], check=True, stderr=subprocess.DEVNULL)
+    line(f"{name}: append one day to every series", time.perf_counter() - t,
+         arctic["append"], "s", baseline="ArcticDB append_batch (from DataFrames)")
+    day = f"{mid:%Y-%m-%d}"
+    span = [f"{m:%Y-%m-%d}" for m in month]
+    with barstore.connect(str(store)) as s:
+        assert len(s.read(symbols, day, day)) == rows["day"]
+        assert len(s.read(hundred, *span)) == rows["month"]
+        line(f"{name}: read one day x {len(symbols):,} symbols into pandas",
+             best(lambda: s.read(symbols, day, day), repeat), arctic["day"], "s",
+             baseline="ArcticDB read_batch + concat")
+        line(f"{name}: read one month x 100 symbols into pandas",
+             best(lambda: s.read(hundred, *span), repeat), arctic["month"], "s",
+             baseline="ArcticDB read_batch + concat")
+        line(f"{name}: list {len(symbols):,} series", best(s.symbols, repeat),
+             arctic["list"], "s", baseline="ArcticDB list_symbols")
 
 
 def measured(args):
