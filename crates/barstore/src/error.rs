@@ -401,15 +401,13 @@ pub enum StoreError {
         /// The driver's error.
         source: Cause,
     },
-    /// Another load holds the series' write lease.
-    #[error("{context}: another load has been writing this series for over {waited_s} s; run the command again once it is done (a crashed load's lease expires after {lease_s} s)")]
+    /// Other writers kept changing the month a write was merging into.
+    #[error("{context}: other loads changed this month {attempts} times while this one was merging into it; run the command again once they are done")]
     Busy {
-        /// The series and store.
+        /// The series, month and store.
         context: String,
-        /// Seconds waited.
-        waited_s: u64,
-        /// The lease's time to live, seconds.
-        lease_s: u64,
+        /// Attempts made.
+        attempts: u32,
     },
     /// A table is missing or does not have the expected columns.
     #[error("table {table}: {detail}")]

@@ -227,8 +227,8 @@ fn a_corrupt_chunk_is_an_error_naming_table_series_and_day() {
 }
 
 /// Two loads writing overlapping bars of one series at the same moment: every bar of
-/// both files is stored (chunks are merged under the series' lease, one writer at a
-/// time), and each stored bar is one of the two files'.
+/// both files is stored (each write of a month is fenced by the month's version), and
+/// each stored bar is one of the two files'.
 #[test]
 fn two_loads_of_one_series_at_once_lose_no_bars() {
     let fx = Fixture::cql();
@@ -279,6 +279,86 @@ fn two_loads_of_one_series_at_once_lose_no_bars() {
             "{t}: {bar:?} is in neither file"
         );
     }
+}
+
+/// A load paused in the middle (SIGSTOP) while another load writes the same days, then
+/// resumed: whatever it had read before the pause is stale, and its writes must neither
+/// drop the other load's bars nor be dropped. The store ends with the union of both
+/// inputs, exactly. (There is no lease to outlive: the pause lasts the other load's
+/// whole run.)
+#[test]
+fn a_paused_load_loses_no_bars_of_a_load_that_ran_meanwhile() {
+    let fx = Fixture::cql();
+    let mut all = Vec::new();
+    barstore::generate::write_firstrate(&mut all, 400_000, 7).unwrap();
+    let text = String::from_utf8(all).unwrap();
+    // the same days in both: even lines in A (a file per day, loaded one after another),
+    // odd lines in B (one file)
+    let (mut a_days, mut b) = (
+        std::collections::BTreeMap::<&str, String>::new(),
+        String::new(),
+    );
+    for (i, line) in text.lines().enumerate() {
+        if i % 2 == 0 {
+            let day = a_days.entry(&line[..10]).or_default();
+            day.push_str(line);
+            day.push('\n');
+        } else {
+            b.push_str(line);
+            b.push('\n');
+        }
+    }
+    assert!(a_days.len() > 300);
+    for (day, lines) in &a_days {
+        fx.write(&format!("a/{day}/XYZ.txt"), lines.as_bytes());
+    }
+    let b_file = fx.write("b/XYZ.txt", b.as_bytes());
+    let mut a = fx
+        .command(&["load", "-q", fx.path("a").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // pause A once it has written bars (the keyspace does not exist before it starts)
+    let started = Instant::now();
+    while !fx.run(&["symbols"]).stdout.contains("XYZ") {
+        assert!(
+            a.try_wait().unwrap().is_none(),
+            "A ended before it could be paused"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "A wrote nothing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = a.id().to_string();
+    let signal = |name: &str| {
+        let status = Command::new("kill").args([name, &pid]).status().unwrap();
+        assert!(status.success());
+    };
+    signal("-STOP");
+    assert!(
+        a.try_wait().unwrap().is_none(),
+        "A ended before it was paused"
+    );
+    fx.ok(&["load", "-q", b_file.to_str().unwrap()], 0);
+    signal("-CONT");
+    let out = a.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut want = csv_bars(&b);
+    for lines in a_days.values() {
+        want.extend(csv_bars(lines));
+    }
+    assert_eq!(want.len(), 400_000);
+    let got = csv_bars(&fx.ok(&["read", "XYZ"], 0).stdout);
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "the store is not the union of both loads");
 }
 
 /// A node of the test's own (other ports, its own data), stopped when dropped.

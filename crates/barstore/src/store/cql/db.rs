@@ -127,6 +127,13 @@ pub fn failure_kind(e: &ExecutionError) -> String {
     }
 }
 
+/// The time in microseconds since 1970, as CQL write times count.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
 /// Exponential backoff with full jitter: up to 100 ms x 2^attempt, capped at 5 s.
 pub fn backoff(attempt: u32) -> Duration {
     let cap = (100u64 << attempt.min(6)).min(5_000);
@@ -294,6 +301,33 @@ impl Db {
         self.retry(what, || self.session.batch(batch, &values))
             .await
             .map(|_| ())
+    }
+
+    /// Executes a conditional batch (a lightweight transaction on one partition) and says
+    /// whether it applied. A retry after a timeout may find the batch already applied
+    /// and say it did not: callers read again and find their own write.
+    pub async fn conditional<V: scylla::serialize::batch::BatchValues>(
+        &self,
+        what: impl Fn() -> String,
+        batch: &Batch,
+        values: V,
+    ) -> Result<bool> {
+        let result = self
+            .retry(&what, || self.session.batch(batch, &values))
+            .await?;
+        // the first column of a lightweight transaction's row says whether it applied
+        let rows = result
+            .into_rows_result()
+            .map_err(|e| cql_error(what(), e))?;
+        let applied = rows
+            .first_row::<scylla::value::Row>()
+            .map_err(|e| self.target.schema_error(e))?
+            .columns
+            .into_iter()
+            .next()
+            .flatten()
+            .and_then(|v| v.as_boolean());
+        Ok(applied == Some(true))
     }
 
     /// Runs a query page by page, handing each page's rows to `each`.

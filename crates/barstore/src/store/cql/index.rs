@@ -58,7 +58,7 @@ impl Index {
         Ok(Index {
             series,
             put: s.prepare(format!("INSERT INTO {index} ({key}, bucket, zone) VALUES ({marks}, ?, ?)")).await?,
-            stats: s.prepare(format!("INSERT INTO {index} ({key}, bucket, rows, first, last) VALUES ({marks}, ?, ?, ?, ?)")).await?,
+            stats: s.prepare(format!("INSERT INTO {index} ({key}, bucket, rows, first, last) VALUES ({marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             buckets: s.prepare(format!("SELECT bucket FROM {index} WHERE {where_key}")).await?,
             zone: s.prepare(format!("SELECT zone FROM {index} WHERE {where_key} LIMIT 1")).await?,
             series_of: s.prepare(format!("SELECT {series_of} FROM {index} WHERE symbol = ?")).await?,
@@ -85,30 +85,36 @@ impl Index {
         months: &[MonthBars],
         zone: &str,
     ) -> Result<()> {
-        let tf = series.timeframe.to_string();
-        let key = self.key(series, &tf);
         for m in months {
-            let bucket = m.month.to_string();
-            s.exec(
-                || format!("indexing {series} {bucket}"),
-                &self.put,
-                Keyed {
-                    key: &key,
-                    rest: (&bucket, zone),
-                },
-            )
-            .await?;
+            self.put_month(s, series, m.month, zone).await?;
         }
         Ok(())
     }
 
-    /// Records the row count and first and last bar of `month` of `series`.
+    /// Records that `month` holds bars of `series`, in `zone`.
+    pub async fn put_month(&self, s: &Db, series: &Series, month: Month, zone: &str) -> Result<()> {
+        let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
+        let key = self.key(series, &tf);
+        s.exec(
+            || format!("indexing {series} {bucket}"),
+            &self.put,
+            Keyed {
+                key: &key,
+                rest: (&bucket, zone),
+            },
+        )
+        .await
+    }
+
+    /// Records the row count and first and last bar of `month` of `series`, written at
+    /// `at` (microseconds): stats written at a later time win whatever order they arrive.
     pub async fn set_stats(
         &self,
         s: &Db,
         series: &Series,
         month: Month,
         (rows, first, last): MonthStats,
+        at: i64,
     ) -> Result<()> {
         let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
         let key = self.key(series, &tf);
@@ -117,7 +123,7 @@ impl Index {
             &self.stats,
             Keyed {
                 key: &key,
-                rest: (&bucket, rows, CqlTimestamp(first), CqlTimestamp(last)),
+                rest: (&bucket, rows, CqlTimestamp(first), CqlTimestamp(last), at),
             },
         )
         .await

@@ -131,6 +131,10 @@ pub async fn ensure(db: &Db) -> Result<()> {
     for ddl in super::layout::create(kind, t, opts.compaction.cql()) {
         run(ddl).await?;
     }
+    // a chunked table made before writes were fenced gets the months' version
+    if kind == Kind::Chunked && !columns(db, ks, tb).await?.iter().any(|c| c == "version") {
+        run(format!("ALTER TABLE {ks}.{tb} ADD version bigint static")).await?;
+    }
     let manifest = format!("{tb}_manifest");
     run(format!("CREATE TABLE IF NOT EXISTS {ks}.{manifest} (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text, timeframe text, adjustment text)")).await?;
     // a manifest made before series existed gets their columns (null: 1min, none)

@@ -7,16 +7,24 @@
 //! t         (symbol text, timeframe text, adjustment text, bucket text, day date,
 //!            bars int, first timestamp, last timestamp, chunk_codec int, checksum bigint,
 //!            ts blob, open blob, high blob, low blob, close blob, volume blob,
+//!            version bigint static,  -- the month's version: its fencing token
 //!            PRIMARY KEY ((symbol, timeframe, adjustment, bucket), day))
 //! t_symbols the index, as for the typed layout
-//! t_leases  (symbol text, timeframe text, adjustment text, holder text,
-//!            PRIMARY KEY ((symbol, timeframe, adjustment)))  -- one writer per series
 //! ```
 //!
 //! Writing bars into a stored chunk reads it, merges (the new bars win per instant) and
-//! rewrites it. Two loads merging into one series at once could each miss the other's
-//! bars, so a write holds the series' lease: a row taken with a lightweight transaction
-//! (`IF NOT EXISTS`) and a TTL, so that a crashed writer's lease expires on its own.
+//! rewrites it. Two writers merging into one month at once could each miss the other's
+//! bars, so every write of a month is fenced by the month's version: the writer reads the
+//! version with the chunks it merges into, and writes its chunks in a conditional batch
+//! (`UPDATE ... SET version = next IF version = read`, one lightweight transaction per
+//! batch, with the chunks in the same partition). When another writer got there first the
+//! batch does not apply and the writer reads and merges again. Nothing is held between
+//! the read and the write, so a writer that stalls (a paused process, a long GC) cannot
+//! overwrite what others wrote meanwhile: its stale version is refused by the write
+//! itself. A new day of an existing series costs one read and one transaction.
+//!
+//! The month's stats go to the index with the version as their write time, so the stats
+//! of the latest version win whatever order writers finish in.
 
 use super::{Kind, TableLayout};
 use crate::bars::Bars;
@@ -25,44 +33,43 @@ use crate::calendar::{days_from_civil, Zone, DAY};
 use crate::chunk;
 use crate::error::{Result, StoreError};
 use crate::series::Series;
-use crate::store::cql::db::{Db, Keyed, MonthStats};
+use crate::store::cql::db::{backoff, now_micros, Db, Keyed, MonthStats};
 use crate::store::cql::index::Index;
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use scylla::serialize::row::{RowSerializationContext, SerializeRow};
+use scylla::serialize::writers::RowWriter;
+use scylla::serialize::SerializationError;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::{CqlDate, CqlTimestamp};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::ops::Range;
 
-/// Seconds a lease lives unless released: a crashed writer blocks its series this long.
-const LEASE_TTL: u32 = 60;
-/// How long a write waits for another writer's lease before giving up.
-const LEASE_WAIT: Duration = Duration::from_secs(3 * LEASE_TTL as u64);
-/// Chunks written at once by one month's write.
-const WRITE_CONCURRENCY: usize = 32;
+/// Attempts a write of one month makes while other writers keep changing it.
+const ATTEMPTS: u32 = 30;
+/// Blob bytes per conditional batch: under Cassandra's default batch size limit (50 KiB),
+/// so that a month of chunks goes in a few transactions on any cluster.
+const BATCH_BYTES: usize = 40 * 1024;
 /// Months written at once by one write.
 const MONTH_CONCURRENCY: usize = 4;
 
-/// The DDL of a chunked table, its index and its leases.
+/// The DDL of a chunked table and its index.
 pub fn create(t: &Target, compaction: &str) -> Vec<String> {
     let (ks, tb) = (&t.keyspace, &t.table);
     vec![
-        format!("CREATE TABLE IF NOT EXISTS {ks}.{tb} (symbol text, timeframe text, adjustment text, bucket text, day date, bars int, first timestamp, last timestamp, chunk_codec int, checksum bigint, ts blob, open blob, high blob, low blob, close blob, volume blob, PRIMARY KEY ((symbol, timeframe, adjustment, bucket), day)) WITH CLUSTERING ORDER BY (day ASC) AND compaction = {compaction}"),
+        format!("CREATE TABLE IF NOT EXISTS {ks}.{tb} (symbol text, timeframe text, adjustment text, bucket text, day date, bars int, first timestamp, last timestamp, chunk_codec int, checksum bigint, ts blob, open blob, high blob, low blob, close blob, volume blob, version bigint static, PRIMARY KEY ((symbol, timeframe, adjustment, bucket), day)) WITH CLUSTERING ORDER BY (day ASC) AND compaction = {compaction}"),
         format!("CREATE TABLE IF NOT EXISTS {ks}.{tb}_symbols (symbol text, timeframe text, adjustment text, bucket text, zone text, rows bigint, first timestamp, last timestamp, PRIMARY KEY (symbol, timeframe, adjustment, bucket))"),
-        format!("CREATE TABLE IF NOT EXISTS {ks}.{tb}_leases (symbol text, timeframe text, adjustment text, holder text, PRIMARY KEY ((symbol, timeframe, adjustment)))"),
     ]
 }
 
 /// A chunked table's statements.
 pub struct Chunked {
     index: Index,
-    insert: PreparedStatement,
     range: PreparedStatement,
-    month: PreparedStatement,
-    take: PreparedStatement,
-    release: PreparedStatement,
+    writes: tokio::sync::OnceCell<Writes>,
 }
 
 /// A stored chunk as read: its day, bar count, first and last instant, codec, checksum
@@ -103,6 +110,18 @@ fn chunk_day(series: &Series, local: i64) -> i64 {
     }
 }
 
+/// The bars of each chunk day, by index: consecutive, since bars are sorted.
+fn chunk_days(series: &Series, bars: &Bars, zone: &mut Zone) -> BTreeMap<i64, Range<usize>> {
+    let mut days: BTreeMap<i64, Range<usize>> = BTreeMap::new();
+    for (i, &t) in bars.ts.iter().enumerate() {
+        let r = days
+            .entry(chunk_day(series, zone.utc_ms_to_local(t)))
+            .or_insert(i..i);
+        r.end = i + 1;
+    }
+    days
+}
+
 /// The partition of a series' month: `(symbol, timeframe, adjustment, bucket)`.
 struct Partition {
     timeframe: String,
@@ -139,93 +158,139 @@ fn m_end(zone: &mut Zone, month: Month) -> i64 {
         .map_or((month.next().start_local() + DAY) * 1000, |t| t - 1)
 }
 
-impl Chunked {
-    /// Prepares the statements on an existing table.
-    pub async fn open(db: &Db) -> Result<Chunked> {
-        let (ks, tb) = (&db.target.keyspace, &db.target.table);
-        let key = "symbol = ? AND timeframe = ? AND adjustment = ? AND bucket = ?";
-        let columns =
-            "day, bars, first, last, chunk_codec, checksum, ts, open, high, low, close, volume";
-        let leases = format!("{ks}.{tb}_leases");
-        let mut take = db
-            .prepare(format!("INSERT INTO {leases} (symbol, timeframe, adjustment, holder) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL {LEASE_TTL}"))
-            .await?;
-        take.set_is_idempotent(false);
-        let mut release = db
-            .prepare(format!("DELETE FROM {leases} WHERE symbol = ? AND timeframe = ? AND adjustment = ? IF holder = ?"))
-            .await?;
-        release.set_is_idempotent(false);
-        Ok(Chunked {
-            index: Index::prepare(db, true).await?,
-            insert: db.prepare(format!("INSERT INTO {ks}.{tb} (symbol, timeframe, adjustment, bucket, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")).await?,
-            range: db.prepare(format!("SELECT {columns} FROM {ks}.{tb} WHERE {key} AND day >= ? AND day <= ?")).await?,
-            month: db.prepare(format!("SELECT {columns} FROM {ks}.{tb} WHERE {key}")).await?,
-            take,
-            release,
-        })
-    }
+/// What a writer read of a month before merging into it: the version, the header of
+/// every stored chunk, and the bars of the stored chunks it is about to rewrite.
+struct Stored {
+    version: Option<i64>,
+    headers: BTreeMap<i64, MonthStats>,
+    bars: BTreeMap<i64, Bars>,
+}
 
-    /// Takes the lease of `series`, waiting while another writer holds it.
-    async fn lease(&self, db: &Db, series: &Series, holder: &str) -> Result<()> {
-        let tf = series.timeframe.to_string();
-        let key = [series.symbol.as_str(), &tf, series.adjustment.as_str()];
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let result = db
-                .retry(
-                    || format!("taking the write lease of {series}"),
-                    || {
-                        db.session.execute_unpaged(
-                            &self.take,
-                            Keyed {
-                                key: &key,
-                                rest: (holder,),
-                            },
-                        )
-                    },
-                )
-                .await?;
-            // the first column of a lightweight transaction's row says if it applied
-            let applied = result
-                .into_rows_result()
-                .ok()
-                .and_then(|rows| rows.first_row::<scylla::value::Row>().ok())
-                .and_then(|row| row.columns.into_iter().next().flatten())
-                .is_some_and(|v| v.as_boolean() == Some(true));
-            if applied {
-                return Ok(());
+/// A stored chunk with the month's version, as the write path reads it.
+type Versioned = (
+    CqlDate,
+    i32,
+    CqlTimestamp,
+    CqlTimestamp,
+    i32,
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Option<i64>,
+);
+
+/// One statement of a conditional batch: the fence (the month's version moves from the
+/// one read to the next) or a chunk.
+enum Statement<'a> {
+    Fence {
+        next: i64,
+        key: [&'a str; 4],
+        read: Option<i64>,
+    },
+    Chunk {
+        key: [&'a str; 4],
+        day: i64,
+        chunk: &'a chunk::Chunk,
+    },
+}
+
+impl SerializeRow for Statement<'_> {
+    fn serialize(
+        &self,
+        ctx: &RowSerializationContext<'_>,
+        writer: &mut RowWriter,
+    ) -> Result<(), SerializationError> {
+        match self {
+            Statement::Fence { next, key, read } => {
+                (next, key[0], key[1], key[2], key[3], read).serialize(ctx, writer)
             }
-            if started.elapsed() > LEASE_WAIT {
-                return Err(StoreError::Busy {
-                    context: format!("writing {series} on {}", db.target),
-                    waited_s: LEASE_WAIT.as_secs(),
-                    lease_s: LEASE_TTL.into(),
-                }
-                .into());
+            Statement::Chunk { key, day, chunk: c } => Keyed {
+                key,
+                rest: (
+                    cql_date(*day),
+                    c.n as i32,
+                    CqlTimestamp(c.first),
+                    CqlTimestamp(c.last),
+                    c.codec,
+                    c.checksum,
+                    &c.columns[0],
+                    &c.columns[1],
+                    &c.columns[2],
+                    &c.columns[3],
+                    &c.columns[4],
+                    &c.columns[5],
+                ),
             }
-            tokio::time::sleep(super::super::db::backoff(attempt.min(4))).await;
-            attempt += 1;
+            .serialize(ctx, writer),
         }
     }
 
-    async fn release(&self, db: &Db, series: &Series, holder: &str) -> Result<()> {
-        let tf = series.timeframe.to_string();
-        let key = [series.symbol.as_str(), &tf, series.adjustment.as_str()];
-        db.retry(
-            || format!("releasing the write lease of {series}"),
-            || {
-                db.session.execute_unpaged(
-                    &self.release,
-                    Keyed {
-                        key: &key,
-                        rest: (holder,),
-                    },
-                )
-            },
-        )
-        .await
-        .map(|_| ())
+    fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// The version after `read`: the time in microseconds, and always above `read`, so that
+/// it orders the index's stats as a write time would.
+fn next_version(read: Option<i64>) -> i64 {
+    let now = now_micros();
+    read.map_or(now, |v| now.max(v + 1))
+}
+
+/// The statements only writes use, prepared on the first write: reading a table made
+/// before versions existed needs none of them.
+struct Writes {
+    insert: PreparedStatement,
+    fence: PreparedStatement,
+    headers: PreparedStatement,
+    stored: PreparedStatement,
+}
+
+impl Writes {
+    async fn prepare(db: &Db) -> Result<Writes> {
+        let (ks, tb) = (&db.target.keyspace, &db.target.table);
+        let key = "symbol = ? AND timeframe = ? AND adjustment = ? AND bucket = ?";
+        let mut fence = db
+            .prepare(format!(
+                "UPDATE {ks}.{tb} SET version = ? WHERE {key} IF version = ?"
+            ))
+            .await?;
+        fence.set_is_idempotent(false);
+        Ok(Writes {
+            insert: db.prepare(format!("INSERT INTO {ks}.{tb} (symbol, timeframe, adjustment, bucket, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")).await?,
+            fence,
+            headers: db.prepare(format!("SELECT day, bars, first, last, version FROM {ks}.{tb} WHERE {key}")).await?,
+            stored: db.prepare(format!("SELECT {COLUMNS}, version FROM {ks}.{tb} WHERE {key} AND day >= ? AND day <= ?")).await?,
+        })
+    }
+}
+
+/// The columns of a chunk, in the order of [`Row`].
+const COLUMNS: &str =
+    "day, bars, first, last, chunk_codec, checksum, ts, open, high, low, close, volume";
+
+impl Chunked {
+    /// Prepares the read statements on an existing table.
+    pub async fn open(db: &Db) -> Result<Chunked> {
+        let (ks, tb) = (&db.target.keyspace, &db.target.table);
+        let key = "symbol = ? AND timeframe = ? AND adjustment = ? AND bucket = ?";
+        Ok(Chunked {
+            index: Index::prepare(db, true).await?,
+            range: db
+                .prepare(format!(
+                    "SELECT {COLUMNS} FROM {ks}.{tb} WHERE {key} AND day >= ? AND day <= ?"
+                ))
+                .await?,
+            writes: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    async fn writes(&self, db: &Db) -> Result<&Writes> {
+        self.writes.get_or_try_init(|| Writes::prepare(db)).await
     }
 
     /// Decodes one stored chunk, appending its bars to `out`; a corrupt chunk is an
@@ -241,111 +306,204 @@ impl Chunked {
         })
     }
 
-    /// The stored chunks of one month: header of each, decoded bars of the days in
-    /// `decode_days`. A corrupt chunk among those is left out (with a warning): the
-    /// write replaces it with the bars it brings, which is how a reload repairs a day.
-    async fn stored_month(
+    /// Reads what a write of `days` merges into: the month's version and chunk headers,
+    /// then the stored chunks of those days. `None` when the month changed between the
+    /// two reads. A corrupt chunk among the days is left out (with a warning): the write
+    /// replaces it with the bars it brings, which is how a reload repairs a day.
+    async fn stored(
         &self,
         db: &Db,
         series: &Series,
-        month: Month,
-        decode_days: &BTreeMap<i64, Vec<usize>>,
-    ) -> Result<BTreeMap<i64, (MonthStats, Option<Bars>)>> {
-        let part = Partition::of(series, month);
+        part: &Partition,
+        days: &BTreeMap<i64, Range<usize>>,
+    ) -> Result<Option<Stored>> {
+        let w = self.writes(db).await?;
         let (key, bucket) = (part.key(series), &part.bucket);
-        let mut out = BTreeMap::new();
+        let what = || format!("reading {series} {bucket}");
+        let mut version = None;
+        let mut headers = BTreeMap::new();
         db.pages(
-            || format!("reading {series} {bucket}"),
-            &self.month,
+            what,
+            &w.headers,
             Keyed {
                 key: &key,
                 rest: (),
             },
-            |row: Row| {
-                let day = days_of(row.0);
-                let stats = (i64::from(row.1), row.2 .0, row.3 .0);
-                if !decode_days.contains_key(&day) {
-                    out.insert(day, (stats, None));
+            |(day, n, first, last, v): (CqlDate, i32, CqlTimestamp, CqlTimestamp, Option<i64>)| {
+                version = v;
+                headers.insert(days_of(day), (i64::from(n), first.0, last.0));
+            },
+        )
+        .await?;
+        let mut stored = Stored {
+            version,
+            headers,
+            bars: BTreeMap::new(),
+        };
+        let touched: Vec<i64> = days
+            .keys()
+            .copied()
+            .filter(|d| stored.headers.contains_key(d))
+            .collect();
+        let (Some(&lo), Some(&hi)) = (touched.first(), touched.last()) else {
+            return Ok(Some(stored));
+        };
+        let mut changed = false;
+        db.pages(
+            what,
+            &w.stored,
+            Keyed {
+                key: &key,
+                rest: (cql_date(lo), cql_date(hi)),
+            },
+            |r: Versioned| {
+                changed |= r.12 != version;
+                let day = days_of(r.0);
+                if changed || !days.contains_key(&day) {
                     return;
                 }
+                let row = (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11);
                 let mut bars = Bars::default();
                 match Self::decode(db, series, row, &mut bars) {
                     Ok(()) => {
-                        out.insert(day, (stats, Some(bars)));
+                        stored.bars.insert(day, bars);
                     }
                     Err(e) => tracing::warn!("{e}: replacing the chunk with the bars loaded now"),
                 }
             },
         )
         .await?;
-        Ok(out)
+        Ok((!changed).then_some(stored))
     }
 
-    /// Writes one month under the series' lease: merges with the stored chunks of the
-    /// days it touches (read under the lease, so that no other writer's bars are missed),
-    /// writes the chunks, and returns the month's stats.
+    /// Writes the chunks of `days` (merged with `stored`) in conditional batches, each
+    /// moving the month's version on from the one before. Days written are taken out of
+    /// `days` and their headers put in `stored`; returns the final version, or `None`
+    /// when another writer changed the month first.
+    async fn commit(
+        &self,
+        db: &Db,
+        series: &Series,
+        part: &Partition,
+        bars: &Bars,
+        days: &mut BTreeMap<i64, Range<usize>>,
+        stored: &mut Stored,
+    ) -> Result<Option<i64>> {
+        let w = self.writes(db).await?;
+        let (key, bucket) = (part.key(series), &part.bucket);
+        let chunks: Vec<(i64, chunk::Chunk)> = days
+            .iter()
+            .map(|(day, r)| {
+                let new = bars.slice(r.clone());
+                let merged = match stored.bars.remove(day) {
+                    Some(before) => Bars::merge(&before, &new),
+                    None => new,
+                };
+                (*day, chunk::encode(&merged, 0..merged.len()))
+            })
+            .collect();
+        let mut version = stored.version;
+        let mut rest = &chunks[..];
+        while !rest.is_empty() {
+            // at least one chunk per batch, then as many as fit in BATCH_BYTES
+            let mut bytes = 0;
+            let take = rest
+                .iter()
+                .position(|(_, c)| {
+                    bytes += c.columns.iter().map(Vec::len).sum::<usize>();
+                    bytes > BATCH_BYTES
+                })
+                .unwrap_or(rest.len())
+                .max(1);
+            let (group, after) = rest.split_at(take);
+            let next = next_version(version);
+            let mut batch = Batch::new(BatchType::Unlogged);
+            batch.append_statement(w.fence.clone());
+            let mut values = vec![Statement::Fence {
+                next,
+                key,
+                read: version,
+            }];
+            for (day, chunk) in group {
+                batch.append_statement(w.insert.clone());
+                values.push(Statement::Chunk {
+                    key,
+                    day: *day,
+                    chunk,
+                });
+            }
+            let (first, last) = (group[0].0, group[group.len() - 1].0);
+            if !db
+                .conditional(
+                    || format!("writing {series} {bucket} days {first} to {last}"),
+                    &batch,
+                    &values,
+                )
+                .await?
+            {
+                return Ok(None);
+            }
+            for (day, c) in group {
+                days.remove(day);
+                stored
+                    .headers
+                    .insert(*day, (i64::from(c.n), c.first, c.last));
+            }
+            version = Some(next);
+            rest = after;
+        }
+        Ok(version)
+    }
+
+    /// Writes one month, fenced by its version: reads, merges and writes until no other
+    /// writer changed the month in between, then records the month's stats in the index
+    /// with the version as their write time.
     async fn write_month(
         &self,
         db: &Db,
         series: &Series,
         m: &MonthBars,
         zone: &mut Zone,
-    ) -> Result<MonthStats> {
-        // the bars of each chunk day, by index into m.bars
-        let mut days: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for (i, &t) in m.bars.ts.iter().enumerate() {
-            days.entry(chunk_day(series, zone.utc_ms_to_local(t)))
-                .or_default()
-                .push(i);
-        }
-        let mut old = self.stored_month(db, series, m.month, &days).await?;
+    ) -> Result<()> {
+        let mut days = chunk_days(series, &m.bars, zone);
         let part = Partition::of(series, m.month);
-        let (key, bucket) = (part.key(series), &part.bucket);
-        let mut chunks = Vec::with_capacity(days.len());
-        for (day, idx) in &days {
-            let new = m.bars.slice(idx[0]..idx[idx.len() - 1] + 1);
-            let bars = match old.remove(day) {
-                Some((_, Some(before))) => Bars::merge(&before, &new),
-                _ => new,
+        let mut attempt = 0;
+        loop {
+            // the index names the month before any of its chunks is written
+            let stored = if attempt == 0 {
+                let (_, stored) = futures::try_join!(
+                    self.index.put_month(db, series, m.month, zone.name()),
+                    self.stored(db, series, &part, &days)
+                )?;
+                stored
+            } else {
+                self.stored(db, series, &part, &days).await?
             };
-            chunks.push((*day, chunk::encode(&bars, 0..bars.len())));
+            if let Some(mut stored) = stored {
+                if let Some(version) = self
+                    .commit(db, series, &part, &m.bars, &mut days, &mut stored)
+                    .await?
+                {
+                    let mut stats = (0, i64::MAX, i64::MIN);
+                    for (n, first, last) in stored.headers.values() {
+                        stats = (stats.0 + n, stats.1.min(*first), stats.2.max(*last));
+                    }
+                    return self
+                        .index
+                        .set_stats(db, series, m.month, stats, version)
+                        .await;
+                }
+            }
+            attempt += 1;
+            if attempt == ATTEMPTS {
+                return Err(StoreError::Busy {
+                    context: format!("writing {series} {} on {}", part.bucket, db.target),
+                    attempts: ATTEMPTS,
+                }
+                .into());
+            }
+            tokio::time::sleep(backoff(attempt.min(4))).await;
         }
-        futures::stream::iter(&chunks)
-            .map(|(day, c)| {
-                let values = Keyed {
-                    key: &key,
-                    rest: (
-                        cql_date(*day),
-                        c.n as i32,
-                        CqlTimestamp(c.first),
-                        CqlTimestamp(c.last),
-                        c.codec,
-                        c.checksum,
-                        &c.columns[0],
-                        &c.columns[1],
-                        &c.columns[2],
-                        &c.columns[3],
-                        &c.columns[4],
-                        &c.columns[5],
-                    ),
-                };
-                let what = move || format!("writing {series} {bucket} day {day}");
-                async move { db.exec(what, &self.insert, values).await }
-            })
-            .buffer_unordered(WRITE_CONCURRENCY)
-            .try_collect::<()>()
-            .await?;
-        // the month now: the untouched stored chunks plus the ones just written
-        let mut stats = (0, i64::MAX, i64::MIN);
-        let all = old.values().map(|(s, _)| *s).chain(
-            chunks
-                .iter()
-                .map(|(_, c)| (i64::from(c.n), c.first, c.last)),
-        );
-        for (n, first, last) in all {
-            stats = (stats.0 + n, stats.1.min(first), stats.2.max(last));
-        }
-        Ok(stats)
     }
 }
 
@@ -370,32 +528,14 @@ impl TableLayout for Chunked {
         months: &'a [MonthBars],
     ) -> LocalBoxFuture<'a, Result<()>> {
         async move {
-            let holder = format!(
-                "{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos())
-            );
-            self.index.put(db, series, months, zone.name()).await?;
-            self.lease(db, series, &holder).await?;
-            // the index's stats too are written under the lease, so that they count every
-            // writer's bars
-            let outcome: Result<()> = futures::stream::iter(months)
+            futures::stream::iter(months)
                 .map(|m| {
                     let mut z = zone.clone();
-                    async move {
-                        let stats = self.write_month(db, series, m, &mut z).await?;
-                        self.index.set_stats(db, series, m.month, stats).await
-                    }
+                    async move { self.write_month(db, series, m, &mut z).await }
                 })
                 .buffer_unordered(MONTH_CONCURRENCY)
                 .try_collect()
-                .await;
-            // a failed release leaves the lease to expire on its own
-            let released = self.release(db, series, &holder).await;
-            outcome?;
-            released
+                .await
         }
         .boxed_local()
     }
@@ -447,5 +587,99 @@ impl TableLayout for Chunked {
             })
         }
         .boxed_local()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::cql::Cql;
+    use crate::store::Store;
+
+    /// Minute bars of 2024-05-06..08 (UTC) whose minute index `i` passes `keep`, with
+    /// values that tell the two writers apart.
+    fn minutes(keep: impl Fn(i64) -> bool, price: f64) -> Bars {
+        let start = days_from_civil(2024, 5, 6) * DAY * 1000;
+        let mut bars = Bars::default();
+        for i in (0..3 * 24 * 60).filter(|&i| keep(i)) {
+            let p = price + i as f64 / 100.0;
+            bars.push((start + i * 60_000, [p, p + 1.0, p - 1.0, p, i as f64]));
+        }
+        bars
+    }
+
+    fn rows(bars: &Bars) -> Vec<crate::bars::Row> {
+        (0..bars.len()).map(|i| bars.row(i)).collect()
+    }
+
+    /// A writer that read the month, then saw another writer commit before its own
+    /// commit, is refused by the version it read; writing again merges both writers'
+    /// bars. Needs a node: `BARSTORE_TEST_CQL=host:port` (the test command starts one).
+    #[test]
+    fn a_write_on_a_stale_version_is_refused_and_merged_again() {
+        let Ok(node) = std::env::var("BARSTORE_TEST_CQL") else {
+            eprintln!("skipped: BARSTORE_TEST_CQL names no node");
+            return;
+        };
+        let ks = format!("fence_{}", std::process::id());
+        let cql = Cql::connect(&format!("cql://{node}/{ks}"), Default::default()).unwrap();
+        cql.begin_load().unwrap();
+        let db = &cql.db;
+        let series = Series::minute("XYZ").unwrap();
+        let zone = Zone::new("UTC").unwrap();
+        let month = Month::of_local(days_from_civil(2024, 5, 6) * DAY);
+        let (a, b) = (
+            minutes(|i| i % 2 == 0, 100.0),
+            minutes(|i| i % 2 == 1, 200.0),
+        );
+        cql.block_on(async {
+            let layout = Chunked::open(db).await.unwrap();
+            let part = Partition::of(&series, month);
+            // A reads the empty month, then B writes every day of it
+            let mut days = chunk_days(&series, &a, &mut zone.clone());
+            let mut stale = layout
+                .stored(db, &series, &part, &days)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stale.version, None);
+            let b_month = MonthBars {
+                month,
+                bars: b.clone(),
+            };
+            layout
+                .write_month(db, &series, &b_month, &mut zone.clone())
+                .await
+                .unwrap();
+            // A's commit on what it read is refused, and writes nothing
+            let refused = layout
+                .commit(db, &series, &part, &a, &mut days, &mut stale)
+                .await
+                .unwrap();
+            assert_eq!(refused, None);
+            let stored = layout
+                .read(db, &series, &zone, month, i64::MIN, i64::MAX)
+                .await
+                .unwrap();
+            assert_eq!(rows(&stored), rows(&b));
+            // a write from the start merges into B's days
+            let a_month = MonthBars {
+                month,
+                bars: a.clone(),
+            };
+            layout
+                .write_month(db, &series, &a_month, &mut zone.clone())
+                .await
+                .unwrap();
+            let stored = layout
+                .read(db, &series, &zone, month, i64::MIN, i64::MAX)
+                .await
+                .unwrap();
+            assert_eq!(rows(&stored), rows(&Bars::merge(&a, &b)));
+            cql.session()
+                .query_unpaged(format!("DROP KEYSPACE {ks}"), ())
+                .await
+                .unwrap();
+        });
     }
 }

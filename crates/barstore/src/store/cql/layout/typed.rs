@@ -8,7 +8,7 @@ use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::error::Result;
 use crate::series::Series;
-use crate::store::cql::db::{Db, Keyed, MonthStats};
+use crate::store::cql::db::{now_micros, Db, Keyed, MonthStats};
 use crate::store::cql::index::{key_parts, Index};
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
@@ -120,7 +120,9 @@ impl TableLayout for Typed {
                     (false, Some(&first), Some(&last)) => (ts.len() as i64, first, last),
                     _ => self.month_stats(db, series, m.month).await?,
                 };
-                self.index.set_stats(db, series, m.month, stats).await?;
+                self.index
+                    .set_stats(db, series, m.month, stats, now_micros())
+                    .await?;
             }
             Ok(())
         }
