@@ -175,7 +175,7 @@ struct InputArgs {
     /// [default: from each file's name, else none].
     #[arg(long)]
     adjustment: Option<String>,
-    /// Worker threads [default: one per core].
+    /// Worker threads [default: one per core on the embedded store, 16 on CQL].
     #[arg(long, short, default_value_t = 0)]
     jobs: usize,
 }

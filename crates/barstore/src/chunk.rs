@@ -276,11 +276,24 @@ fn read_floats(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<(), ChunkEr
     r.done()
 }
 
+thread_local! {
+    /// One zstd context per thread, reused: making one per column cost a tenth of a
+    /// day's load (the context's tables are set up and zeroed each time).
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        std::cell::RefCell::new(zstd::bulk::Compressor::new(ZSTD_LEVEL).ok());
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        std::cell::RefCell::new(zstd::bulk::Decompressor::new().ok());
+}
+
 /// Prefixes a column's bytes with how they are stored, zstd-compressing them when that
 /// makes them smaller.
 fn seal(bytes: Vec<u8>) -> Vec<u8> {
     if bytes.len() > 32 {
-        if let Ok(z) = zstd::bulk::compress(&bytes, ZSTD_LEVEL) {
+        let compressed = COMPRESSOR.with(|c| match &mut *c.borrow_mut() {
+            Some(c) => c.compress(&bytes),
+            None => zstd::bulk::compress(&bytes, ZSTD_LEVEL),
+        });
+        if let Ok(z) = compressed {
             if z.len() + 4 < bytes.len() {
                 let mut out = Vec::with_capacity(z.len() + 5);
                 out.push(ZSTD);
@@ -306,7 +319,11 @@ fn unseal(blob: &[u8], n: usize) -> Result<std::borrow::Cow<'_, [u8]>, ChunkErro
             if len > n * 10 + 32 {
                 return Err(ChunkError::Malformed("a column claims too many bytes"));
             }
-            zstd::bulk::decompress(&rest[4..], len)
+            DECOMPRESSOR
+                .with(|d| match &mut *d.borrow_mut() {
+                    Some(d) => d.decompress(&rest[4..], len),
+                    None => zstd::bulk::decompress(&rest[4..], len),
+                })
                 .ok()
                 .filter(|b| b.len() == len)
                 .map(Into::into)

@@ -57,7 +57,8 @@ pub struct LoadOptions {
     pub timeframe: Option<Timeframe>,
     /// The adjustment of every file; `None`: from each file's name, else none.
     pub adjustment: Option<Adjustment>,
-    /// Worker threads; 0 means one per core.
+    /// Worker threads; 0 means the store's choice ([`Store::concurrent_files`]: one per
+    /// core on the embedded store, more on CQL).
     pub jobs: usize,
     /// Load files even when the manifest says they are loaded and unchanged.
     pub force: bool,
@@ -687,7 +688,11 @@ pub fn load(
         groups.entry(hint.symbol.as_str()).or_default().push(i);
     }
     let groups: Vec<Vec<usize>> = groups.into_values().collect();
-    let outcomes: Vec<(usize, Result<FileOutcome>)> = pool(opts.jobs)?.install(|| {
+    let jobs = match opts.jobs {
+        0 => store.concurrent_files(),
+        n => n,
+    };
+    let outcomes: Vec<(usize, Result<FileOutcome>)> = pool(jobs)?.install(|| {
         groups
             .par_iter()
             .flat_map_iter(|group| {

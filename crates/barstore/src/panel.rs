@@ -9,8 +9,7 @@
 use crate::bars::Bars;
 use crate::error::{Error, OptionError, ReadError, Result};
 use crate::read::{self, Frame, ReadRequest};
-use crate::series::Series;
-use crate::store::Store;
+use crate::store::{Found, Store};
 use crate::symbol;
 use arrow::array::{
     ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, RecordBatchReader,
@@ -49,7 +48,7 @@ pub struct PanelRequest {
 pub const VALUE_COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
 
 /// A symbol to read and the series stored for it.
-type Planned = (String, Vec<Series>);
+type Planned = (String, Vec<Found>);
 
 /// The symbols a request reads (sorted, each once) with their stored series, and those
 /// of its list not stored. Unless `skip_missing`, a symbol not stored fails the whole
@@ -59,11 +58,14 @@ pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<Planned>, Vec<
         Symbols::All => {
             let mut all: Vec<Planned> = Vec::new();
             for info in store.series()? {
+                let found = Found {
+                    series: info.series,
+                    zone: info.zone,
+                    months: None,
+                };
                 match all.last_mut() {
-                    Some((symbol, series)) if *symbol == info.series.symbol => {
-                        series.push(info.series)
-                    }
-                    _ => all.push((info.series.symbol.clone(), vec![info.series])),
+                    Some((symbol, series)) if *symbol == found.series.symbol => series.push(found),
+                    _ => all.push((found.series.symbol.clone(), vec![found])),
                 }
             }
             return Ok((all, Vec::new()));
@@ -78,10 +80,10 @@ pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<Planned>, Vec<
     }
     wanted.sort();
     wanted.dedup();
-    let stored: Vec<Vec<Series>> = in_parallel(store, || {
+    let stored: Vec<Vec<Found>> = in_parallel(store, || {
         wanted
             .par_iter()
-            .map(|s| store.series_of(s))
+            .map(|s| store.lookup(s))
             .collect::<Result<_>>()
     })?;
     let (mut present, mut missing) = (Vec::new(), Vec::new());

@@ -9,7 +9,7 @@ use crate::exchange::Calendar;
 use crate::parse::{parse_date, parse_time};
 use crate::resample::resample;
 use crate::series::{Adjustment, Series, Timeframe};
-use crate::store::Store;
+use crate::store::{Found, Store};
 use arrow::array::RecordBatch;
 use std::io::Write;
 use std::path::Path;
@@ -172,13 +172,15 @@ fn pick_series(
 
 /// Reads a symbol's bars.
 pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
-    read_of(store, req, &store.series_of(&req.symbol)?)
+    read_of(store, req, &store.lookup(&req.symbol)?)
 }
 
 /// Reads a symbol's bars, given the series stored for it (a many-symbol read has
 /// looked them up already).
-pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Series]) -> Result<Frame> {
-    let series = pick_series(stored, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
+pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Found]) -> Result<Frame> {
+    let all: Vec<Series> = stored.iter().map(|f| f.series.clone()).collect();
+    let series = pick_series(&all, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
+    let found = &stored[all.iter().position(|s| *s == series).unwrap_or_default()];
     if let Some(target) = req.resample {
         if !series.timeframe.divides(target) {
             return Err(ReadError::Resample {
@@ -189,9 +191,7 @@ pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Series]) -> Resul
             .into());
         }
     }
-    let exchange_zone = store
-        .zone_of(&series)?
-        .ok_or_else(|| ReadError::UnknownSymbol(req.symbol.clone()))?;
+    let exchange_zone = found.zone.clone();
     let zone_name = req.tz.clone().unwrap_or_else(|| exchange_zone.clone());
     let mut zone = Zone::new(&zone_name)?;
     let start = match &req.start {
@@ -212,7 +212,7 @@ pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Series]) -> Resul
         }
         .into());
     }
-    let mut bars = store.scan(&series, start, end)?;
+    let mut bars = store.scan_found(found, start, end)?;
     let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
     // daily bars carry a date, not a time of day: every session keeps them
     if req.session == Session::Regular && !series.timeframe.is_daily() {

@@ -73,6 +73,18 @@ fn unadjusted() -> String {
     Adjustment::NONE.to_string()
 }
 
+/// A stored series with what reading it needs: its exchange zone and, where the store
+/// finds them in the same lookup, its months.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The series.
+    pub series: Series,
+    /// The zone it was loaded with.
+    pub zone: String,
+    /// Its stored months, sorted, when the lookup gave them.
+    pub months: Option<Vec<Month>>,
+}
+
 /// What a store holds for one series.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeriesInfo {
@@ -135,9 +147,38 @@ pub trait Store: Send + Sync {
     /// Records a completed input file; must be durable when it returns.
     fn record(&self, entry: &ManifestEntry) -> Result<()>;
 
+    /// The series stored for `symbol` with their zones (and months, where the lookup
+    /// finds them too), sorted: what a read needs before it scans, in as few requests
+    /// as the store can make it.
+    fn lookup(&self, symbol: &str) -> Result<Vec<Found>> {
+        let mut out = Vec::new();
+        for series in self.series_of(symbol)? {
+            if let Some(zone) = self.zone_of(&series)? {
+                out.push(Found {
+                    series,
+                    zone,
+                    months: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The bars of a looked-up series with `start <= ts <= end`, as [`Store::scan`].
+    fn scan_found(&self, found: &Found, start: i64, end: i64) -> Result<Bars> {
+        self.scan(&found.series, start, end)
+    }
+
     /// How many single-symbol reads pay to run at once: one per core where a read is
     /// decoding (the embedded store), more where it mostly waits on the network.
     fn concurrent_reads(&self) -> usize {
+        rayon::current_num_threads()
+    }
+
+    /// How many files a load pays to work on at once: one per core where loading is
+    /// parsing and encoding (the embedded store), more where each file mostly waits on
+    /// the network.
+    fn concurrent_files(&self) -> usize {
         rayon::current_num_threads()
     }
 

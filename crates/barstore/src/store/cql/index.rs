@@ -8,11 +8,12 @@
 use super::db::{Db, Keyed, MonthStats};
 use crate::bucket::Month;
 use crate::error::Result;
-use crate::series::{Series, Timeframe};
-use crate::store::{MonthBars, SeriesInfo};
+use crate::series::{Adjustment, Series, Timeframe};
+use crate::store::{Found, MonthBars, SeriesInfo};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 
 /// Prepared statements on the index of one bars table.
 pub struct Index {
@@ -21,9 +22,11 @@ pub struct Index {
     put: PreparedStatement,
     stats: PreparedStatement,
     buckets: PreparedStatement,
-    zone: PreparedStatement,
     series_of: PreparedStatement,
     all: PreparedStatement,
+    /// Months seen in the index: its rows are never removed, so a write skips indexing
+    /// these again (a daily update then writes no index row but the stats).
+    indexed: Mutex<HashSet<(Series, Month)>>,
 }
 
 /// A row of an index keyed by series: symbol, timeframe, adjustment, zone and stats.
@@ -51,18 +54,18 @@ impl Index {
         let index = format!("{}.{}_symbols", s.target.keyspace, s.target.table);
         let (key, marks, where_key) = key_parts(series);
         let series_of = if series {
-            "timeframe, adjustment"
+            "timeframe, adjustment, bucket, zone"
         } else {
-            "bucket"
+            "bucket, zone"
         };
         Ok(Index {
             series,
             put: s.prepare(format!("INSERT INTO {index} ({key}, bucket, zone) VALUES ({marks}, ?, ?)")).await?,
             stats: s.prepare(format!("INSERT INTO {index} ({key}, bucket, rows, first, last) VALUES ({marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             buckets: s.prepare(format!("SELECT bucket FROM {index} WHERE {where_key}")).await?,
-            zone: s.prepare(format!("SELECT zone FROM {index} WHERE {where_key} LIMIT 1")).await?,
             series_of: s.prepare(format!("SELECT {series_of} FROM {index} WHERE symbol = ?")).await?,
             all: s.prepare(format!("SELECT {key}, zone, rows, first, last FROM {index}")).await?,
+            indexed: Mutex::default(),
         })
     }
 
@@ -93,6 +96,10 @@ impl Index {
 
     /// Records that `month` holds bars of `series`, in `zone`.
     pub async fn put_month(&self, s: &Db, series: &Series, month: Month, zone: &str) -> Result<()> {
+        let known = (series.clone(), month);
+        if self.known().contains(&known) {
+            return Ok(());
+        }
         let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
         let key = self.key(series, &tf);
         s.exec(
@@ -103,7 +110,13 @@ impl Index {
                 rest: (&bucket, zone),
             },
         )
-        .await
+        .await?;
+        self.known().insert(known);
+        Ok(())
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashSet<(Series, Month)>> {
+        self.indexed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Records the row count and first and last bar of `month` of `series`, written at
@@ -153,69 +166,86 @@ impl Index {
 
     /// The zone `series` was loaded with, when it is indexed.
     pub async fn zone(&self, s: &Db, series: &Series) -> Result<Option<String>> {
-        if !self.series && !series.is_minute_unadjusted() {
-            return Ok(None);
-        }
-        let tf = series.timeframe.to_string();
-        let key = self.key(series, &tf);
-        let mut zone = None;
-        s.pages(
-            || format!("looking up {series}"),
-            &self.zone,
-            Keyed {
-                key: &key,
-                rest: (),
-            },
-            |(z,): (Option<String>,)| {
-                if zone.is_none() {
-                    zone = z;
-                }
-            },
-        )
-        .await?;
-        Ok(zone)
+        Ok(self
+            .lookup(s, &series.symbol)
+            .await?
+            .into_iter()
+            .find(|f| f.series == *series)
+            .map(|f| f.zone)
+            .filter(|z| !z.is_empty()))
     }
 
-    /// The indexed series of `symbol`, sorted.
-    pub async fn series_of(&self, s: &Db, symbol: &str) -> Result<Vec<Series>> {
-        let mut out = Vec::new();
-        let mut bad = None;
+    /// The indexed series of `symbol` with their zones and months, sorted: one request.
+    pub async fn lookup(&self, s: &Db, symbol: &str) -> Result<Vec<Found>> {
+        let mut found: BTreeMap<(String, String), (Option<String>, Vec<Month>)> = BTreeMap::new();
+        let mut add = |tf: String, adj: String, bucket: &str, zone: Option<String>| {
+            let e = found.entry((tf, adj)).or_default();
+            e.0 = e.0.take().or(zone);
+            e.1.extend(Month::parse(bucket));
+        };
+        let what = || format!("looking up {symbol}");
         if self.series {
             s.pages(
-                || format!("listing the series of {symbol}"),
+                what,
                 &self.series_of,
                 (symbol,),
-                |(tf, adj): (String, String)| match (tf.parse::<Timeframe>(), adj.parse()) {
-                    (Ok(timeframe), Ok(adjustment)) => out.push(Series {
-                        symbol: symbol.to_string(),
-                        timeframe,
-                        adjustment,
-                    }),
-                    _ => bad = Some(format!("{tf} {adj}")),
+                |(tf, adj, bucket, zone): (String, String, String, Option<String>)| {
+                    add(tf, adj, &bucket, zone)
                 },
             )
             .await?;
         } else {
-            let mut any = false;
+            // an index made before series holds the 1min series with no adjustment
             s.pages(
-                || format!("listing the months of {symbol}"),
+                what,
                 &self.series_of,
                 (symbol,),
-                |(_,): (String,)| any = true,
+                |(bucket, zone): (String, Option<String>)| {
+                    add(
+                        Timeframe::MINUTE.to_string(),
+                        Adjustment::NONE.to_string(),
+                        &bucket,
+                        zone,
+                    )
+                },
             )
             .await?;
-            if any {
-                out.push(Series::minute(symbol)?);
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for ((tf, adj), (zone, mut months)) in found {
+            let (Ok(timeframe), Ok(adjustment)) = (tf.parse::<Timeframe>(), adj.parse()) else {
+                return Err(s.target.schema_error(format!(
+                    "{symbol}: the index names an unknown series \"{tf} {adj}\""
+                )));
+            };
+            months.sort();
+            let series = Series {
+                symbol: symbol.to_string(),
+                timeframe,
+                adjustment,
+            };
+            if zone.is_some() {
+                let mut known = self.known();
+                known.extend(months.iter().map(|m| (series.clone(), *m)));
             }
+            out.push(Found {
+                series,
+                zone: zone.unwrap_or_default(),
+                months: Some(months),
+            });
         }
-        if let Some(bad) = bad {
-            return Err(s.target.schema_error(format!(
-                "{symbol}: the index names an unknown series {bad:?}"
-            )));
-        }
-        out.sort();
-        out.dedup();
+        out.sort_by(|a, b| a.series.cmp(&b.series));
         Ok(out)
+    }
+
+    /// The indexed series of `symbol`, sorted.
+    pub async fn series_of(&self, s: &Db, symbol: &str) -> Result<Vec<Series>> {
+        Ok(self
+            .lookup(s, symbol)
+            .await?
+            .into_iter()
+            .map(|f| f.series)
+            .collect())
     }
 
     /// Every indexed series with its counts.
@@ -281,8 +311,11 @@ impl Listing {
             rows: 0,
             first: i64::MAX,
             last: i64::MIN,
-            zone: zone.unwrap_or_default(),
+            zone: String::new(),
         });
+        if let (true, Some(zone)) = (e.zone.is_empty(), zone) {
+            e.zone = zone;
+        }
         if let (Some(n), Some(lo), Some(hi)) = (rows.filter(|&n| n > 0), first, last) {
             e.rows += n as u64;
             e.first = e.first.min(lo.0);

@@ -18,7 +18,7 @@ pub mod layout;
 pub mod schema;
 pub mod target;
 
-use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
+use super::{Found, ManifestEntry, MonthBars, SeriesInfo, Store};
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
@@ -48,6 +48,10 @@ const READ_CONCURRENCY: usize = 16;
 /// Symbols read at once by a many-symbol read: each waits on a few round trips (its
 /// series, zone, months, then the months' chunks), so many in flight keep the node busy.
 const SYMBOL_READS: usize = 32;
+/// Files a load works on at once: a file of a day's bars is parsed in well under a
+/// millisecond, then waits on about five round trips (the series' zone, the month's
+/// version, its transaction, the index, the manifest).
+const FILE_LOADS: usize = 16;
 /// Connections per host (per shard on ScyllaDB). Cassandra encodes and compresses a
 /// connection's responses on one event-loop thread, so a single connection keeps one
 /// reader from using the node's other cores (measured on a 2-core node, a 1.8M-row read:
@@ -203,12 +207,23 @@ impl Cql {
             Some(z) => Zone::new(&z)?,
             None => return Ok(Bars::default()),
         };
-        let mut z = zone.clone();
-        let first = (start != i64::MIN).then(|| Month::of_local(z.utc_ms_to_local(start)));
-        let last = (end != i64::MAX).then(|| Month::of_local(z.utc_ms_to_local(end)));
+        let (first, last) = month_bounds(&zone, start, end);
         let months = layout.months(&self.db, series, first, last).await?;
+        self.scan_months(series, &zone, months, start, end).await
+    }
+
+    /// The bars of `series` in `months` with `start <= ts <= end`, months in parallel.
+    async fn scan_months(
+        &self,
+        series: &Series,
+        zone: &Zone,
+        months: Vec<Month>,
+        start: i64,
+        end: i64,
+    ) -> Result<Bars> {
+        let layout = self.layout().await?;
         let parts: Vec<Bars> = futures::stream::iter(months)
-            .map(|m| layout.read(&self.db, series, &zone, m, start, end))
+            .map(|m| layout.read(&self.db, series, zone, m, start, end))
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await?;
@@ -218,6 +233,15 @@ impl Cql {
         }
         Ok(out)
     }
+}
+
+/// The exchange months of `zone` that `start..=end` (UTC ms) touches; open bounds stay
+/// open.
+fn month_bounds(zone: &Zone, start: i64, end: i64) -> (Option<Month>, Option<Month>) {
+    let mut z = zone.clone();
+    let first = (start != i64::MIN).then(|| Month::of_local(z.utc_ms_to_local(start)));
+    let last = (end != i64::MAX).then(|| Month::of_local(z.utc_ms_to_local(end)));
+    (first, last)
 }
 
 /// Adds the months a failed write was about to the error's context.
@@ -355,8 +379,32 @@ impl Store for Cql {
         self.block_on(async { self.layout().await?.series(&self.db).await })
     }
 
+    fn lookup(&self, symbol: &str) -> Result<Vec<Found>> {
+        symbol::validate(symbol)?;
+        self.block_on(async { self.layout().await?.lookup(&self.db, symbol).await })
+    }
+
+    fn scan_found(&self, found: &Found, start: i64, end: i64) -> Result<Bars> {
+        let Some(months) = &found.months else {
+            return self.scan(&found.series, start, end);
+        };
+        symbol::validate(&found.series.symbol)?;
+        let zone = Zone::new(&found.zone)?;
+        let (first, last) = month_bounds(&zone, start, end);
+        let months = months
+            .iter()
+            .copied()
+            .filter(|m| first.is_none_or(|f| *m >= f) && last.is_none_or(|l| *m <= l))
+            .collect();
+        self.block_on(self.scan_months(&found.series, &zone, months, start, end))
+    }
+
     fn concurrent_reads(&self) -> usize {
         SYMBOL_READS
+    }
+
+    fn concurrent_files(&self) -> usize {
+        FILE_LOADS
     }
 
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {

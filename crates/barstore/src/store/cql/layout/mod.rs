@@ -22,7 +22,7 @@ use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::error::Result;
 use crate::series::Series;
-use crate::store::{MonthBars, SeriesInfo};
+use crate::store::{Found, MonthBars, SeriesInfo};
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use scylla::serialize::row::SerializeRow;
@@ -147,6 +147,28 @@ pub trait TableLayout: Send + Sync {
                 Some(index) => index.series_of(db, symbol).await,
                 None => Ok(Vec::new()),
             }
+        }
+        .boxed_local()
+    }
+
+    /// The stored series of `symbol` with their zones, and their months where the index
+    /// gives them in the same request.
+    fn lookup<'a>(&'a self, db: &'a Db, symbol: &'a str) -> LocalBoxFuture<'a, Result<Vec<Found>>> {
+        async move {
+            if let Some(index) = self.index() {
+                return index.lookup(db, symbol).await;
+            }
+            let mut out = Vec::new();
+            for series in self.series_of(db, symbol).await? {
+                if let Some(zone) = self.zone(db, &series).await? {
+                    out.push(Found {
+                        series,
+                        zone,
+                        months: None,
+                    });
+                }
+            }
+            Ok(out)
         }
         .boxed_local()
     }
