@@ -80,12 +80,7 @@ pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<Planned>, Vec<
     }
     wanted.sort();
     wanted.dedup();
-    let stored: Vec<Vec<Found>> = in_parallel(store, || {
-        wanted
-            .par_iter()
-            .map(|s| store.lookup(s))
-            .collect::<Result<_>>()
-    })?;
+    let stored = store.lookup_many(&wanted)?;
     let (mut present, mut missing) = (Vec::new(), Vec::new());
     for (s, series) in wanted.into_iter().zip(stored) {
         if series.is_empty() {

@@ -227,7 +227,10 @@ impl<'a> Blocks<'a> {
                 // grow by what is there (64 KiB at first), so that a day's file of 45 KB
                 // never zeroes and faults in a whole block
                 buf.reserve(size.saturating_sub(old));
-                buf.resize(old + old.max(64 * 1024).min(size.max(searched + 1) - old), 0);
+                buf.resize(
+                    old + old.max(64 * 1024).min(size.max(searched + 1) - old),
+                    0,
+                );
                 let n = self.reader.read(&mut buf[old..])?;
                 buf.truncate(old + n);
                 self.hasher.update(&buf[old..]);

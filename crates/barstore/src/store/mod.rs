@@ -164,6 +164,11 @@ pub trait Store: Send + Sync {
         Ok(out)
     }
 
+    /// [`Store::lookup`] of each of `symbols`, in order.
+    fn lookup_many(&self, symbols: &[String]) -> Result<Vec<Vec<Found>>> {
+        symbols.iter().map(|s| self.lookup(s)).collect()
+    }
+
     /// The bars of a looked-up series with `start <= ts <= end`, as [`Store::scan`].
     fn scan_found(&self, found: &Found, start: i64, end: i64) -> Result<Bars> {
         self.scan(&found.series, start, end)

@@ -22,7 +22,7 @@ pub struct Index {
     put: PreparedStatement,
     stats: PreparedStatement,
     buckets: PreparedStatement,
-    series_of: PreparedStatement,
+    lookup: PreparedStatement,
     all: PreparedStatement,
     /// Months seen in the index: its rows are never removed, so a write skips indexing
     /// these again (a daily update then writes no index row but the stats).
@@ -53,17 +53,17 @@ impl Index {
     pub async fn prepare(s: &Db, series: bool) -> Result<Index> {
         let index = format!("{}.{}_symbols", s.target.keyspace, s.target.table);
         let (key, marks, where_key) = key_parts(series);
-        let series_of = if series {
-            "timeframe, adjustment, bucket, zone"
+        let lookup = if series {
+            "symbol, timeframe, adjustment, bucket, zone"
         } else {
-            "bucket, zone"
+            "symbol, bucket, zone"
         };
         Ok(Index {
             series,
             put: s.prepare(format!("INSERT INTO {index} ({key}, bucket, zone) VALUES ({marks}, ?, ?)")).await?,
             stats: s.prepare(format!("INSERT INTO {index} ({key}, bucket, rows, first, last) VALUES ({marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             buckets: s.prepare(format!("SELECT bucket FROM {index} WHERE {where_key}")).await?,
-            series_of: s.prepare(format!("SELECT {series_of} FROM {index} WHERE symbol = ?")).await?,
+            lookup: s.prepare(format!("SELECT {lookup} FROM {index} WHERE symbol IN ?")).await?,
             all: s.prepare(format!("SELECT {key}, zone, rows, first, last FROM {index}")).await?,
             indexed: Mutex::default(),
         })
@@ -177,20 +177,32 @@ impl Index {
 
     /// The indexed series of `symbol` with their zones and months, sorted: one request.
     pub async fn lookup(&self, s: &Db, symbol: &str) -> Result<Vec<Found>> {
-        let mut found: BTreeMap<(String, String), (Option<String>, Vec<Month>)> = BTreeMap::new();
-        let mut add = |tf: String, adj: String, bucket: &str, zone: Option<String>| {
-            let e = found.entry((tf, adj)).or_default();
+        let mut all = self.lookup_many(s, &[symbol]).await?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// [`Index::lookup`] of each of `symbols`, in one request (`symbol IN ?`): a
+    /// many-symbol read pays one round trip and one request's work on the node for a
+    /// hundred symbols instead of each.
+    pub async fn lookup_many(&self, s: &Db, symbols: &[&str]) -> Result<Vec<Vec<Found>>> {
+        type Months = BTreeMap<(String, String, String), (Option<String>, Vec<Month>)>;
+        let mut found: Months = BTreeMap::new();
+        let mut add = |sym: String, tf: String, adj: String, bucket: &str, zone: Option<String>| {
+            let e = found.entry((sym, tf, adj)).or_default();
             e.0 = e.0.take().or(zone);
             e.1.extend(Month::parse(bucket));
         };
-        let what = || format!("looking up {symbol}");
+        let what = || match symbols {
+            [one] => format!("looking up {one}"),
+            _ => format!("looking up {} symbols", symbols.len()),
+        };
         if self.series {
             s.pages(
                 what,
-                &self.series_of,
-                (symbol,),
-                |(tf, adj, bucket, zone): (String, String, String, Option<String>)| {
-                    add(tf, adj, &bucket, zone)
+                &self.lookup,
+                (symbols,),
+                |(sym, tf, adj, bucket, zone): (String, String, String, String, Option<String>)| {
+                    add(sym, tf, adj, &bucket, zone)
                 },
             )
             .await?;
@@ -198,10 +210,11 @@ impl Index {
             // an index made before series holds the 1min series with no adjustment
             s.pages(
                 what,
-                &self.series_of,
-                (symbol,),
-                |(bucket, zone): (String, Option<String>)| {
+                &self.lookup,
+                (symbols,),
+                |(sym, bucket, zone): (String, String, Option<String>)| {
                     add(
+                        sym,
                         Timeframe::MINUTE.to_string(),
                         Adjustment::NONE.to_string(),
                         &bucket,
@@ -211,8 +224,8 @@ impl Index {
             )
             .await?;
         }
-        let mut out = Vec::with_capacity(found.len());
-        for ((tf, adj), (zone, mut months)) in found {
+        let mut by_symbol: BTreeMap<String, Vec<Found>> = BTreeMap::new();
+        for ((symbol, tf, adj), (zone, mut months)) in found {
             let (Ok(timeframe), Ok(adjustment)) = (tf.parse::<Timeframe>(), adj.parse()) else {
                 return Err(s.target.schema_error(format!(
                     "{symbol}: the index names an unknown series \"{tf} {adj}\""
@@ -220,7 +233,7 @@ impl Index {
             };
             months.sort();
             let series = Series {
-                symbol: symbol.to_string(),
+                symbol,
                 timeframe,
                 adjustment,
             };
@@ -228,14 +241,22 @@ impl Index {
                 let mut known = self.known();
                 known.extend(months.iter().map(|m| (series.clone(), *m)));
             }
-            out.push(Found {
-                series,
-                zone: zone.unwrap_or_default(),
-                months: Some(months),
-            });
+            by_symbol
+                .entry(series.symbol.clone())
+                .or_default()
+                .push(Found {
+                    series,
+                    zone: zone.unwrap_or_default(),
+                    months: Some(months),
+                });
         }
-        out.sort_by(|a, b| a.series.cmp(&b.series));
-        Ok(out)
+        for found in by_symbol.values_mut() {
+            found.sort_by(|a, b| a.series.cmp(&b.series));
+        }
+        Ok(symbols
+            .iter()
+            .map(|sym| by_symbol.get(*sym).cloned().unwrap_or_default())
+            .collect())
     }
 
     /// The indexed series of `symbol`, sorted.

@@ -48,6 +48,9 @@ const READ_CONCURRENCY: usize = 16;
 /// Symbols read at once by a many-symbol read: each waits on a few round trips (its
 /// series, zone, months, then the months' chunks), so many in flight keep the node busy.
 const SYMBOL_READS: usize = 32;
+/// Symbols looked up in one request by a many-symbol read, and such requests at once.
+const LOOKUP_GROUP: usize = 100;
+const LOOKUP_CONCURRENCY: usize = 8;
 /// Files a load works on at once: a file of a day's bars is parsed in well under a
 /// millisecond, then waits on about five round trips (the series' zone, the month's
 /// version, its transaction, the index, the manifest).
@@ -380,8 +383,26 @@ impl Store for Cql {
     }
 
     fn lookup(&self, symbol: &str) -> Result<Vec<Found>> {
-        symbol::validate(symbol)?;
-        self.block_on(async { self.layout().await?.lookup(&self.db, symbol).await })
+        let mut found = self.lookup_many(&[symbol.to_string()])?;
+        Ok(found.pop().unwrap_or_default())
+    }
+
+    fn lookup_many(&self, symbols: &[String]) -> Result<Vec<Vec<Found>>> {
+        for s in symbols {
+            symbol::validate(s)?;
+        }
+        self.block_on(async {
+            let layout = self.layout().await?;
+            let groups: Vec<Vec<Vec<Found>>> = futures::stream::iter(symbols.chunks(LOOKUP_GROUP))
+                .map(|group| async move {
+                    let group: Vec<&str> = group.iter().map(String::as_str).collect();
+                    layout.lookup_many(&self.db, &group).await
+                })
+                .buffered(LOOKUP_CONCURRENCY)
+                .try_collect()
+                .await?;
+            Ok(groups.into_iter().flatten().collect())
+        })
     }
 
     fn scan_found(&self, found: &Found, start: i64, end: i64) -> Result<Bars> {

@@ -151,22 +151,30 @@ pub trait TableLayout: Send + Sync {
         .boxed_local()
     }
 
-    /// The stored series of `symbol` with their zones, and their months where the index
-    /// gives them in the same request.
-    fn lookup<'a>(&'a self, db: &'a Db, symbol: &'a str) -> LocalBoxFuture<'a, Result<Vec<Found>>> {
+    /// The stored series of each of `symbols` with their zones, and their months where
+    /// the index gives them in the same request.
+    fn lookup_many<'a>(
+        &'a self,
+        db: &'a Db,
+        symbols: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<Vec<Found>>>> {
         async move {
             if let Some(index) = self.index() {
-                return index.lookup(db, symbol).await;
+                return index.lookup_many(db, symbols).await;
             }
-            let mut out = Vec::new();
-            for series in self.series_of(db, symbol).await? {
-                if let Some(zone) = self.zone(db, &series).await? {
-                    out.push(Found {
-                        series,
-                        zone,
-                        months: None,
-                    });
+            let mut out = Vec::with_capacity(symbols.len());
+            for symbol in symbols {
+                let mut found = Vec::new();
+                for series in self.series_of(db, symbol).await? {
+                    if let Some(zone) = self.zone(db, &series).await? {
+                        found.push(Found {
+                            series,
+                            zone,
+                            months: None,
+                        });
+                    }
                 }
+                out.push(found);
             }
             Ok(out)
         }
