@@ -150,18 +150,27 @@ def _slice(start: Any, end: Any, session: str | None, round: int | None,
 
 
 def _long_frame(table: pa.Table) -> pd.DataFrame:
-    """A long table as a frame on a (symbol, timestamp) MultiIndex built from codes: the
-    symbol's are the dictionary's, the timestamps' one factorisation (a third of what
-    ``set_index`` takes to factorise both)."""
+    """A long table whose symbol and timestamp columns are dictionary-encoded (the
+    timestamps over their sorted union) as a frame on a (symbol, timestamp) MultiIndex
+    built from the codes, with no factorising in pandas."""
     symbols = table.column("symbol").combine_chunks()
-    df = table.drop_columns(["symbol"]).to_pandas(coerce_temporal_nanoseconds=True,
-                                                  split_blocks=True, self_destruct=True)
-    times, levels = pd.factorize(df.pop("timestamp"), sort=True)
+    times = table.column("timestamp").combine_chunks()
+    levels = pd.DatetimeIndex(times.dictionary.to_pandas(coerce_temporal_nanoseconds=True))
+    # one consolidated block: a copy (pandas 2 cannot write into Arrow's buffers) that
+    # costs less than pandas' own later consolidation
+    df = table.drop_columns(["symbol", "timestamp"]).to_pandas()
     df.index = pd.MultiIndex(
         levels=[pd.Index(symbols.dictionary.to_pylist(), dtype=object), levels],
-        codes=[symbols.indices.to_numpy(zero_copy_only=False), times],
+        codes=[symbols.indices.to_numpy(zero_copy_only=False),
+               times.indices.to_numpy(zero_copy_only=False)],
         names=["symbol", "timestamp"], verify_integrity=False)
     return df
+
+
+def _columns(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """``df`` with ``cols``: itself when they are all, in order (selecting copies every
+    value under pandas 2)."""
+    return df if cols == list(df.columns) else df[cols]
 
 
 def _is_one(symbols: Any) -> bool:
@@ -231,7 +240,7 @@ class Store:
         if _is_one(symbols) and pivot is None:
             capsule = self._native.read_arrow(symbols, sel)
         else:
-            capsule = self._panel(symbols, sel, pivot, missing, batches=False)
+            capsule = self._panel(symbols, sel, pivot, missing, "long")
         return pa.table(_ArrowStream(capsule))
 
     def read_batches(self, symbols: str | Sequence[str] | None = None, start: Any = None,
@@ -245,11 +254,11 @@ class Store:
         a year): memory holds one batch, whatever the number of symbols."""
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
                        calendar)
-        capsule = self._panel(symbols, sel, None, missing, batches=True)
+        capsule = self._panel(symbols, sel, None, missing, "batches")
         return pa.RecordBatchReader.from_stream(_ArrowStream(capsule))
 
     def _panel(self, symbols: Any, sel: dict[str, Any], pivot: str | None, missing: str,
-               batches: bool) -> Any:
+               form: str) -> Any:
         """A many-symbol read in native code: the Arrow stream capsule, after warning of
         the symbols left out."""
         if missing not in ("error", "skip"):
@@ -263,7 +272,7 @@ class Store:
             if not names:
                 raise InputError("no symbols given")
         capsule, skipped = self._native.read_panel(names, sel, pivot, missing == "skip",
-                                                   batches)
+                                                   form)
         if skipped:
             warnings.warn(f"skipped {len(skipped)} symbols not in the store: "
                           f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}",
@@ -300,18 +309,21 @@ class Store:
         unknown = set(cols) - set(COLUMNS)
         if unknown:
             raise InputError(f"unknown columns {sorted(unknown)}: choose from {COLUMNS}")
+        sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
+                     calendar)
+        if pivot is None and not _is_one(symbols):
+            capsule = self._panel(symbols, sel, None, missing, "indexed")
+            return _columns(_long_frame(pa.table(_ArrowStream(capsule))), cols)
         table = self.read_arrow(symbols, start, end, session=session, round=round,
                                 resample=resample, tz=tz, timeframe=timeframe,
                                 adjustment=adjustment, calendar=calendar, pivot=pivot,
                                 missing=missing)
-        if pivot is None and not _is_one(symbols):
-            return _long_frame(table)[cols]
         df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
                              self_destruct=True).set_index("timestamp")
         if pivot is not None:
             df.columns.name = "symbol"
             return df
-        return df[cols]
+        return _columns(df, cols)
 
     def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
                 force: bool = False) -> dict[str, int]:

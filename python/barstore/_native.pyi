@@ -41,7 +41,7 @@ class NativeStore:
         slice: dict[str, Any],
         pivot: str | None = ...,
         skip_missing: bool = ...,
-        batches: bool = ...,
+        form: str = ...,
     ) -> tuple[Any, list[str]]: ...
     def check(self, symbol: str, slice: dict[str, Any]) -> str: ...
     def copy_to(

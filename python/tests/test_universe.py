@@ -84,6 +84,10 @@ def test_long_and_wide_reads_equal_the_sources(universe):
     pdt.assert_frame_equal(got, want, check_index_type=False, check_categorical=False)
     # each symbol's rows are its single read
     pdt.assert_frame_equal(got.loc["S003"], store.read("S003", "2024-03-06", "2024-03-12"))
+    # a frame of its own, which pandas 2 too can write into
+    got.iloc[0, 0] = -1.0
+    got["close"] *= 2
+    assert got.iloc[0, 0] == -1.0
 
     every = store.read(None, "2024-03-06", "2024-03-06")
     assert sorted(every.index.get_level_values("symbol").unique()) == [

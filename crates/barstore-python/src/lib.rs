@@ -263,9 +263,11 @@ impl NativeStore {
     }
 
     /// Reads many symbols (all when `symbols` is `None`) in parallel: an Arrow C stream
-    /// capsule of one long table (or, with `pivot`, one wide table; with `batches`, a
-    /// stream read a few symbols at a time), and the symbols left out as not stored.
-    #[pyo3(signature = (symbols, slice, pivot=None, skip_missing=false, batches=false))]
+    /// capsule and the symbols left out as not stored. With `pivot`, one wide table;
+    /// else `form` says which long one: `long` (one table), `indexed` (its timestamps
+    /// dictionary-encoded, for a pandas index) or `batches` (a stream read a few
+    /// symbols at a time).
+    #[pyo3(signature = (symbols, slice, pivot=None, skip_missing=false, form="long"))]
     fn read_panel<'py>(
         &self,
         py: Python<'py>,
@@ -273,8 +275,18 @@ impl NativeStore {
         slice: Slice,
         pivot: Option<String>,
         skip_missing: bool,
-        batches: bool,
+        form: &str,
     ) -> PyResult<(Bound<'py, PyCapsule>, Vec<String>)> {
+        let (batches, indexed) = match form {
+            "long" => (false, false),
+            "indexed" => (false, true),
+            "batches" => (true, false),
+            other => {
+                return Err(InputError::new_err(format!(
+                    "form={other:?}: use long, indexed or batches"
+                )))
+            }
+        };
         let utc = slice.tz.is_some();
         let read = slice.choices(String::new()).resolve().map_err(to_py)?;
         if let Some(column) = &pivot {
@@ -300,6 +312,7 @@ impl NativeStore {
                 let missing = panel.missing.clone();
                 let batch = match &pivot {
                     Some(column) => panel.into_wide(column, utc)?,
+                    None if indexed => panel.into_long_indexed(utc),
                     None => panel.into_long(utc),
                 };
                 let schema = batch.schema();

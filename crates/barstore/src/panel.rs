@@ -12,10 +12,10 @@ use crate::read::{self, Frame, ReadRequest};
 use crate::store::{Found, Store};
 use crate::symbol;
 use arrow::array::{
-    ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, RecordBatchReader,
+    Array, ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, RecordBatchReader,
     StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use rayon::prelude::*;
 use std::io::Write;
@@ -201,6 +201,50 @@ fn long_batch(frames: &[(usize, &Frame)], dictionary: &ArrayRef, utc: Option<&st
     RecordBatch::try_new(long_schema(utc), columns).expect("columns match the schema")
 }
 
+/// The sorted union of sorted lists, merged pairwise in parallel: n log k work, where
+/// sorting the concatenation would be n log n.
+fn union_sorted(lists: &[&[i64]]) -> Vec<i64> {
+    match lists {
+        [] => Vec::new(),
+        [one] => {
+            let mut v = one.to_vec();
+            v.dedup();
+            v
+        }
+        _ => {
+            let (a, b) = lists.split_at(lists.len() / 2);
+            let (a, b) = rayon::join(|| union_sorted(a), || union_sorted(b));
+            let mut out = Vec::with_capacity(a.len().max(b.len()));
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                let t = a[i].min(b[j]);
+                out.push(t);
+                i += usize::from(a[i] == t);
+                j += usize::from(b[j] == t);
+            }
+            out.extend_from_slice(&a[i..]);
+            out.extend_from_slice(&b[j..]);
+            out
+        }
+    }
+}
+
+/// The position in `index` (sorted, holding every one of `ts`) of each of `ts` (sorted):
+/// one step per time where they are dense in the index, a binary search where not.
+fn positions<'a>(index: &'a [i64], ts: &'a [i64]) -> impl Iterator<Item = usize> + 'a {
+    let mut at = 0;
+    ts.iter().map(move |t| {
+        if index[at] != *t {
+            // most often the next time of the index
+            at += 1;
+            if index[at] != *t {
+                at += index[at..].partition_point(|x| x < t);
+            }
+        }
+        at
+    })
+}
+
 /// The zone to tag UTC instants with when `utc`: the request's `tz`, which every frame
 /// shares (UTC without one).
 fn utc_zone(tz: Option<&str>, utc: bool) -> Option<String> {
@@ -225,6 +269,55 @@ impl Panel {
         long_batch(&frames, &dictionary, utc.as_deref())
     }
 
+    /// [`Panel::into_long`] with `timestamp` dictionary-encoded over the sorted union of
+    /// every symbol's times: the codes and levels of a `(symbol, timestamp)` index, which
+    /// pandas would otherwise find by factorising every timestamp.
+    pub fn into_long_indexed(self, utc: bool) -> RecordBatch {
+        let batch = self.into_long(utc);
+        let (symbols, times) = (batch.column(0), batch.column(1));
+        let keys = symbols
+            .as_any()
+            .downcast_ref::<DictionaryArray<Int32Type>>()
+            .expect("a dictionary symbol column")
+            .keys();
+        let ts = times
+            .as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .expect("millisecond timestamps")
+            .values();
+        // each symbol's rows: a run of one key
+        let mut runs: Vec<&[i64]> = Vec::new();
+        let mut start = 0;
+        for i in 1..=ts.len() {
+            if i == ts.len() || keys.value(i) != keys.value(start) {
+                runs.push(&ts[start..i]);
+                start = i;
+            }
+        }
+        let index = union_sorted(&runs);
+        let codes: Vec<i32> = runs
+            .par_iter()
+            .flat_map_iter(|run| positions(&index, run).map(|p| p as i32))
+            .collect();
+        let zone = match batch.schema().field(1).data_type() {
+            DataType::Timestamp(_, zone) => zone.clone(),
+            _ => None,
+        };
+        let levels = TimestampMillisecondArray::from(index).with_timezone_opt(zone);
+        let times = DictionaryArray::new(Int32Array::from(codes), Arc::new(levels));
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields[1] = Field::new("timestamp", times.data_type().clone(), false);
+        let mut columns = batch.columns().to_vec();
+        columns[1] = Arc::new(times);
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .expect("columns match the schema")
+    }
+
     /// One wide batch: `timestamp` (the union of every symbol's, sorted), then one
     /// column per symbol holding `column` (`NaN` where the symbol has no bar).
     pub fn into_wide(self, column: &str, utc: bool) -> Result<RecordBatch> {
@@ -239,13 +332,12 @@ impl Panel {
             }
         };
         let per_symbol: Vec<Vec<i64>> = self.frames.iter().map(|(_, f)| times(f)).collect();
-        let mut index: Vec<i64> = per_symbol.iter().flatten().copied().collect();
-        index.par_sort_unstable();
-        index.dedup();
+        let lists: Vec<&[i64]> = per_symbol.iter().map(Vec::as_slice).collect();
+        let index = union_sorted(&lists);
         let columns: Vec<ArrayRef> = self
             .frames
             .par_iter()
-            .zip(&per_symbol)
+            .zip(&lists)
             .map(|((_, f), ts)| {
                 let values = [
                     &f.bars.open,
@@ -255,9 +347,7 @@ impl Panel {
                     &f.bars.volume,
                 ][pick];
                 let mut out = vec![f64::NAN; index.len()];
-                let mut at = 0;
-                for (t, v) in ts.iter().zip(values) {
-                    at += index[at..].partition_point(|x| x < t);
+                for (at, v) in positions(&index, ts).zip(values) {
                     out[at] = *v;
                 }
                 Arc::new(Float64Array::from(out)) as ArrayRef
@@ -421,4 +511,27 @@ pub fn pivot_column(column: &str) -> Result<usize, OptionError> {
         .iter()
         .position(|c| *c == column)
         .ok_or_else(|| OptionError::new("pivot", column, "use open, high, low, close or volume"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_union_of_sorted_lists_is_sorted_and_whole() {
+        let lists: [&[i64]; 5] = [&[1, 2, 3, 10], &[2, 3, 4], &[], &[0, 10, 11], &[5]];
+        assert_eq!(union_sorted(&lists), vec![0, 1, 2, 3, 4, 5, 10, 11]);
+        assert_eq!(union_sorted(&[]), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn positions_are_found_where_times_are_dense_and_where_sparse() {
+        let index: Vec<i64> = (0..100).map(|i| i * 60).collect();
+        let dense: Vec<i64> = (10..60).map(|i| i * 60).collect();
+        let sparse = [0, 60 * 7, 60 * 8, 60 * 50, 60 * 99];
+        for ts in [&dense[..], &sparse[..], &index[..]] {
+            let want: Vec<usize> = ts.iter().map(|t| (t / 60) as usize).collect();
+            assert_eq!(positions(&index, ts).collect::<Vec<_>>(), want);
+        }
+    }
 }
