@@ -361,6 +361,59 @@ fn a_paused_load_loses_no_bars_of_a_load_that_ran_meanwhile() {
     assert!(got == want, "the store is not the union of both loads");
 }
 
+/// A table whose index predates the catalog (the catalog dropped here): listing still
+/// finds every series from the index, and the next load makes the catalog and fills it
+/// from the index, after which listing reads the catalog alone.
+#[test]
+fn an_index_older_than_its_catalog_is_catalogued_at_the_next_load() {
+    let fx = Fixture::cql();
+    let day = |symbol: &str| {
+        let mut all = Vec::new();
+        barstore::generate::write_firstrate(&mut all, 2_000, 5).unwrap();
+        fx.write(&format!("{symbol}/{symbol}_full_1min_adjsplit.txt"), &all)
+    };
+    let (a, b) = (day("AAA"), day("BBB"));
+    fx.ok(&["load", "-q", a.to_str().unwrap()], 0);
+    let listed = fx.ok(&["symbols"], 0).stdout;
+    let ks = fx.keyspace().to_string();
+    let cql = Cql::connect(&fx.store_arg(), CqlOptions::default()).unwrap();
+    let catalogued = |what: &str| -> Vec<String> {
+        cql.block_on(
+            cql.session()
+                .query_unpaged(format!("SELECT symbol FROM {ks}.bars_1m_catalog"), ()),
+        )
+        .map_err(|e| format!("{what}: {e}"))
+        .unwrap()
+        .into_rows_result()
+        .unwrap()
+        .rows::<(String,)>()
+        .unwrap()
+        .map(|r| r.unwrap().0)
+        .collect()
+    };
+    assert!(!catalogued("after the first load").is_empty());
+    cql.block_on(
+        cql.session()
+            .query_unpaged(format!("DROP TABLE {ks}.bars_1m_catalog"), ()),
+    )
+    .unwrap();
+    assert_eq!(fx.ok(&["symbols"], 0).stdout, listed);
+    fx.ok(&["load", "-q", b.to_str().unwrap()], 0);
+    let mut symbols = catalogued("after the second load");
+    symbols.sort();
+    symbols.dedup();
+    assert_eq!(symbols, ["AAA", "BBB"]);
+    // the catalog alone lists both: the index no longer matters for a listing
+    cql.block_on(
+        cql.session()
+            .query_unpaged(format!("TRUNCATE {ks}.bars_1m_symbols"), ()),
+    )
+    .unwrap();
+    let both = fx.ok(&["symbols"], 0).stdout;
+    assert!(both.contains("AAA") && both.contains("BBB"), "{both}");
+    assert!(both.starts_with(listed.lines().next().unwrap()), "{both}");
+}
+
 /// A node of the test's own (other ports, its own data), stopped when dropped.
 struct OwnNode {
     state: PathBuf,

@@ -4,12 +4,25 @@
 //!
 //! Tables made before series existed have an index keyed by `(symbol, bucket)`: their
 //! rows are the 1min series with no adjustment ([`Index::series`] is false).
+//!
+//! Listing every series from the index is a scan of one partition per symbol, which
+//! costs the node about 10 ms per 1,000 symbols. So an index keyed by series has a
+//! catalog beside it, `_catalog`: the same rows in [`SHARDS`] partitions (a symbol's
+//! shard is a hash of it), written in the same batch as the index's, so that a listing
+//! reads a few partitions whatever the number of symbols.
 
 use super::db::{Db, Keyed, MonthStats};
+use super::schema::columns;
 use crate::bucket::Month;
 use crate::error::Result;
 use crate::series::{Adjustment, Series, Timeframe};
 use crate::store::{Found, MonthBars, SeriesInfo};
+use futures::{StreamExt, TryStreamExt};
+use scylla::serialize::row::{RowSerializationContext, SerializeRow};
+use scylla::serialize::value::SerializeValue;
+use scylla::serialize::writers::RowWriter;
+use scylla::serialize::SerializationError;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 use std::collections::{BTreeMap, HashSet};
@@ -24,9 +37,70 @@ pub struct Index {
     buckets: PreparedStatement,
     lookup: PreparedStatement,
     all: PreparedStatement,
+    catalog: Option<Catalog>,
     /// Months seen in the index: its rows are never removed, so a write skips indexing
     /// these again (a daily update then writes no index row but the stats).
     indexed: Mutex<HashSet<(Series, Month)>>,
+}
+
+/// Partitions of the catalog.
+pub const SHARDS: i32 = 16;
+
+/// The catalog shard of `symbol`.
+fn shard(symbol: &str) -> i32 {
+    (xxhash_rust::xxh3::xxh3_64(symbol.as_bytes()) % SHARDS as u64) as i32
+}
+
+/// The DDL of the catalog of an index keyed by series.
+pub fn create_catalog(keyspace: &str, table: &str) -> String {
+    format!("CREATE TABLE IF NOT EXISTS {keyspace}.{table}_catalog (shard int, symbol text, timeframe text, adjustment text, bucket text, zone text, rows bigint, first timestamp, last timestamp, PRIMARY KEY (shard, symbol, timeframe, adjustment, bucket))")
+}
+
+/// Copies an index made before its catalog into the catalog, each value with the write
+/// time it has in the index (so that a load writing meanwhile keeps its newer stats).
+pub async fn fill_catalog(s: &Db) -> Result<()> {
+    let (ks, tb) = (&s.target.keyspace, &s.target.table);
+    let read = s.prepare(format!("SELECT symbol, timeframe, adjustment, bucket, zone, rows, first, last, WRITETIME(zone), WRITETIME(rows) FROM {ks}.{tb}_symbols")).await?;
+    let write = s.prepare(format!("INSERT INTO {ks}.{tb}_catalog (shard, symbol, timeframe, adjustment, bucket, zone, rows, first, last) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?;
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<CqlTimestamp>,
+        Option<CqlTimestamp>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    s.pages(
+        || "reading the index".to_string(),
+        &read,
+        (),
+        |r: Row| rows.push(r),
+    )
+    .await?;
+    futures::stream::iter(&rows)
+        .map(
+            |(sym, tf, adj, bucket, zone, n, lo, hi, at_zone, at_rows)| {
+                let at = at_zone.max(at_rows).unwrap_or_else(super::db::now_micros);
+                let values = (shard(sym), sym, tf, adj, bucket, zone, n, lo, hi, at);
+                s.exec(move || format!("cataloguing {sym}"), &write, values)
+            },
+        )
+        .buffer_unordered(s.opts.concurrency.max(1))
+        .try_collect::<()>()
+        .await
+}
+
+/// Statements on the catalog: the index's writes batched with the catalog's, and the
+/// listing of one shard.
+struct Catalog {
+    put: Batch,
+    stats: Batch,
+    shard: PreparedStatement,
 }
 
 /// A row of an index keyed by series: symbol, timeframe, adjustment, zone and stats.
@@ -58,13 +132,46 @@ impl Index {
         } else {
             "symbol, bucket, zone"
         };
+        let put = s
+            .prepare(format!(
+                "INSERT INTO {index} ({key}, bucket, zone) VALUES ({marks}, ?, ?)"
+            ))
+            .await?;
+        let stats = s.prepare(format!("INSERT INTO {index} ({key}, bucket, rows, first, last) VALUES ({marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?;
+        let (ks, tb) = (&s.target.keyspace, &s.target.table);
+        let catalog = if series && !columns(s, ks, &format!("{tb}_catalog")).await?.is_empty() {
+            let catalog = format!("{ks}.{tb}_catalog");
+            let pair = |index: &PreparedStatement, other: PreparedStatement| {
+                let mut b = Batch::new(BatchType::Unlogged);
+                b.append_statement(index.clone());
+                b.append_statement(other);
+                b.set_is_idempotent(true);
+                b
+            };
+            Some(Catalog {
+                put: pair(&put, s.prepare(format!("INSERT INTO {catalog} (shard, {key}, bucket, zone) VALUES (?, {marks}, ?, ?)")).await?),
+                stats: pair(&stats, s.prepare(format!("INSERT INTO {catalog} (shard, {key}, bucket, rows, first, last) VALUES (?, {marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?),
+                shard: s.prepare(format!("SELECT {key}, zone, rows, first, last FROM {catalog} WHERE shard = ?")).await?,
+            })
+        } else {
+            None
+        };
         Ok(Index {
             series,
-            put: s.prepare(format!("INSERT INTO {index} ({key}, bucket, zone) VALUES ({marks}, ?, ?)")).await?,
-            stats: s.prepare(format!("INSERT INTO {index} ({key}, bucket, rows, first, last) VALUES ({marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
-            buckets: s.prepare(format!("SELECT bucket FROM {index} WHERE {where_key}")).await?,
-            lookup: s.prepare(format!("SELECT {lookup} FROM {index} WHERE symbol IN ?")).await?,
-            all: s.prepare(format!("SELECT {key}, zone, rows, first, last FROM {index}")).await?,
+            put,
+            stats,
+            catalog,
+            buckets: s
+                .prepare(format!("SELECT bucket FROM {index} WHERE {where_key}"))
+                .await?,
+            lookup: s
+                .prepare(format!("SELECT {lookup} FROM {index} WHERE symbol IN ?"))
+                .await?,
+            all: s
+                .prepare(format!(
+                    "SELECT {key}, zone, rows, first, last FROM {index}"
+                ))
+                .await?,
             indexed: Mutex::default(),
         })
     }
@@ -102,15 +209,22 @@ impl Index {
         }
         let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
         let key = self.key(series, &tf);
-        s.exec(
-            || format!("indexing {series} {bucket}"),
-            &self.put,
-            Keyed {
-                key: &key,
-                rest: (&bucket, zone),
-            },
-        )
-        .await?;
+        let what = || format!("indexing {series} {bucket}");
+        let row = Keyed {
+            key: &key,
+            rest: (&bucket, zone),
+        };
+        match &self.catalog {
+            Some(c) => {
+                let listed = Keyed {
+                    key: &key,
+                    rest: (&bucket, zone),
+                };
+                s.batch(what, &c.put, (row, Sharded(shard(&series.symbol), listed)))
+                    .await?
+            }
+            None => s.exec(what, &self.put, row).await?,
+        }
         self.known().insert(known);
         Ok(())
     }
@@ -131,15 +245,18 @@ impl Index {
     ) -> Result<()> {
         let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
         let key = self.key(series, &tf);
-        s.exec(
-            || format!("indexing {series} {bucket}"),
-            &self.stats,
-            Keyed {
-                key: &key,
-                rest: (&bucket, rows, CqlTimestamp(first), CqlTimestamp(last), at),
-            },
-        )
-        .await
+        let what = || format!("indexing {series} {bucket}");
+        let values = || Keyed {
+            key: &key,
+            rest: (&bucket, rows, CqlTimestamp(first), CqlTimestamp(last), at),
+        };
+        match &self.catalog {
+            Some(c) => {
+                let listed = Sharded(shard(&series.symbol), values());
+                s.batch(what, &c.stats, (values(), listed)).await
+            }
+            None => s.exec(what, &self.stats, values()).await,
+        }
     }
 
     /// The indexed months of `series`, sorted.
@@ -273,20 +390,32 @@ impl Index {
     pub async fn all(&self, s: &Db) -> Result<Vec<SeriesInfo>> {
         let mut by_series = Listing::default();
         let what = || "listing series".to_string();
-        if self.series {
-            s.pages(
-                what,
-                &self.all,
-                (),
-                |(sym, tf, adj, z, n, lo, hi): SeriesRow| {
-                    if let Ok(series) = tf
-                        .parse()
-                        .and_then(|tf| Series::new(&sym, tf, adj.parse()?))
-                    {
-                        by_series.add(series, z, n, lo, hi);
-                    }
-                },
-            )
+        let add = |by_series: &mut Listing, (sym, tf, adj, z, n, lo, hi): SeriesRow| {
+            if let Ok(series) = tf
+                .parse()
+                .and_then(|tf| Series::new(&sym, tf, adj.parse()?))
+            {
+                by_series.add(series, z, n, lo, hi);
+            }
+        };
+        if let Some(c) = &self.catalog {
+            let shards: Vec<Vec<SeriesRow>> = futures::stream::iter(0..SHARDS)
+                .map(|i| async move {
+                    let mut rows = Vec::new();
+                    s.pages(what, &c.shard, (i,), |r: SeriesRow| rows.push(r))
+                        .await
+                        .map(|()| rows)
+                })
+                .buffer_unordered(SHARDS as usize)
+                .try_collect()
+                .await?;
+            for row in shards.into_iter().flatten() {
+                add(&mut by_series, row);
+            }
+        } else if self.series {
+            s.pages(what, &self.all, (), |row: SeriesRow| {
+                add(&mut by_series, row)
+            })
             .await?;
         } else {
             s.pages(what, &self.all, (), |(sym, z, n, lo, hi): SymbolRow| {
@@ -297,6 +426,27 @@ impl Index {
             .await?;
         }
         Ok(by_series.finish())
+    }
+}
+
+/// Statement values led by a catalog shard.
+struct Sharded<R>(i32, R);
+
+impl<R: SerializeRow> SerializeRow for Sharded<R> {
+    fn serialize(
+        &self,
+        ctx: &RowSerializationContext<'_>,
+        writer: &mut RowWriter,
+    ) -> Result<(), SerializationError> {
+        let columns = ctx.columns();
+        self.0
+            .serialize(columns[0].typ(), writer.make_cell_writer())?;
+        self.1
+            .serialize(&RowSerializationContext::from_specs(&columns[1..]), writer)
+    }
+
+    fn is_empty(&self) -> bool {
+        false
     }
 }
 

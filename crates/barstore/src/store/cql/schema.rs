@@ -128,8 +128,21 @@ pub async fn ensure(db: &Db) -> Result<()> {
         Kind::Auto => Kind::of_columns(&columns(db, ks, tb).await?).unwrap_or(Kind::Chunked),
         named => named,
     };
+    let index = columns(db, ks, &format!("{tb}_symbols")).await?;
+    let had_catalog = !columns(db, ks, &format!("{tb}_catalog")).await?.is_empty();
     for ddl in super::layout::create(kind, t, opts.compaction.cql()) {
         run(ddl).await?;
+    }
+    // an index keyed by series (a new one is) gets its catalog, filled from the index
+    // when the index is older than it
+    if kind != Kind::Text && (index.is_empty() || index.iter().any(|c| c == "timeframe")) {
+        run(super::index::create_catalog(ks, tb)).await?;
+        if !had_catalog && !index.is_empty() {
+            s.await_schema_agreement()
+                .await
+                .map_err(|e| cql_error("waiting for schema agreement".into(), e))?;
+            super::index::fill_catalog(db).await?;
+        }
     }
     // a chunked table made before writes were fenced gets the months' version
     if kind == Kind::Chunked && !columns(db, ks, tb).await?.iter().any(|c| c == "version") {
