@@ -24,6 +24,9 @@ pub const PAGE_ROWS: i32 = 10_000;
 /// Row count, first and last bar (UTC ms) of a stored month.
 pub type MonthStats = (i64, i64, i64);
 
+/// The stats of no bars: adding stats to them changes nothing.
+pub const NO_STATS: MonthStats = (0, i64::MAX, i64::MIN);
+
 /// A session on one store's keyspace and table.
 pub struct Db {
     /// The store URL.

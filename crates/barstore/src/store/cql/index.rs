@@ -11,7 +11,7 @@
 //! shard is a hash of it), written in the same batch as the index's, so that a listing
 //! reads a few partitions whatever the number of symbols.
 
-use super::db::{Db, Keyed, MonthStats};
+use super::db::{Db, Keyed, MonthStats, NO_STATS};
 use super::schema::columns;
 use crate::bucket::Month;
 use crate::error::Result;
@@ -25,7 +25,7 @@ use scylla::serialize::SerializationError;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 /// Prepared statements on the index of one bars table.
@@ -38,10 +38,17 @@ pub struct Index {
     lookup: PreparedStatement,
     all: PreparedStatement,
     catalog: Option<Catalog>,
-    /// Months seen in the index: its rows are never removed, so a write skips indexing
-    /// these again (a daily update then writes no index row but the stats).
-    indexed: Mutex<HashSet<(Series, Month)>>,
+    /// Months seen in the index, with their stats as last seen: index rows are never
+    /// removed, so a write skips indexing these again (a daily update then writes no
+    /// index row but the stats), and may start from the stats (see [`Index::seen`]).
+    indexed: Mutex<HashMap<(Series, Month), Option<Stamped>>>,
+    /// Symbols looked up: a month of theirs not in `indexed` had no bars then.
+    looked_up: Mutex<HashSet<String>>,
 }
+
+/// A month's stats and their write time, which for the chunked layout is the version of
+/// the month they describe.
+pub type Stamped = (MonthStats, i64);
 
 /// Partitions of the catalog.
 pub const SHARDS: i32 = 16;
@@ -113,6 +120,18 @@ type SeriesRow = (
     Option<CqlTimestamp>,
     Option<CqlTimestamp>,
 );
+/// A lookup's row: symbol, timeframe, adjustment, bucket, zone, stats and their write time.
+type LookupRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+    Option<i64>,
+);
 /// A row of an index made before series: symbol, zone and stats.
 type SymbolRow = (
     String,
@@ -128,7 +147,7 @@ impl Index {
         let index = format!("{}.{}_symbols", s.target.keyspace, s.target.table);
         let (key, marks, where_key) = key_parts(series);
         let lookup = if series {
-            "symbol, timeframe, adjustment, bucket, zone"
+            "symbol, timeframe, adjustment, bucket, zone, rows, first, last, WRITETIME(rows)"
         } else {
             "symbol, bucket, zone"
         };
@@ -173,6 +192,7 @@ impl Index {
                 ))
                 .await?,
             indexed: Mutex::default(),
+            looked_up: Mutex::default(),
         })
     }
 
@@ -204,7 +224,7 @@ impl Index {
     /// Records that `month` holds bars of `series`, in `zone`.
     pub async fn put_month(&self, s: &Db, series: &Series, month: Month, zone: &str) -> Result<()> {
         let known = (series.clone(), month);
-        if self.known().contains(&known) {
+        if self.known().contains_key(&known) {
             return Ok(());
         }
         let (tf, bucket) = (series.timeframe.to_string(), month.to_string());
@@ -225,12 +245,29 @@ impl Index {
             }
             None => s.exec(what, &self.put, row).await?,
         }
-        self.known().insert(known);
+        self.known().entry(known).or_insert(None);
         Ok(())
     }
 
-    fn known(&self) -> std::sync::MutexGuard<'_, HashSet<(Series, Month)>> {
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<(Series, Month), Option<Stamped>>> {
         self.indexed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The stats of `month` of `series` and their write time as this process last saw
+    /// them (a lookup, or its own write), `(no stats, None)` when a lookup found no such
+    /// month: a writer holding them can skip reading the month, since its fenced write
+    /// fails if the month changed since.
+    pub fn seen(&self, series: &Series, month: Month) -> Option<(MonthStats, Option<i64>)> {
+        match self.known().get(&(series.clone(), month)) {
+            Some(Some((stats, at))) => Some((*stats, Some(*at))),
+            Some(None) => None,
+            None => self
+                .looked_up
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&series.symbol)
+                .then_some((NO_STATS, None)),
+        }
     }
 
     /// Records the row count and first and last bar of `month` of `series`, written at
@@ -253,10 +290,13 @@ impl Index {
         match &self.catalog {
             Some(c) => {
                 let listed = Sharded(shard(&series.symbol), values());
-                s.batch(what, &c.stats, (values(), listed)).await
+                s.batch(what, &c.stats, (values(), listed)).await?
             }
-            None => s.exec(what, &self.stats, values()).await,
+            None => s.exec(what, &self.stats, values()).await?,
         }
+        self.known()
+            .insert((series.clone(), month), Some(((rows, first, last), at)));
+        Ok(())
     }
 
     /// The indexed months of `series`, sorted.
@@ -313,12 +353,21 @@ impl Index {
             [one] => format!("looking up {one}"),
             _ => format!("looking up {} symbols", symbols.len()),
         };
+        let mut stamped = Vec::new();
         if self.series {
             s.pages(
                 what,
                 &self.lookup,
                 (symbols,),
-                |(sym, tf, adj, bucket, zone): (String, String, String, String, Option<String>)| {
+                |(sym, tf, adj, bucket, zone, n, lo, hi, at): LookupRow| {
+                    if let (Some(n), Some(lo), Some(hi), Some(at), Some(m)) =
+                        (n, lo, hi, at, Month::parse(&bucket))
+                    {
+                        stamped.push((
+                            (sym.clone(), tf.clone(), adj.clone(), m),
+                            ((n, lo.0, hi.0), at),
+                        ));
+                    }
                     add(sym, tf, adj, &bucket, zone)
                 },
             )
@@ -356,7 +405,9 @@ impl Index {
             };
             if zone.is_some() {
                 let mut known = self.known();
-                known.extend(months.iter().map(|m| (series.clone(), *m)));
+                for m in &months {
+                    known.entry((series.clone(), *m)).or_insert(None);
+                }
             }
             by_symbol
                 .entry(series.symbol.clone())
@@ -370,6 +421,22 @@ impl Index {
         for found in by_symbol.values_mut() {
             found.sort_by(|a, b| a.series.cmp(&b.series));
         }
+        let mut known = self.known();
+        for ((sym, tf, adj, month), state) in stamped {
+            if let (Ok(timeframe), Ok(adjustment)) = (tf.parse(), adj.parse()) {
+                let series = Series {
+                    symbol: sym,
+                    timeframe,
+                    adjustment,
+                };
+                known.insert((series, month), Some(state));
+            }
+        }
+        drop(known);
+        self.looked_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(symbols.iter().map(|s| s.to_string()));
         Ok(symbols
             .iter()
             .map(|sym| by_symbol.get(*sym).cloned().unwrap_or_default())

@@ -33,7 +33,7 @@ use crate::calendar::{days_from_civil, Zone, DAY};
 use crate::chunk;
 use crate::error::{Result, StoreError};
 use crate::series::Series;
-use crate::store::cql::db::{backoff, now_micros, Db, Keyed, MonthStats};
+use crate::store::cql::db::{backoff, now_micros, Db, Keyed, MonthStats, NO_STATS};
 use crate::store::cql::index::Index;
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
@@ -164,6 +164,19 @@ struct Stored {
     version: Option<i64>,
     headers: BTreeMap<i64, MonthStats>,
     bars: BTreeMap<i64, Bars>,
+    /// The stats of the stored chunks not in `headers` (none when it holds them all).
+    base: MonthStats,
+}
+
+impl Stored {
+    /// The month's stats: `base` plus every header.
+    fn stats(&self) -> MonthStats {
+        self.headers
+            .values()
+            .fold(self.base, |(n, lo, hi), (m, first, last)| {
+                (n + m, lo.min(*first), hi.max(*last))
+            })
+    }
 }
 
 /// A stored chunk with the month's version, as the write path reads it.
@@ -339,6 +352,7 @@ impl Chunked {
             version,
             headers,
             bars: BTreeMap::new(),
+            base: NO_STATS,
         };
         let touched: Vec<i64> = days
             .keys()
@@ -467,6 +481,36 @@ impl Chunked {
     ) -> Result<()> {
         let mut days = chunk_days(series, &m.bars, zone);
         let part = Partition::of(series, m.month);
+        // days after every bar of a month this process has seen (a lookup or its own
+        // write), or of a month a lookup did not find, are new: the write needs no read,
+        // since its fence refuses it if the month changed since
+        if let Some((base, version)) = self.index.seen(series, m.month) {
+            let after = match version {
+                Some(_) => chunk_day(series, zone.utc_ms_to_local(base.2)),
+                None => i64::MIN,
+            };
+            if days.keys().next().is_some_and(|d| *d > after) {
+                // the index names the month before any of its chunks is written
+                self.index
+                    .put_month(db, series, m.month, zone.name())
+                    .await?;
+                let mut stored = Stored {
+                    version,
+                    headers: BTreeMap::new(),
+                    bars: BTreeMap::new(),
+                    base,
+                };
+                if let Some(version) = self
+                    .commit(db, series, &part, &m.bars, &mut days, &mut stored)
+                    .await?
+                {
+                    return self
+                        .index
+                        .set_stats(db, series, m.month, stored.stats(), version)
+                        .await;
+                }
+            }
+        }
         let mut attempt = 0;
         loop {
             // the index names the month before any of its chunks is written
@@ -484,13 +528,9 @@ impl Chunked {
                     .commit(db, series, &part, &m.bars, &mut days, &mut stored)
                     .await?
                 {
-                    let mut stats = (0, i64::MAX, i64::MIN);
-                    for (n, first, last) in stored.headers.values() {
-                        stats = (stats.0 + n, stats.1.min(*first), stats.2.max(*last));
-                    }
                     return self
                         .index
-                        .set_stats(db, series, m.month, stats, version)
+                        .set_stats(db, series, m.month, stored.stats(), version)
                         .await;
                 }
             }
@@ -676,6 +716,66 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(rows(&stored), rows(&Bars::merge(&a, &b)));
+            cql.session()
+                .query_unpaged(format!("DROP KEYSPACE {ks}"), ())
+                .await
+                .unwrap();
+        });
+    }
+
+    /// A writer that appends days after the last bar it saw writes without reading the
+    /// month; when another writer changed the month meanwhile, the fence refuses that
+    /// write, and the writer reads and merges: every bar is kept, and the month's stats
+    /// count them all.
+    #[test]
+    fn an_append_from_stale_stats_is_refused_and_merged_again() {
+        let Ok(node) = std::env::var("BARSTORE_TEST_CQL") else {
+            eprintln!("skipped: BARSTORE_TEST_CQL names no node");
+            return;
+        };
+        let ks = format!("append_{}", std::process::id());
+        let cql = Cql::connect(&format!("cql://{node}/{ks}"), Default::default()).unwrap();
+        cql.begin_load().unwrap();
+        let db = &cql.db;
+        let series = Series::minute("XYZ").unwrap();
+        let zone = Zone::new("UTC").unwrap();
+        let month = Month::of_local(days_from_civil(2024, 5, 6) * DAY);
+        let all = minutes(|_| true, 100.0);
+        let day = |d: i64| {
+            let start = all.ts[0] + d * DAY * 1000;
+            MonthBars {
+                month,
+                bars: all.slice(all.range(start, start + DAY * 1000 - 1)),
+            }
+        };
+        cql.block_on(async {
+            let (a, b) = (
+                Chunked::open(db).await.unwrap(),
+                Chunked::open(db).await.unwrap(),
+            );
+            a.write_month(db, &series, &day(0), &mut zone.clone())
+                .await
+                .unwrap();
+            b.write_month(db, &series, &day(1), &mut zone.clone())
+                .await
+                .unwrap();
+            // A saw the month after day 0 only: its append of day 2 starts from that
+            assert!(a
+                .index
+                .seen(&series, month)
+                .is_some_and(|(s, v)| s.0 == 1440 && v.is_some()));
+            a.write_month(db, &series, &day(2), &mut zone.clone())
+                .await
+                .unwrap();
+            let stored = a
+                .read(db, &series, &zone, month, i64::MIN, i64::MAX)
+                .await
+                .unwrap();
+            assert_eq!(rows(&stored), rows(&all));
+            assert_eq!(
+                a.index.seen(&series, month).map(|(s, _)| s),
+                Some((all.len() as i64, all.ts[0], all.ts[all.len() - 1]))
+            );
             cql.session()
                 .query_unpaged(format!("DROP KEYSPACE {ks}"), ())
                 .await
