@@ -330,6 +330,10 @@ def main():
     ap.add_argument("--universe", type=int, default=2000,
                     help="symbols of the universe benchmark (0: skip it)")
     ap.add_argument("--days", type=int, default=21, help="trading days of the universe")
+    ap.add_argument("--listed", type=int, default=10_000,
+                    help="series of the listing figure of the universe benchmark")
+    ap.add_argument("--scaling", type=int, default=100,
+                    help="series of the append figure (a year vs a month of history)")
     ap.add_argument("--only-universe", action="store_true",
                     help="run only the universe benchmark")
     ap.add_argument("--universe-cql", metavar="HOST:PORT",

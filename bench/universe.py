@@ -107,6 +107,8 @@ def run(a, release: Path, work: Path, line, best) -> None:
             shutil.rmtree(store, ignore_errors=True)
         measure_store(name, store, history, update, symbols, (mid, month, hundred), rows,
                       arctic, release, a.repeat, line, best)
+    listing(work, stores, a.listed, line, best, a.repeat)
+    append_scaling(release, work, stores, a.scaling, line)
     out = work / "universe.parquet"
     _, rss, _ = measured([release / "barstore", "--store", stores[0][1], "read", "--all",
                           "-o", out])
@@ -143,6 +145,65 @@ def measure_store(name, store, history, update, symbols, ranges, rows, arctic, r
              baseline="ArcticDB read_batch + concat")
         line(f"{name}: list {len(symbols):,} series", best(s.symbols, repeat),
              arctic["list"], "s", baseline="ArcticDB list_symbols")
+
+
+def fresh(name, store, work, tag):
+    """The store of `stores` under a name of its own for `tag`: a directory under `work`
+    (emptied) or a keyspace of the same node."""
+    if name == "embedded":
+        path = work / f"universe-{tag}-store"
+        shutil.rmtree(path, ignore_errors=True)
+        return str(path)
+    return f"{store.rsplit('/', 1)[0]}/universe_{tag}_{os.getpid()}"
+
+
+def listing(work, stores, n, line, best, repeat):
+    """Listing `n` series (of a few bars each) on each store beside ArcticDB's
+    list_symbols of as many symbols: the index must keep it flat in the number of
+    series."""
+    import arcticdb as adb
+    import barstore
+    import pandas as pd
+    root = work / f"listing-{n}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        bars = "".join(f"2024-03-04 09:3{m}:00,10.0,10.5,9.5,10.2,100\n" for m in range(5))
+        for i in range(n):
+            (root / f"L{i:05d}_full_1min_adjsplit.txt").write_text(bars)
+        (root / ".complete").touch()
+    lmdb = work / "listing-arctic"
+    shutil.rmtree(lmdb, ignore_errors=True)
+    lib = adb.Arctic(f"lmdb://{lmdb}?map_size=8GB").get_library("list", create_if_missing=True)
+    frame = pd.DataFrame({"close": [10.2] * 5},
+                         index=pd.date_range("2024-03-04 09:30", periods=5, freq="min"))
+    lib.write_batch([adb.WritePayload(f"L{i:05d}", frame) for i in range(n)])
+    arctic = best(lib.list_symbols, repeat)
+    for name, store in stores:
+        target = fresh(name, store, work, "listing")
+        with barstore.connect(target) as s:
+            s.load(root, progress=False)
+            assert len(s.symbols()) == n
+            line(f"{name}: list {n:,} series", best(s.symbols, repeat), arctic, "s",
+                 baseline="ArcticDB list_symbols")
+
+
+def append_scaling(release, work, stores, n, line):
+    """One day appended to `n` series holding a year, against the same append to `n`
+    series holding a month (the update day in the history's last month both times):
+    an append costs what the new day costs, not what the history holds."""
+    import barstore
+    for name, store in stores:
+        took = {}
+        for span, days in (("month", 20), ("year", 251)):
+            history, update, _ = generate(release, work, n, days)
+            with barstore.connect(fresh(name, store, work, f"append-{span}")) as s:
+                s.load(history, progress=False)
+                t = time.perf_counter()
+                s.load(update, progress=False)
+                took[span] = time.perf_counter() - t
+        line(f"{name}: append one day x {n} to a year of history", took["year"],
+             took["month"], "s", baseline="the same append to a month of history")
 
 
 def measured(args):
