@@ -154,7 +154,7 @@ def fresh(name, store, work, tag):
         path = work / f"universe-{tag}-store"
         shutil.rmtree(path, ignore_errors=True)
         return str(path)
-    return f"{store.rsplit('/', 1)[0]}/universe_{tag}_{os.getpid()}"
+    return f"{store.rsplit('/', 1)[0]}/universe_{tag.replace('-', '_')}_{os.getpid()}"
 
 
 def listing(work, stores, n, line, best, repeat):

@@ -98,6 +98,12 @@ fn days_of(d: CqlDate) -> i64 {
     i64::from(d.0) - (1 << 31)
 }
 
+/// A chunk day as `YYYY-MM-DD`, for messages.
+fn date(day: i64) -> String {
+    let (y, m, d) = crate::calendar::civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// The day a chunk is keyed by: the exchange date of its bars, or for daily bars the
 /// first day of their month. `local` is wall-clock seconds.
 fn chunk_day(series: &Series, local: i64) -> i64 {
@@ -312,9 +318,9 @@ impl Chunked {
         let (day, n, _, _, codec, checksum, ts, open, high, low, close, volume) = row;
         let blobs = [&ts[..], &open, &high, &low, &close, &volume];
         chunk::decode(n.max(0) as usize, codec, checksum, blobs, out).map_err(|e| {
-            let (y, m, d) = crate::calendar::civil_from_days(days_of(day));
             db.target.schema_error(format!(
-                "{series} {y:04}-{m:02}-{d:02}: {e}; load that day's source file again (forced past the manifest) to rewrite it"
+                "{series} {}: {e}; load that day's source file again (forced past the manifest) to rewrite it",
+                date(days_of(day))
             ))
         })
     }
@@ -404,7 +410,7 @@ impl Chunked {
         stored: &mut Stored,
     ) -> Result<Option<i64>> {
         let w = self.writes(db).await?;
-        let (key, bucket) = (part.key(series), &part.bucket);
+        let key = part.key(series);
         let chunks: Vec<(i64, chunk::Chunk)> = days
             .iter()
             .map(|(day, r)| {
@@ -446,10 +452,10 @@ impl Chunked {
                     chunk,
                 });
             }
-            let (first, last) = (group[0].0, group[group.len() - 1].0);
+            let (first, last) = (date(group[0].0), date(group[group.len() - 1].0));
             if !db
                 .conditional(
-                    || format!("writing {series} {bucket} days {first} to {last}"),
+                    || format!("writing {series} {first} to {last}"),
                     &batch,
                     &values,
                 )
