@@ -112,18 +112,26 @@ pub struct Panel {
 
 /// Reads `symbols` in parallel, each as [`read::read`] would.
 fn read_all(store: &dyn Store, symbols: &[Planned], req: &ReadRequest) -> Result<Vec<Frame>> {
-    in_parallel(store, || {
-        symbols
-            .par_iter()
-            .map(|(symbol, stored)| {
-                let req = ReadRequest {
-                    symbol: symbol.clone(),
-                    ..req.clone()
-                };
-                read::read_of(store, &req, stored)
-            })
-            .collect()
-    })
+    let reqs: Vec<ReadRequest> = symbols
+        .iter()
+        .map(|(symbol, _)| ReadRequest {
+            symbol: symbol.clone(),
+            ..req.clone()
+        })
+        .collect();
+    let scans: Vec<read::Scan> = symbols
+        .iter()
+        .zip(&reqs)
+        .map(|((_, stored), req)| read::scan_of(req, stored))
+        .collect::<Result<_>>()?;
+    let wanted: Vec<_> = scans.iter().map(|s| (&s.found, s.start, s.end)).collect();
+    let bars = in_parallel(store, || store.scan_many(&wanted))?;
+    scans
+        .into_par_iter()
+        .zip(bars)
+        .zip(&reqs)
+        .map(|((scan, bars), req)| read::frame_of(req, scan, bars))
+        .collect()
 }
 
 /// Runs `work` with as many of its parallel reads at once as the store says pay: on

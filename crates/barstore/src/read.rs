@@ -178,6 +178,26 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
 /// Reads a symbol's bars, given the series stored for it (a many-symbol read has
 /// looked them up already).
 pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Found]) -> Result<Frame> {
+    let scan = scan_of(req, stored)?;
+    let bars = store.scan_found(&scan.found, scan.start, scan.end)?;
+    frame_of(req, scan, bars)
+}
+
+/// What a read of one symbol scans: the series it means, and the instants (UTC ms) of
+/// the request's bounds in the zone it is shown in.
+pub struct Scan {
+    /// The series, as looked up.
+    pub found: Found,
+    /// The first instant.
+    pub start: i64,
+    /// The last instant.
+    pub end: i64,
+    zone: Zone,
+    zone_name: String,
+}
+
+/// The scan a read of `req.symbol` makes, given the series stored for it.
+pub fn scan_of(req: &ReadRequest, stored: &[Found]) -> Result<Scan> {
     let all: Vec<Series> = stored.iter().map(|f| f.series.clone()).collect();
     let series = pick_series(&all, &req.symbol, req.timeframe, req.adjustment.as_ref())?;
     let found = &stored[all.iter().position(|s| *s == series).unwrap_or_default()];
@@ -193,7 +213,7 @@ pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Found]) -> Result
     }
     let exchange_zone = found.zone.clone();
     let zone_name = req.tz.clone().unwrap_or_else(|| exchange_zone.clone());
-    let mut zone = Zone::new(&zone_name)?;
+    let zone = Zone::new(&zone_name)?;
     let start = match &req.start {
         Some(s) => zone.bound_to_utc_ms(parse_bound(s)?.0)?,
         None => i64::MIN,
@@ -212,15 +232,33 @@ pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Found]) -> Result
         }
         .into());
     }
-    let mut bars = store.scan_found(found, start, end)?;
+    Ok(Scan {
+        found: found.clone(),
+        start,
+        end,
+        zone,
+        zone_name,
+    })
+}
+
+/// The frame of a read of one symbol from the bars its scan found: the session filter,
+/// resampling and rounding applied.
+pub fn frame_of(req: &ReadRequest, scan: Scan, mut bars: Bars) -> Result<Frame> {
+    let Scan {
+        found,
+        mut zone,
+        zone_name,
+        ..
+    } = scan;
+    let (series, exchange_zone) = (&found.series, &found.zone);
     let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
     // daily bars carry a date, not a time of day: every session keeps them
     if req.session == Session::Regular && !series.timeframe.is_daily() {
         // the session is the exchange's, whatever zone the bars are shown in
         let calendar = req
             .calendar
-            .unwrap_or_else(|| Calendar::for_zone(&exchange_zone));
-        let mut exchange = Zone::new(calendar.zone().unwrap_or(&exchange_zone))?;
+            .unwrap_or_else(|| Calendar::for_zone(exchange_zone));
+        let mut exchange = Zone::new(calendar.zone().unwrap_or(exchange_zone))?;
         let mut regular = calendar.regular_filter();
         let keep: Vec<bool> = bars
             .ts

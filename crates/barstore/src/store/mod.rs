@@ -174,6 +174,16 @@ pub trait Store: Send + Sync {
         self.scan(&found.series, start, end)
     }
 
+    /// [`Store::scan_found`] of each of `scans` (a series, its first and last instant),
+    /// in order; in parallel, and on stores that can, several series per request.
+    fn scan_many(&self, scans: &[(&Found, i64, i64)]) -> Result<Vec<Bars>> {
+        use rayon::prelude::*;
+        scans
+            .par_iter()
+            .map(|(found, start, end)| self.scan_found(found, *start, *end))
+            .collect()
+    }
+
     /// How many single-symbol reads pay to run at once: one per core where a read is
     /// decoding (the embedded store), more where it mostly waits on the network.
     fn concurrent_reads(&self) -> usize {

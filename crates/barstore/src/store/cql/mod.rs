@@ -37,7 +37,7 @@ use scylla::client::{Compression, PoolSize};
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::policies::retry::FallthroughRetryPolicy;
 use scylla::statement::Consistency;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +48,8 @@ const READ_CONCURRENCY: usize = 16;
 /// Symbols read at once by a many-symbol read: each waits on a few round trips (its
 /// series, zone, months, then the months' chunks), so many in flight keep the node busy.
 const SYMBOL_READS: usize = 32;
+/// Symbols whose month one request of a many-symbol read reads, at most.
+const GROUP_READ: usize = 50;
 /// Symbols looked up in one request by a many-symbol read, and such requests at once.
 const LOOKUP_GROUP: usize = 100;
 const LOOKUP_CONCURRENCY: usize = 8;
@@ -247,6 +249,11 @@ fn month_bounds(zone: &Zone, start: i64, end: i64) -> (Option<Month>, Option<Mon
     (first, last)
 }
 
+/// Whether `m` is within the optional bounds.
+fn within(m: Month, first: Option<Month>, last: Option<Month>) -> bool {
+    first.is_none_or(|f| m >= f) && last.is_none_or(|l| m <= l)
+}
+
 /// Adds the months a failed write was about to the error's context.
 pub(crate) fn while_writing(e: Error, months: &[MonthBars]) -> Error {
     match (e, months.first(), months.last()) {
@@ -405,6 +412,75 @@ impl Store for Cql {
         })
     }
 
+    fn scan_many(&self, scans: &[(&Found, i64, i64)]) -> Result<Vec<Bars>> {
+        // the months to read, grouped by what one request reads together: one month of
+        // one timeframe and adjustment, the same bounds, many symbols
+        type Group = (String, String, String, Month, i64, i64);
+        let mut groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
+        let mut singles = Vec::new();
+        for (i, (found, start, end)) in scans.iter().enumerate() {
+            symbol::validate(&found.series.symbol)?;
+            let Some(months) = &found.months else {
+                singles.push(i);
+                continue;
+            };
+            let (first, last) = month_bounds(&Zone::new(&found.zone)?, *start, *end);
+            let s = &found.series;
+            for m in months.iter().filter(|m| within(**m, first, last)) {
+                let key = (
+                    s.timeframe.to_string(),
+                    s.adjustment.to_string(),
+                    found.zone.clone(),
+                    *m,
+                    *start,
+                    *end,
+                );
+                groups.entry(key).or_default().push(i);
+            }
+        }
+        let mut parts: Vec<Vec<(Month, Bars)>> = vec![Vec::new(); scans.len()];
+        let read: Vec<(Month, &[usize], Vec<Bars>)> = self.block_on(async {
+            let layout = self.layout().await?;
+            // requests enough to keep the node busy, as large as that leaves them
+            let jobs = groups.iter().flat_map(|(key, all)| {
+                let size = (all.len() / READ_CONCURRENCY).clamp(1, GROUP_READ);
+                all.chunks(size).map(move |c| (key, c))
+            });
+            futures::stream::iter(jobs)
+                .map(|((_, _, zone, month, start, end), idx)| async move {
+                    let series: Vec<&Series> = idx.iter().map(|&i| &scans[i].0.series).collect();
+                    let zone = Zone::new(zone)?;
+                    let bars = layout
+                        .read_group(&self.db, &series, &zone, *month, *start, *end)
+                        .await?;
+                    Ok::<_, Error>((*month, idx, bars))
+                })
+                .buffer_unordered(READ_CONCURRENCY)
+                .try_collect()
+                .await
+        })?;
+        for (month, idx, bars) in read {
+            for (&i, b) in idx.iter().zip(bars) {
+                parts[i].push((month, b));
+            }
+        }
+        let mut out = Vec::with_capacity(scans.len());
+        for (i, mut months) in parts.into_iter().enumerate() {
+            if singles.contains(&i) {
+                let (found, start, end) = scans[i];
+                out.push(self.scan_found(found, start, end)?);
+                continue;
+            }
+            months.sort_by_key(|(m, _)| *m);
+            let mut bars = Bars::with_capacity(months.iter().map(|(_, b)| b.len()).sum());
+            for (_, mut b) in months {
+                bars.append(&mut b);
+            }
+            out.push(bars);
+        }
+        Ok(out)
+    }
+
     fn scan_found(&self, found: &Found, start: i64, end: i64) -> Result<Bars> {
         let Some(months) = &found.months else {
             return self.scan(&found.series, start, end);
@@ -415,7 +491,7 @@ impl Store for Cql {
         let months = months
             .iter()
             .copied()
-            .filter(|m| first.is_none_or(|f| *m >= f) && last.is_none_or(|l| *m <= l))
+            .filter(|m| within(*m, first, last))
             .collect();
         self.block_on(self.scan_months(&found.series, &zone, months, start, end))
     }

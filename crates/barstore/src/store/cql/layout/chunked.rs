@@ -45,7 +45,7 @@ use scylla::serialize::SerializationError;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::{CqlDate, CqlTimestamp};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 /// Attempts a write of one month makes while other writers keep changing it.
@@ -69,6 +69,7 @@ pub fn create(t: &Target, compaction: &str) -> Vec<String> {
 pub struct Chunked {
     index: Index,
     range: PreparedStatement,
+    group: PreparedStatement,
     writes: tokio::sync::OnceCell<Writes>,
 }
 
@@ -152,6 +153,44 @@ impl Partition {
         ]
     }
 }
+
+/// The chunk days of `month` that `start..=end` touches, for `series` in `zone`.
+fn day_bounds(series: &Series, zone: &Zone, month: Month, start: i64, end: i64) -> (i64, i64) {
+    let mut z = zone.clone();
+    let first = m_start(month).max(start);
+    let last = m_end(&mut z, month).min(end);
+    (
+        chunk_day(series, z.utc_ms_to_local(first)),
+        chunk_day(series, z.utc_ms_to_local(last)),
+    )
+}
+
+/// `bars` with `start <= ts <= end`.
+fn trimmed(bars: Bars, start: i64, end: i64) -> Bars {
+    let r = bars.range(start, end);
+    if r.len() == bars.len() {
+        bars
+    } else {
+        bars.slice(r)
+    }
+}
+
+/// A stored chunk with its symbol, as a read of several symbols gets it.
+type Named = (
+    String,
+    CqlDate,
+    i32,
+    CqlTimestamp,
+    CqlTimestamp,
+    i32,
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+);
 
 /// The first instant of a month, far enough back for any zone.
 fn m_start(month: Month) -> i64 {
@@ -304,6 +343,7 @@ impl Chunked {
                     "SELECT {COLUMNS} FROM {ks}.{tb} WHERE {key} AND day >= ? AND day <= ?"
                 ))
                 .await?,
+            group: db.prepare(format!("SELECT symbol, {COLUMNS} FROM {ks}.{tb} WHERE symbol IN ? AND timeframe = ? AND adjustment = ? AND bucket = ? AND day >= ? AND day <= ?")).await?,
             writes: tokio::sync::OnceCell::new(),
         })
     }
@@ -598,12 +638,7 @@ impl TableLayout for Chunked {
         async move {
             let part = Partition::of(series, month);
             let (key, bucket) = (part.key(series), &part.bucket);
-            // the chunks of the exchange days the range touches, within the month
-            let mut z = zone.clone();
-            let first = m_start(month).max(start);
-            let last = m_end(&mut z, month).min(end);
-            let lo = chunk_day(series, z.utc_ms_to_local(first));
-            let hi = chunk_day(series, z.utc_ms_to_local(last));
+            let (lo, hi) = day_bounds(series, zone, month, start, end);
             let mut bars = Bars::default();
             let mut failed = None;
             db.pages(
@@ -622,15 +657,67 @@ impl TableLayout for Chunked {
                 },
             )
             .await?;
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(trimmed(bars, start, end)),
+            }
+        }
+        .boxed_local()
+    }
+
+    fn read_group<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a [&'a Series],
+        zone: &'a Zone,
+        month: Month,
+        start: i64,
+        end: i64,
+    ) -> LocalBoxFuture<'a, Result<Vec<Bars>>> {
+        async move {
+            let Some(one) = series.first() else {
+                return Ok(Vec::new());
+            };
+            let (lo, hi) = day_bounds(one, zone, month, start, end);
+            let symbols: Vec<&str> = series.iter().map(|s| s.symbol.as_str()).collect();
+            let (tf, bucket) = (one.timeframe.to_string(), month.to_string());
+            let mut by_symbol: HashMap<String, Bars> = HashMap::new();
+            let mut failed = None;
+            db.pages(
+                || format!("reading {} symbols {bucket}", symbols.len()),
+                &self.group,
+                (
+                    &symbols,
+                    &tf,
+                    one.adjustment.as_str(),
+                    &bucket,
+                    cql_date(lo),
+                    cql_date(hi),
+                ),
+                |r: Named| {
+                    if failed.is_some() {
+                        return;
+                    }
+                    let row = (
+                        r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12,
+                    );
+                    let Some(s) = series.iter().find(|s| s.symbol == r.0) else {
+                        return;
+                    };
+                    let bars = by_symbol.entry(r.0).or_default();
+                    if let Err(e) = Self::decode(db, s, row, bars) {
+                        failed = Some(e);
+                    }
+                },
+            )
+            .await?;
             if let Some(e) = failed {
                 return Err(e);
             }
-            let r = bars.range(start, end);
-            Ok(if r.len() == bars.len() {
-                bars
-            } else {
-                bars.slice(r)
-            })
+            Ok(series
+                .iter()
+                .map(|s| trimmed(by_symbol.remove(&s.symbol).unwrap_or_default(), start, end))
+                .collect())
         }
         .boxed_local()
     }

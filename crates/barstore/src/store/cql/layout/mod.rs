@@ -99,6 +99,27 @@ pub trait TableLayout: Send + Sync {
         end: i64,
     ) -> LocalBoxFuture<'a, Result<Bars>>;
 
+    /// [`TableLayout::read`] of one month of each of `series` (all of one timeframe and
+    /// adjustment, in zone `zone`); layouts that can read them in one request do.
+    fn read_group<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a [&'a Series],
+        zone: &'a Zone,
+        month: Month,
+        start: i64,
+        end: i64,
+    ) -> LocalBoxFuture<'a, Result<Vec<Bars>>> {
+        async move {
+            let mut out = Vec::with_capacity(series.len());
+            for s in series {
+                out.push(self.read(db, s, zone, month, start, end).await?);
+            }
+            Ok(out)
+        }
+        .boxed_local()
+    }
+
     /// The stored months of `series` between `first` and `last` (each bound optional).
     fn months<'a>(
         &'a self,
@@ -115,7 +136,7 @@ pub trait TableLayout: Send + Sync {
                 .months(db, series)
                 .await?
                 .into_iter()
-                .filter(|m| first.is_none_or(|f| *m >= f) && last.is_none_or(|l| *m <= l))
+                .filter(|m| super::within(*m, first, last))
                 .collect())
         }
         .boxed_local()
