@@ -56,18 +56,19 @@ type Planned = (String, Vec<Found>);
 pub fn plan(store: &dyn Store, req: &PanelRequest) -> Result<(Vec<Planned>, Vec<String>)> {
     let mut wanted = match &req.symbols {
         Symbols::All => {
-            let mut all: Vec<Planned> = Vec::new();
-            for info in store.series()? {
-                let found = Found {
-                    series: info.series,
-                    zone: info.zone,
-                    months: None,
-                };
-                match all.last_mut() {
-                    Some((symbol, series)) if *symbol == found.series.symbol => series.push(found),
-                    _ => all.push((found.series.symbol.clone(), vec![found])),
-                }
-            }
+            // the listing names every symbol; their lookup gives what reads need
+            let mut symbols: Vec<String> = store
+                .series()?
+                .into_iter()
+                .map(|i| i.series.symbol)
+                .collect();
+            symbols.dedup();
+            let found = store.lookup_many(&symbols)?;
+            let all: Vec<Planned> = symbols
+                .into_iter()
+                .zip(found)
+                .filter(|(_, f)| !f.is_empty())
+                .collect();
             return Ok((all, Vec::new()));
         }
         Symbols::List(list) => list.clone(),

@@ -439,6 +439,15 @@ impl Store for Cql {
             }
         }
         let mut parts: Vec<Vec<(Month, Bars)>> = vec![Vec::new(); scans.len()];
+        let mut whole: Vec<(usize, Bars)> = self.block_on(
+            futures::stream::iter(&singles)
+                .map(|&i| async move {
+                    let (found, start, end) = scans[i];
+                    Ok::<_, Error>((i, self.scan_async(&found.series, start, end).await?))
+                })
+                .buffer_unordered(READ_CONCURRENCY)
+                .try_collect(),
+        )?;
         let read: Vec<(Month, &[usize], Vec<Bars>)> = self.block_on(async {
             let layout = self.layout().await?;
             // requests enough to keep the node busy, as large as that leaves them
@@ -465,10 +474,10 @@ impl Store for Cql {
             }
         }
         let mut out = Vec::with_capacity(scans.len());
+        whole.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
         for (i, mut months) in parts.into_iter().enumerate() {
-            if singles.contains(&i) {
-                let (found, start, end) = scans[i];
-                out.push(self.scan_found(found, start, end)?);
+            if whole.last().is_some_and(|(w, _)| *w == i) {
+                out.push(whole.pop().expect("just seen").1);
                 continue;
             }
             months.sort_by_key(|(m, _)| *m);
