@@ -345,10 +345,17 @@ impl NativeStore {
     fn symbols(&self, py: Python<'_>) -> PyResult<Vec<SeriesRow>> {
         let store = self.store.clone();
         let infos = py.detach(move || store.series()).map_err(to_py)?;
+        // a zone per name, not per series: the whole market shares a few
+        let mut zones: std::collections::HashMap<String, Zone> = Default::default();
         infos
             .into_iter()
             .map(|s| {
-                let mut z = Zone::new(&s.zone).map_err(to_py)?;
+                let z = match zones.entry(s.zone.clone()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(Zone::new(&s.zone).map_err(to_py)?)
+                    }
+                };
                 let (first, last) = (z.utc_ms_to_local(s.first), z.utc_ms_to_local(s.last));
                 let series = s.series;
                 Ok((
