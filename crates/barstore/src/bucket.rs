@@ -17,6 +17,11 @@ pub struct Month {
 }
 
 impl Month {
+    /// Whether the month is within the optional bounds (inclusive).
+    pub fn within(self, first: Option<Month>, last: Option<Month>) -> bool {
+        first.is_none_or(|f| self >= f) && last.is_none_or(|l| self <= l)
+    }
+
     /// The month holding a local wall-clock time (seconds since the local epoch).
     pub fn of_local(local_secs: i64) -> Month {
         let (y, m, _) = civil_from_days(local_secs.div_euclid(DAY));

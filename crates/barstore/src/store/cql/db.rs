@@ -7,6 +7,7 @@ use crate::error::{is_retryable, Cause, Error, Result, StoreError};
 use futures::Future;
 use scylla::client::session::Session;
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
+use scylla::response::query_result::QueryResult;
 use scylla::response::PagingState;
 use scylla::serialize::row::{RowSerializationContext, SerializeRow};
 use scylla::serialize::value::SerializeValue;
@@ -14,6 +15,8 @@ use scylla::serialize::writers::RowWriter;
 use scylla::serialize::SerializationError;
 use scylla::statement::batch::Batch;
 use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::unprepared::Statement;
+use scylla::statement::Consistency;
 use std::hash::BuildHasher;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -365,6 +368,44 @@ impl Db {
             }
         }
     }
+}
+
+/// A query of the schema tables. Every node holds them whole, so one node's answer is
+/// enough whatever consistency the bars are written at (a cluster with a node down still
+/// answers at ALL); a lost connection is retried like any request.
+pub async fn schema_query(
+    db: &Db,
+    what: impl Fn() -> String,
+    cql: &str,
+    values: impl SerializeRow,
+) -> Result<QueryResult> {
+    let mut query = Statement::new(cql);
+    query.set_consistency(Consistency::One);
+    query.set_is_idempotent(true);
+    db.retry(what, || db.session.query_unpaged(query.clone(), &values))
+        .await
+}
+
+/// The column names of a table (none when it does not exist).
+pub async fn columns(db: &Db, keyspace: &str, table: &str) -> Result<Vec<String>> {
+    let context = || format!("looking up table {keyspace}.{table}");
+    let rows = schema_query(
+        db,
+        context,
+        "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
+        (keyspace, table),
+    )
+    .await?
+    .into_rows_result()
+    .map_err(|e| cql_error(context(), e))?;
+    let mut names = Vec::new();
+    for row in rows
+        .rows::<(String,)>()
+        .map_err(|e| cql_error(context(), e))?
+    {
+        names.push(row.map_err(|e| cql_error(context(), e))?.0);
+    }
+    Ok(names)
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@
 //! shard is a hash of it), written in the same batch as the index's, so that a listing
 //! reads a few partitions whatever the number of symbols.
 
-use super::db::{Db, Keyed, MonthStats, NO_STATS};
-use super::schema::columns;
+use super::db::{columns, Db, Keyed, MonthStats, NO_STATS};
 use crate::bucket::Month;
 use crate::error::Result;
 use crate::series::{Adjustment, Series, Timeframe};

@@ -173,7 +173,7 @@ impl Cql {
             .layout
             .get_or_try_init(|| async {
                 let t = &self.db.target;
-                let columns = schema::columns(&self.db, &t.keyspace, &t.table).await?;
+                let columns = db::columns(&self.db, &t.keyspace, &t.table).await?;
                 let found = Kind::of_columns(&columns);
                 let kind = match (t.layout, found) {
                     (Kind::Auto, Some(found)) => found,
@@ -247,11 +247,6 @@ fn month_bounds(zone: &Zone, start: i64, end: i64) -> (Option<Month>, Option<Mon
     let first = (start != i64::MIN).then(|| Month::of_local(z.utc_ms_to_local(start)));
     let last = (end != i64::MAX).then(|| Month::of_local(z.utc_ms_to_local(end)));
     (first, last)
-}
-
-/// Whether `m` is within the optional bounds.
-fn within(m: Month, first: Option<Month>, last: Option<Month>) -> bool {
-    first.is_none_or(|f| m >= f) && last.is_none_or(|l| m <= l)
 }
 
 /// Adds the months a failed write was about to the error's context.
@@ -426,7 +421,7 @@ impl Store for Cql {
             };
             let (first, last) = month_bounds(&Zone::new(&found.zone)?, *start, *end);
             let s = &found.series;
-            for m in months.iter().filter(|m| within(**m, first, last)) {
+            for m in months.iter().filter(|m| m.within(first, last)) {
                 let key = (
                     s.timeframe.to_string(),
                     s.adjustment.to_string(),
@@ -500,7 +495,7 @@ impl Store for Cql {
         let months = months
             .iter()
             .copied()
-            .filter(|m| within(*m, first, last))
+            .filter(|m| m.within(first, last))
             .collect();
         self.block_on(self.scan_months(&found.series, &zone, months, start, end))
     }

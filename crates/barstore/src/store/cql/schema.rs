@@ -8,15 +8,12 @@
 //!              rows bigint, symbol text, timeframe text, adjustment text)
 //! ```
 
-use super::db::{cql_error, Db};
+use super::db::{columns, cql_error, schema_query, Db};
 use super::layout::Kind;
 use super::target::Replication;
 use crate::error::{OpenError, Result};
-use scylla::response::query_result::QueryResult;
-use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
-use scylla::statement::Consistency;
 use std::time::Duration;
 
 /// How long a schema change may take.
@@ -37,44 +34,6 @@ impl ManifestStatements {
             all: db.prepare(format!("SELECT source, size, mtime_ns, hash, rows, symbol, timeframe, adjustment FROM {manifest}")).await?,
         })
     }
-}
-
-/// A query of the schema tables. Every node holds them whole, so one node's answer is
-/// enough whatever consistency the bars are written at (a cluster with a node down still
-/// answers at ALL); a lost connection is retried like any request.
-async fn schema_query(
-    db: &Db,
-    what: impl Fn() -> String,
-    cql: &str,
-    values: impl SerializeRow,
-) -> Result<QueryResult> {
-    let mut query = Statement::new(cql);
-    query.set_consistency(Consistency::One);
-    query.set_is_idempotent(true);
-    db.retry(what, || db.session.query_unpaged(query.clone(), &values))
-        .await
-}
-
-/// The column names of a table (none when it does not exist).
-pub async fn columns(db: &Db, keyspace: &str, table: &str) -> Result<Vec<String>> {
-    let context = || format!("looking up table {keyspace}.{table}");
-    let rows = schema_query(
-        db,
-        context,
-        "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
-        (keyspace, table),
-    )
-    .await?
-    .into_rows_result()
-    .map_err(|e| cql_error(context(), e))?;
-    let mut names = Vec::new();
-    for row in rows
-        .rows::<(String,)>()
-        .map_err(|e| cql_error(context(), e))?
-    {
-        names.push(row.map_err(|e| cql_error(context(), e))?.0);
-    }
-    Ok(names)
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -136,7 +136,7 @@ pub trait TableLayout: Send + Sync {
                 .months(db, series)
                 .await?
                 .into_iter()
-                .filter(|m| super::within(*m, first, last))
+                .filter(|m| m.within(first, last))
                 .collect())
         }
         .boxed_local()
