@@ -237,10 +237,15 @@ class Store:
         time, or with ``pivot`` one column per symbol (see :meth:`read`)."""
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
                        calendar)
+        return self._table(symbols, sel, pivot, missing, "long")
+
+    def _table(self, symbols: Any, sel: dict[str, Any], pivot: str | None, missing: str,
+               form: str) -> pa.Table:
+        """One symbol's table, or a many-symbol one in ``form`` (see :meth:`_panel`)."""
         if _is_one(symbols) and pivot is None:
             capsule = self._native.read_arrow(symbols, sel)
         else:
-            capsule = self._panel(symbols, sel, pivot, missing, "long")
+            capsule = self._panel(symbols, sel, pivot, missing, form)
         return pa.table(_ArrowStream(capsule))
 
     def read_batches(self, symbols: str | Sequence[str] | None = None, start: Any = None,
@@ -276,7 +281,7 @@ class Store:
         if skipped:
             warnings.warn(f"skipped {len(skipped)} symbols not in the store: "
                           f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}",
-                          stacklevel=3)
+                          stacklevel=3 if form == "batches" else 4)  # the caller's line
         return capsule
 
     def read(self, symbols: str | Sequence[str] | None, start: Any = None, end: Any = None,
@@ -311,13 +316,9 @@ class Store:
             raise InputError(f"unknown columns {sorted(unknown)}: choose from {COLUMNS}")
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
                      calendar)
+        table = self._table(symbols, sel, pivot, missing, "indexed")
         if pivot is None and not _is_one(symbols):
-            capsule = self._panel(symbols, sel, None, missing, "indexed")
-            return _columns(_long_frame(pa.table(_ArrowStream(capsule))), cols)
-        table = self.read_arrow(symbols, start, end, session=session, round=round,
-                                resample=resample, tz=tz, timeframe=timeframe,
-                                adjustment=adjustment, calendar=calendar, pivot=pivot,
-                                missing=missing)
+            return _columns(_long_frame(table), cols)
         df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
                              self_destruct=True).set_index("timestamp")
         if pivot is not None:

@@ -15,7 +15,7 @@ use arrow::array::{
     Array, ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, RecordBatchReader,
     StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use rayon::prelude::*;
 use std::io::Write;
@@ -282,26 +282,20 @@ impl Panel {
     /// every symbol's times: the codes and levels of a `(symbol, timestamp)` index, which
     /// pandas would otherwise find by factorising every timestamp.
     pub fn into_long_indexed(self, utc: bool) -> RecordBatch {
+        let lengths: Vec<usize> = self.frames.iter().map(|(_, f)| f.bars.len()).collect();
         let batch = self.into_long(utc);
-        let (symbols, times) = (batch.column(0), batch.column(1));
-        let keys = symbols
-            .as_any()
-            .downcast_ref::<DictionaryArray<Int32Type>>()
-            .expect("a dictionary symbol column")
-            .keys();
-        let ts = times
+        let ts = batch
+            .column(1)
             .as_any()
             .downcast_ref::<TimestampMillisecondArray>()
             .expect("millisecond timestamps")
             .values();
-        // each symbol's rows: a run of one key
-        let mut runs: Vec<&[i64]> = Vec::new();
+        // each symbol's rows, in the order of the frames
+        let mut runs: Vec<&[i64]> = Vec::with_capacity(lengths.len());
         let mut start = 0;
-        for i in 1..=ts.len() {
-            if i == ts.len() || keys.value(i) != keys.value(start) {
-                runs.push(&ts[start..i]);
-                start = i;
-            }
+        for n in lengths {
+            runs.push(&ts[start..start + n]);
+            start += n;
         }
         let index = union_sorted(&runs);
         let codes: Vec<i32> = runs

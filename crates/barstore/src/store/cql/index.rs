@@ -17,10 +17,6 @@ use crate::error::Result;
 use crate::series::{Adjustment, Series, Timeframe};
 use crate::store::{Found, MonthBars, SeriesInfo};
 use futures::{StreamExt, TryStreamExt};
-use scylla::serialize::row::{RowSerializationContext, SerializeRow};
-use scylla::serialize::value::SerializeValue;
-use scylla::serialize::writers::RowWriter;
-use scylla::serialize::SerializationError;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
@@ -101,8 +97,8 @@ pub async fn fill_catalog(s: &Db) -> Result<()> {
         .await
 }
 
-/// Statements on the catalog: the index's writes batched with the catalog's, and the
-/// listing of one shard.
+/// Statements on the catalog (of an index keyed by series): the index's writes batched
+/// with the catalog's, and the listing of one shard.
 struct Catalog {
     put: Batch,
     stats: Batch,
@@ -235,12 +231,9 @@ impl Index {
         };
         match &self.catalog {
             Some(c) => {
-                let listed = Keyed {
-                    key: &key,
-                    rest: (&bucket, zone),
-                };
-                s.batch(what, &c.put, (row, Sharded(shard(&series.symbol), listed)))
-                    .await?
+                let (sym, adj) = (series.symbol.as_str(), series.adjustment.as_str());
+                let listed = (shard(sym), sym, &tf, adj, &bucket, zone);
+                s.batch(what, &c.put, (row, listed)).await?
             }
             None => s.exec(what, &self.put, row).await?,
         }
@@ -288,7 +281,9 @@ impl Index {
         };
         match &self.catalog {
             Some(c) => {
-                let listed = Sharded(shard(&series.symbol), values());
+                let (sym, adj) = (series.symbol.as_str(), series.adjustment.as_str());
+                let (lo, hi) = (CqlTimestamp(first), CqlTimestamp(last));
+                let listed = (shard(sym), sym, &tf, adj, &bucket, rows, lo, hi, at);
                 s.batch(what, &c.stats, (values(), listed)).await?
             }
             None => s.exec(what, &self.stats, values()).await?,
@@ -492,27 +487,6 @@ impl Index {
             .await?;
         }
         Ok(by_series.finish())
-    }
-}
-
-/// Statement values led by a catalog shard.
-struct Sharded<R>(i32, R);
-
-impl<R: SerializeRow> SerializeRow for Sharded<R> {
-    fn serialize(
-        &self,
-        ctx: &RowSerializationContext<'_>,
-        writer: &mut RowWriter,
-    ) -> Result<(), SerializationError> {
-        let columns = ctx.columns();
-        self.0
-            .serialize(columns[0].typ(), writer.make_cell_writer())?;
-        self.1
-            .serialize(&RowSerializationContext::from_specs(&columns[1..]), writer)
-    }
-
-    fn is_empty(&self) -> bool {
-        false
     }
 }
 

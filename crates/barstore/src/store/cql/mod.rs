@@ -413,13 +413,19 @@ impl Store for Cql {
         type Group = (String, String, String, Month, i64, i64);
         let mut groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
         let mut singles = Vec::new();
+        // a zone per name: a market shares a few
+        let mut zones: HashMap<&str, Zone> = HashMap::new();
         for (i, (found, start, end)) in scans.iter().enumerate() {
             symbol::validate(&found.series.symbol)?;
             let Some(months) = &found.months else {
                 singles.push(i);
                 continue;
             };
-            let (first, last) = month_bounds(&Zone::new(&found.zone)?, *start, *end);
+            let zone = match zones.entry(&found.zone) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(Zone::new(&found.zone)?),
+            };
+            let (first, last) = month_bounds(zone, *start, *end);
             let s = &found.series;
             for m in months.iter().filter(|m| m.within(first, last)) {
                 let key = (

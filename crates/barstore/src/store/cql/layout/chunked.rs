@@ -741,6 +741,49 @@ mod tests {
         bars
     }
 
+    /// A keyspace of its own on the node the tests use (`BARSTORE_TEST_CQL=host:port`, the
+    /// test command starts one; without it the test is skipped), dropped at the end.
+    struct Node {
+        cql: Cql,
+        keyspace: String,
+    }
+
+    impl Node {
+        fn open(name: &str) -> Option<Node> {
+            let Ok(node) = std::env::var("BARSTORE_TEST_CQL") else {
+                eprintln!("skipped: BARSTORE_TEST_CQL names no node");
+                return None;
+            };
+            let keyspace = format!("{name}_{}", std::process::id());
+            let url = format!("cql://{node}/{keyspace}");
+            let cql = Cql::connect(&url, Default::default()).unwrap();
+            cql.begin_load().unwrap();
+            Some(Node { cql, keyspace })
+        }
+
+        fn series(&self) -> Series {
+            Series::minute("XYZ").unwrap()
+        }
+
+        fn zone(&self) -> Zone {
+            Zone::new("UTC").unwrap()
+        }
+
+        /// The month of [`minutes`].
+        fn month(&self) -> Month {
+            Month::of_local(days_from_civil(2024, 5, 6) * DAY)
+        }
+    }
+
+    impl Drop for Node {
+        fn drop(&mut self) {
+            let drop = format!("DROP KEYSPACE IF EXISTS {}", self.keyspace);
+            let _ = self
+                .cql
+                .block_on(self.cql.session().query_unpaged(drop, ()));
+        }
+    }
+
     fn rows(bars: &Bars) -> Vec<crate::bars::Row> {
         (0..bars.len()).map(|i| bars.row(i)).collect()
     }
@@ -750,22 +793,15 @@ mod tests {
     /// bars. Needs a node: `BARSTORE_TEST_CQL=host:port` (the test command starts one).
     #[test]
     fn a_write_on_a_stale_version_is_refused_and_merged_again() {
-        let Ok(node) = std::env::var("BARSTORE_TEST_CQL") else {
-            eprintln!("skipped: BARSTORE_TEST_CQL names no node");
+        let Some(node) = Node::open("fence") else {
             return;
         };
-        let ks = format!("fence_{}", std::process::id());
-        let cql = Cql::connect(&format!("cql://{node}/{ks}"), Default::default()).unwrap();
-        cql.begin_load().unwrap();
-        let db = &cql.db;
-        let series = Series::minute("XYZ").unwrap();
-        let zone = Zone::new("UTC").unwrap();
-        let month = Month::of_local(days_from_civil(2024, 5, 6) * DAY);
+        let (db, series, zone, month) = (&node.cql.db, node.series(), node.zone(), node.month());
         let (a, b) = (
             minutes(|i| i % 2 == 0, 100.0),
             minutes(|i| i % 2 == 1, 200.0),
         );
-        cql.block_on(async {
+        node.cql.block_on(async {
             let layout = Chunked::open(db).await.unwrap();
             let part = Partition::of(&series, month);
             // A reads the empty month, then B writes every day of it
@@ -809,10 +845,6 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(rows(&stored), rows(&Bars::merge(&a, &b)));
-            cql.session()
-                .query_unpaged(format!("DROP KEYSPACE {ks}"), ())
-                .await
-                .unwrap();
         });
     }
 
@@ -822,17 +854,10 @@ mod tests {
     /// count them all.
     #[test]
     fn an_append_from_stale_stats_is_refused_and_merged_again() {
-        let Ok(node) = std::env::var("BARSTORE_TEST_CQL") else {
-            eprintln!("skipped: BARSTORE_TEST_CQL names no node");
+        let Some(node) = Node::open("append") else {
             return;
         };
-        let ks = format!("append_{}", std::process::id());
-        let cql = Cql::connect(&format!("cql://{node}/{ks}"), Default::default()).unwrap();
-        cql.begin_load().unwrap();
-        let db = &cql.db;
-        let series = Series::minute("XYZ").unwrap();
-        let zone = Zone::new("UTC").unwrap();
-        let month = Month::of_local(days_from_civil(2024, 5, 6) * DAY);
+        let (db, series, zone, month) = (&node.cql.db, node.series(), node.zone(), node.month());
         let all = minutes(|_| true, 100.0);
         let day = |d: i64| {
             let start = all.ts[0] + d * DAY * 1000;
@@ -841,7 +866,7 @@ mod tests {
                 bars: all.slice(all.range(start, start + DAY * 1000 - 1)),
             }
         };
-        cql.block_on(async {
+        node.cql.block_on(async {
             let (a, b) = (
                 Chunked::open(db).await.unwrap(),
                 Chunked::open(db).await.unwrap(),
@@ -869,10 +894,6 @@ mod tests {
                 a.index.seen(&series, month).map(|(s, _)| s),
                 Some((all.len() as i64, all.ts[0], all.ts[all.len() - 1]))
             );
-            cql.session()
-                .query_unpaged(format!("DROP KEYSPACE {ks}"), ())
-                .await
-                .unwrap();
         });
     }
 }
