@@ -141,6 +141,18 @@ def wait_compactions(session, limit=300):
     sys.exit(f"compactions still running after {limit} s")
 
 
+def settle(addr):
+    """Waits until the CQL node at HOST:PORT runs no compaction, so that the next timed
+    step measures its own work, not the compaction of the load before it."""
+    from cassandra.cluster import Cluster
+    host, port = addr.rsplit(":", 1)
+    cluster = Cluster([host], port=int(port))
+    try:
+        wait_compactions(cluster.connect())
+    finally:
+        cluster.shutdown()
+
+
 def cqlsh_copy(node, prepared, host, port, rows):
     """One cqlsh COPY FROM process per prepared file; returns (seconds, node cores)."""
     cpu0 = node.cpu()
@@ -341,7 +353,7 @@ def main():
     a = ap.parse_args()
     if a.only_universe:
         import universe
-        universe.run(a, RELEASE, WORK, line, best)
+        universe.run(a, RELEASE, WORK, line, best, settle)
         write_chart()
         return
     WORK.mkdir(parents=True, exist_ok=True)
@@ -426,7 +438,7 @@ def main():
         cql_bench(a, cql_sources(a, src), a.repeat)
     if a.universe:
         import universe
-        universe.run(a, RELEASE, WORK, line, best)
+        universe.run(a, RELEASE, WORK, line, best, settle)
     write_chart()
 
 

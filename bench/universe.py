@@ -52,10 +52,11 @@ def read_frames(paths):
     return out
 
 
-def run(a, release: Path, work: Path, line, best) -> None:
+def run(a, release: Path, work: Path, line, best, settle) -> None:
     """Prints each figure through bench.py's `line`, timing with its `best`: ArcticDB's
     first, then the same work on the embedded store and, with `--universe-cql HOST:PORT`,
-    on a fresh keyspace of that node."""
+    on a fresh keyspace of that node (`settle(HOST:PORT)` waits for its compactions
+    after each load, before the next timed step)."""
     import pandas as pd
 
     n, days = a.universe, a.days
@@ -105,8 +106,9 @@ def run(a, release: Path, work: Path, line, best) -> None:
     for name, store in stores:
         if name == "embedded":
             shutil.rmtree(store, ignore_errors=True)
+        quiet = (lambda: settle(a.universe_cql)) if name == "CQL" else (lambda: None)
         measure_store(name, store, history, update, symbols, (mid, month, hundred), rows,
-                      arctic, release, a.repeat, line, best)
+                      arctic, release, a.repeat, line, best, quiet)
     listing(work, stores, a.listed, line, best, a.repeat)
     append_scaling(release, work, stores, a.scaling, line)
     out = work / "universe.parquet"
@@ -117,9 +119,9 @@ def run(a, release: Path, work: Path, line, best) -> None:
 
 
 def measure_store(name, store, history, update, symbols, ranges, rows, arctic, release,
-                  repeat, line, best):
+                  repeat, line, best, quiet):
     """Loads the universe into `store`, appends the update day, reads and lists, each
-    beside ArcticDB's figure."""
+    beside ArcticDB's figure; `quiet()` after each load."""
     import barstore
     mid, month, hundred = ranges
     bars = rows["bars"]
@@ -128,10 +130,12 @@ def measure_store(name, store, history, update, symbols, ranges, rows, arctic, r
     subprocess.run([*cli, "load", "-q", history], check=True, stderr=subprocess.DEVNULL)
     line(f"{name}: universe load (files -> store)", bars / (time.perf_counter() - t) / 1e6,
          arctic["load"], "M bars/s", False, baseline="ArcticDB write_batch + pandas read_csv")
+    quiet()
     t = time.perf_counter()
     subprocess.run([*cli, "load", "-q", update], check=True, stderr=subprocess.DEVNULL)
     line(f"{name}: append one day to every series", time.perf_counter() - t,
          arctic["append"], "s", baseline="ArcticDB append_batch (from DataFrames)")
+    quiet()
     day = f"{mid:%Y-%m-%d}"
     span = [f"{m:%Y-%m-%d}" for m in month]
     with barstore.connect(str(store)) as s:

@@ -1,22 +1,24 @@
 //! The `barstore` command: argument parsing and printing over the `barstore` library.
 //!
-//! Exit status: 0 success; 1 finished but rows were rejected (load), the store
-//! differs from the sources (verify) or a day was flagged (check); 2 fatal error or a
-//! file that could not be loaded.
+//! Exit status: 0 success; 1 finished but rows were rejected (load, actions load), the
+//! store differs from the sources (verify) or a day was flagged (check); 2 fatal error
+//! or a file that could not be loaded.
 
+mod actions;
 mod progress;
 mod quality;
 
 use anyhow::Context;
+use barstore::actions::format_date;
 use barstore::calendar;
 use barstore::copy::copy;
 use barstore::load::load;
 use barstore::panel::{self, PanelRequest, PanelStream, Symbols};
-use barstore::read::{read, write_csv, write_parquet};
+use barstore::read::{self, read, write_csv, write_parquet};
 use barstore::settings::{self, CqlChoices, InputChoices, LoadChoices, ReadChoices};
 use barstore::store::cql::CqlOptions;
 use barstore::store::{self, Store};
-use barstore::verify::verify;
+use barstore::verify::{verify, verify_adjusted};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -120,8 +122,14 @@ enum Command {
     /// List stored series (symbol, timeframe, adjustment) with their row counts and
     /// first and last bars.
     Symbols,
-    /// Compare source files with the store; exit 0 only when identical.
-    Verify(InputArgs),
+    /// Compare source files with the store; exit 0 only when identical. With
+    /// --adjusted, compare vendor-adjusted files with the raw series adjusted on read.
+    Verify(VerifyArgs),
+    /// Corporate actions (splits, dividends) that reads adjust raw series for.
+    Actions {
+        #[command(subcommand)]
+        command: actions::ActionsCommand,
+    },
     /// Copy every series of some symbols (or all) from this store to another
     /// (embedded <-> CQL, text layout -> typed).
     Copy(CopyArgs),
@@ -178,6 +186,20 @@ struct InputArgs {
     /// Worker threads [default: one per core on the embedded store, 16 on CQL].
     #[arg(long, short, default_value_t = 0)]
     jobs: usize,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The files are adjusted by their vendor (split or split+div): compare them with the
+    /// stored raw series of the same symbol and timeframe adjusted on read, and list the
+    /// runs of days that disagree with their factor (vendor close / barstore close).
+    #[arg(long, value_name = "HOW")]
+    adjusted: Option<String>,
+    /// With --adjusted: adjust as of this date (YYYY-MM-DD).
+    #[arg(long, requires = "adjusted")]
+    as_of: Option<String>,
 }
 
 #[derive(Args)]
@@ -238,6 +260,15 @@ struct ReadArgs {
     /// Show times in this zone instead of the symbol's exchange zone.
     #[arg(long)]
     tz: Option<String>,
+    /// Adjust a raw series for the stored corporate actions: split, or split+div
+    /// (`barstore actions load`). Applied before the session filter, resampling and
+    /// rounding.
+    #[arg(long, value_name = "HOW")]
+    adjust: Option<String>,
+    /// With --adjust: only actions with an ex-date up to DATE, in the versions loaded by
+    /// then (reproduces a read made that day).
+    #[arg(long, value_name = "DATE", requires = "adjust")]
+    as_of: Option<String>,
     /// Write to FILE.csv or FILE.parquet instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -307,6 +338,8 @@ fn run_read(store: &(dyn Store + 'static), args: &ReadArgs) -> anyhow::Result<u8
         round: args.round,
         resample: args.resample.clone(),
         tz: args.tz.clone(),
+        adjust: args.adjust.clone(),
+        as_of: args.as_of.clone(),
         ..args.range.choices("")
     };
     let req = match (&symbols[..], args.all, &args.symbols_file) {
@@ -427,8 +460,42 @@ fn run_compact(store: &dyn Store) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn run_verify(store: &dyn Store, args: &InputArgs) -> anyhow::Result<u8> {
-    let report = verify(store, &args.paths, &args.choices().resolve()?)?;
+fn run_verify(store: &dyn Store, args: &VerifyArgs) -> anyhow::Result<u8> {
+    let opts = args.input.choices().resolve()?;
+    if let Some(how) = &args.adjusted {
+        let as_of = args.as_of.as_deref().map(read::day_of).transpose()?;
+        let report = verify_adjusted(store, &args.input.paths, &opts, how.parse()?, as_of)?;
+        println!("symbol,timeframe,adjustment,first,last,days,factor");
+        for d in &report.disagreements {
+            println!(
+                "{},{},{},{},{},{},{:.6}",
+                d.series.symbol,
+                d.series.timeframe,
+                d.series.adjustment,
+                format_date(d.first),
+                format_date(d.last),
+                d.days,
+                d.factor
+            );
+        }
+        for (file, why) in &report.failed {
+            eprintln!("failed: {file}: {why}");
+        }
+        return Ok(
+            if report.disagreements.is_empty() && report.failed.is_empty() {
+                eprintln!("agree: {} bars compared", report.compared);
+                0
+            } else {
+                eprintln!(
+                    "{} runs of days disagree ({} bars compared)",
+                    report.disagreements.len(),
+                    report.compared
+                );
+                1
+            },
+        );
+    }
+    let report = verify(store, &args.input.paths, &opts)?;
     println!("symbol,timeframe,adjustment,source_rows,store_rows,missing,extra,different");
     for d in &report.series {
         println!(
@@ -511,6 +578,7 @@ fn main() -> ExitCode {
                 Command::Plot(args) => quality::run_plot(store, args),
                 Command::Coverage(args) => quality::run_coverage(store, args),
                 Command::Compact => run_compact(store),
+                Command::Actions { command } => actions::run(store, command),
             }
         });
     match result {

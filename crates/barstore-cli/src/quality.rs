@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use barstore::chart::{candles, coverage};
-use barstore::check::{check, write_table};
+use barstore::check::{check, write_suggested_actions, write_table};
 use barstore::settings::ReadChoices;
 use barstore::store::Store;
 use clap::Args;
@@ -56,6 +56,11 @@ pub struct CheckArgs {
     /// Print every day of every series as JSON instead of the table of flagged days.
     #[arg(long)]
     json: bool,
+    /// Also write the splits found (overnight gaps at a split ratio) to FILE as an
+    /// actions CSV (symbol,ex_date,split_from,split_to) to review and load with
+    /// `barstore actions load`.
+    #[arg(long, value_name = "FILE")]
+    suggest_actions: Option<PathBuf>,
 }
 
 /// Exit 0 when no day is flagged, 1 when some are.
@@ -65,6 +70,13 @@ pub fn run_check(store: &dyn Store, args: &CheckArgs) -> anyhow::Result<u8> {
         .iter()
         .map(|s| Ok(check(store, &args.range.choices(s).resolve()?)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(path) = &args.suggest_actions {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let n = write_suggested_actions(&reports, &mut std::io::BufWriter::new(file))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("{}: {n} splits to review", path.display());
+    }
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         serde_json::to_writer_pretty(&mut out, &reports)

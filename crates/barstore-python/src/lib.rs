@@ -123,6 +123,19 @@ type SeriesRow = (String, String, String, u64, i64, i64, String);
 type DiffRow = (String, String, String, u64, u64, u64, u64, u64);
 /// `(identical, per-series differences, failed files with reasons)`.
 type VerifyResult = (bool, Vec<DiffRow>, Vec<(String, String)>);
+/// `(rows, added, changed, unchanged, [(line, reason)])` of an actions load.
+type ActionsLoaded = (u64, u64, u64, u64, Vec<(u64, String)>);
+/// `(symbol, ex_date, kind, split_from, split_to, dividend, source, recorded)`.
+type ActionRow = (
+    String,
+    String,
+    &'static str,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    String,
+    i64,
+);
 
 /// A connected store.
 #[pyclass(frozen)]
@@ -371,6 +384,57 @@ impl NativeStore {
             .collect()
     }
 
+    /// Loads an actions CSV: `(rows, added, changed, unchanged, [(line, reason)])`.
+    #[pyo3(signature = (path, calendar=None))]
+    fn load_actions(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        calendar: Option<String>,
+    ) -> PyResult<ActionsLoaded> {
+        let calendar = match calendar {
+            Some(c) => c.parse().map_err(to_py)?,
+            None => barstore::exchange::Calendar::UsEquity,
+        };
+        let store = self.store.clone();
+        let r = py
+            .detach(move || barstore::adjust::load_actions(store.as_ref(), &path, calendar))
+            .map_err(to_py)?;
+        Ok((r.rows, r.added, r.changed, r.unchanged, r.rejected))
+    }
+
+    /// The stored action versions of `symbol` (all symbols for `None`), sorted:
+    /// `(symbol, ex_date, kind, split_from, split_to, dividend, source, recorded ms)`;
+    /// only the versions in effect now unless `history`.
+    #[pyo3(signature = (symbol=None, history=false))]
+    fn actions(
+        &self,
+        py: Python<'_>,
+        symbol: Option<String>,
+        history: bool,
+    ) -> PyResult<Vec<ActionRow>> {
+        let store = self.store.clone();
+        let rows = py
+            .detach(move || barstore::adjust::listed(store.as_ref(), symbol.as_deref(), history))
+            .map_err(to_py)?;
+        Ok(rows
+            .iter()
+            .map(|a| {
+                let (from, to, cash) = a.event.values();
+                (
+                    a.symbol.clone(),
+                    barstore::actions::format_date(a.ex_date),
+                    a.event.kind(),
+                    from,
+                    to,
+                    cash,
+                    a.source.clone(),
+                    a.recorded,
+                )
+            })
+            .collect())
+    }
+
     /// Copies the series of some symbols (all when empty) to another store; returns
     /// `(series, months copied, months skipped, rows)`.
     #[pyo3(signature = (target, symbols=Vec::new(), force=false))]
@@ -435,6 +499,8 @@ struct Slice {
     timeframe: Option<String>,
     adjustment: Option<String>,
     calendar: Option<String>,
+    adjust: Option<String>,
+    as_of: Option<String>,
 }
 
 impl Slice {
@@ -450,6 +516,8 @@ impl Slice {
             timeframe: self.timeframe,
             adjustment: self.adjustment,
             calendar: self.calendar,
+            adjust: self.adjust,
+            as_of: self.as_of,
         }
     }
 }

@@ -124,6 +124,44 @@ pub struct Split {
     pub looks_like: &'static str,
 }
 
+impl Split {
+    /// `(split_from, split_to)`: old and new shares, as an actions file holds them.
+    pub fn shares(&self) -> (f64, f64) {
+        let (new, old) = self
+            .looks_like
+            .split_once(':')
+            .expect("split labels are N:M");
+        (
+            old.parse().expect("split labels are numbers"),
+            new.parse().expect("split labels are numbers"),
+        )
+    }
+}
+
+/// Writes the splits `reports` found as an actions file (`symbol,ex_date,split_from,
+/// split_to`, one row per symbol and day) for the user to review and load; returns the
+/// number of rows.
+pub fn write_suggested_actions(
+    reports: &[SeriesReport],
+    out: &mut dyn Write,
+) -> std::io::Result<usize> {
+    let mut rows = std::collections::BTreeMap::new();
+    for r in reports {
+        for d in &r.days {
+            if let Some(s) = &d.split {
+                rows.entry((r.symbol.as_str(), d.date.as_str()))
+                    .or_insert(s.shares());
+            }
+        }
+    }
+    writeln!(out, "symbol,ex_date,split_from,split_to")?;
+    for ((symbol, date), (from, to)) in &rows {
+        writeln!(out, "{symbol},{date},{from},{to}")?;
+    }
+    out.flush()?;
+    Ok(rows.len())
+}
+
 impl DayReport {
     /// True when the day shows a problem: missing regular bars, bars on a closed day,
     /// zero-volume bars, jumps or a split-like gap. Extended-hours and flat bars are
@@ -212,6 +250,8 @@ pub fn check(store: &dyn Store, req: &ReadRequest) -> Result<SeriesReport> {
             timeframe: Some(series.timeframe),
             adjustment: Some(series.adjustment.clone()),
             calendar: None,
+            adjust: None,
+            as_of: None,
         },
     )?;
     let first = match &req.start {

@@ -107,8 +107,9 @@ pub fn copy(
                 .map(|m| (m.month, m.bars.len() as u64))
                 .collect();
             to.upsert(series, &zone, batch)?;
-            for (m, rows) in counts {
-                to.record(&ManifestEntry {
+            let entries: Vec<ManifestEntry> = counts
+                .into_iter()
+                .map(|(m, rows)| ManifestEntry {
                     source: key(m),
                     size: 0,
                     mtime_ns: 0,
@@ -117,10 +118,11 @@ pub fn copy(
                     symbol: series.symbol.clone(),
                     timeframe: series.timeframe.to_string(),
                     adjustment: series.adjustment.to_string(),
-                })?;
-                report.months += 1;
-                report.rows += rows;
-            }
+                })
+                .collect();
+            to.record(&entries)?;
+            report.months += entries.len() as u64;
+            report.rows += entries.iter().map(|e| e.rows).sum::<u64>();
         }
     }
     report.seconds = started.elapsed().as_secs_f64();

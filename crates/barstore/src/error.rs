@@ -237,6 +237,14 @@ pub enum FileError {
         /// The timeframes involved and what to do.
         detail: String,
     },
+    /// The header of a file with named columns (actions) lacks what it needs.
+    #[error("{file}: line 1: {detail}")]
+    Header {
+        /// The input file.
+        file: String,
+        /// What is missing and what is expected.
+        detail: String,
+    },
     /// The file's series cannot go into this store as it is (another time zone, a table
     /// that cannot hold it).
     #[error("{file}: {detail}")]
@@ -353,6 +361,14 @@ pub enum ReadError {
         from: String,
         /// The zone in `from`.
         from_zone: String,
+    },
+    /// A series cannot be adjusted on read as asked.
+    #[error("cannot adjust {series}: {detail}")]
+    Adjust {
+        /// The series.
+        series: String,
+        /// Why, and what to do.
+        detail: String,
     },
 }
 

@@ -28,6 +28,8 @@
 //! a read ([`ReadError`]) or the store itself ([`StoreError`]); rows that cannot load
 //! are [`parse::Reject`]s, logged while the load goes on.
 
+pub mod actions;
+pub mod adjust;
 pub mod bars;
 pub mod bucket;
 pub mod calendar;

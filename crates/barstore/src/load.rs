@@ -29,7 +29,7 @@ use crate::store::{ManifestEntry, MonthBars, Store};
 use crate::symbol;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -43,6 +43,8 @@ const BLOCK: usize = 1 << 20;
 const BATCH: usize = 8;
 /// Buffered rows of one file above which completed months go to the store.
 pub const FLUSH_ROWS: usize = 1 << 20;
+/// Loaded files recorded in the manifest together.
+const RECORD_FILES: usize = 64;
 
 /// How to load.
 #[derive(Clone, Debug)]
@@ -537,6 +539,43 @@ pub(crate) fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
         .map_err(|source| Error::Threads { jobs, source })
 }
 
+/// Manifest entries of loaded files, recorded in groups: a day's update of thousands
+/// of small files pays a request per group, not per file. A group is recorded once it
+/// holds [`RECORD_FILES`] files or [`FLUSH_ROWS`] rows, so a crash makes at most that
+/// much load again (loads are idempotent).
+struct Records<'a> {
+    store: &'a dyn Store,
+    pending: Mutex<(Vec<ManifestEntry>, u64)>,
+}
+
+impl<'a> Records<'a> {
+    fn new(store: &'a dyn Store) -> Self {
+        Records {
+            store,
+            pending: Mutex::new((Vec::new(), 0)),
+        }
+    }
+
+    fn add(&self, entry: ManifestEntry) -> Result<()> {
+        let full = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.1 += entry.rows;
+            p.0.push(entry);
+            if p.0.len() >= RECORD_FILES || p.1 >= FLUSH_ROWS as u64 {
+                std::mem::take(&mut *p).0
+            } else {
+                return Ok(());
+            }
+        };
+        self.store.record(&full)
+    }
+
+    fn flush(&self) -> Result<()> {
+        let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.store.record(&rest.0)
+    }
+}
+
 /// Is the manifest entry for this input still valid? Compares size and mtime, and
 /// when only the mtime changed, the content hash.
 fn unchanged(source: &Source, entry: &ManifestEntry) -> Result<bool> {
@@ -613,6 +652,21 @@ pub fn load(
         }
     }
     let sources = named;
+    // the stored zones of every series of these symbols, in as few requests as the store
+    // can make (and, on CQL, the months a fenced append may skip reading)
+    let symbols: Vec<String> = sources
+        .iter()
+        .map(|(_, h)| h.symbol.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let stored: HashMap<Series, String> = store
+        .lookup_many(&symbols)?
+        .into_iter()
+        .flatten()
+        .map(|f| (f.series, f.zone))
+        .collect();
+    let records = Records::new(store);
     let sink = |series: &Series, months: Vec<MonthBars>| store.upsert(series, &zone, months);
     let admit = |file: &str, series: &Series| -> Result<()> {
         let refuse = |detail: String| FileError::Series {
@@ -624,7 +678,7 @@ pub fn load(
             Error::Store(StoreError::Schema { .. }) => refuse(e.to_string()).into(),
             e => e,
         })?;
-        match store.zone_of(series)? {
+        match stored.get(series) {
             Some(stored) if stored != zone.name() => Err(refuse(format!(
                 "{series} is stored with time zone {stored}, not {}; load it with time zone {stored}",
                 zone.name()
@@ -662,7 +716,7 @@ pub fn load(
                         hint.adjustment.clone(),
                     )?,
                 };
-                store.record(&ManifestEntry {
+                records.add(ManifestEntry {
                     source: id,
                     size: source.size,
                     mtime_ns: source.mtime_ns,
@@ -706,6 +760,7 @@ pub fn load(
             })
             .collect()
     });
+    records.flush()?;
     for (i, outcome) in outcomes {
         let source = &sources[i].0;
         match outcome? {

@@ -6,6 +6,7 @@
 //! Each symbol is read exactly as [`read::read`] reads it alone (its series, session
 //! filter, resampling and rounding), so a panel's rows for a symbol are that read's.
 
+use crate::actions::Action;
 use crate::bars::Bars;
 use crate::error::{Error, OptionError, ReadError, Result};
 use crate::read::{self, Frame, ReadRequest};
@@ -18,6 +19,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::io::Write;
 use std::ops::Deref;
 use std::path::Path;
@@ -120,11 +122,21 @@ fn read_all(store: &dyn Store, symbols: &[Planned], req: &ReadRequest) -> Result
             ..req.clone()
         })
         .collect();
-    let scans: Vec<read::Scan> = symbols
+    let mut scans: Vec<read::Scan> = symbols
         .iter()
         .zip(&reqs)
         .map(|((_, stored), req)| read::scan_of(req, stored))
         .collect::<Result<_>>()?;
+    if req.adjust.is_some() {
+        let mut versions: HashMap<String, Vec<Action>> = HashMap::new();
+        for a in store.actions(None)? {
+            versions.entry(a.symbol.clone()).or_default().push(a);
+        }
+        for (scan, req) in scans.iter_mut().zip(&reqs) {
+            let mine = versions.get(&req.symbol).map_or(&[][..], Vec::as_slice);
+            read::adjust_scan(store, req, scan, mine)?;
+        }
+    }
     let wanted: Vec<_> = scans.iter().map(|s| (&s.found, s.start, s.end)).collect();
     let bars = in_parallel(store, || store.scan_many(&wanted))?;
     scans

@@ -2,6 +2,8 @@
 //! filtered to the regular session, resampled and rounded, and written as CSV or
 //! Parquet. A read names a symbol; [`resolve_series`] picks which of its stored series.
 
+use crate::actions::{self, Action};
+use crate::adjust::{self, Adjust, Factor};
 use crate::bars::Bars;
 use crate::calendar::{format_local, Zone, DAY};
 use crate::error::{Error, OptionError, ReadError, Result};
@@ -59,6 +61,12 @@ pub struct ReadRequest {
     pub adjustment: Option<Adjustment>,
     /// The calendar of the regular session; `None`: the one of the symbol's zone.
     pub calendar: Option<Calendar>,
+    /// Adjust raw prices for the stored corporate actions.
+    pub adjust: Option<Adjust>,
+    /// Adjust as of the end of this exchange date (days since 1970-01-01): only actions
+    /// with an ex-date up to it, in their versions loaded by then. `None`: every action,
+    /// newest versions.
+    pub as_of: Option<i64>,
 }
 
 /// The result of a read: bars with their wall-clock times in `zone`.
@@ -178,7 +186,10 @@ pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
 /// Reads a symbol's bars, given the series stored for it (a many-symbol read has
 /// looked them up already).
 pub fn read_of(store: &dyn Store, req: &ReadRequest, stored: &[Found]) -> Result<Frame> {
-    let scan = scan_of(req, stored)?;
+    let mut scan = scan_of(req, stored)?;
+    if req.adjust.is_some() {
+        adjust_scan(store, req, &mut scan, &store.actions(Some(&req.symbol))?)?;
+    }
     let bars = store.scan_found(&scan.found, scan.start, scan.end)?;
     frame_of(req, scan, bars)
 }
@@ -194,6 +205,22 @@ pub struct Scan {
     pub end: i64,
     zone: Zone,
     zone_name: String,
+    factors: Vec<Factor>,
+}
+
+/// Gives `scan` the factors of the request's adjustment, from `versions` (the stored
+/// actions of its symbol; others are ignored).
+pub fn adjust_scan(
+    store: &dyn Store,
+    req: &ReadRequest,
+    scan: &mut Scan,
+    versions: &[Action],
+) -> Result<()> {
+    if let Some(how) = req.adjust {
+        let in_effect = actions::in_effect(versions, req.as_of);
+        scan.factors = adjust::factors(store, &scan.found, &in_effect, how, req.calendar)?;
+    }
+    Ok(())
 }
 
 /// The scan a read of `req.symbol` makes, given the series stored for it.
@@ -238,19 +265,32 @@ pub fn scan_of(req: &ReadRequest, stored: &[Found]) -> Result<Scan> {
         end,
         zone,
         zone_name,
+        factors: Vec::new(),
     })
 }
 
-/// The frame of a read of one symbol from the bars its scan found: the session filter,
-/// resampling and rounding applied.
+/// The frame of a read of one symbol from the bars its scan found: adjusted for
+/// corporate actions, then filtered to the session, resampled and rounded, in that
+/// order.
 pub fn frame_of(req: &ReadRequest, scan: Scan, mut bars: Bars) -> Result<Frame> {
     let Scan {
         found,
         mut zone,
         zone_name,
+        factors,
         ..
     } = scan;
     let (series, exchange_zone) = (&found.series, &found.zone);
+    if !factors.is_empty() {
+        // a bar's factors go by its exchange date, whatever zone it is shown in
+        let mut exchange = Zone::new(exchange_zone)?;
+        let days: Vec<i64> = bars
+            .ts
+            .iter()
+            .map(|&t| exchange.utc_ms_to_local(t).div_euclid(DAY))
+            .collect();
+        adjust::apply(&mut bars, &days, &factors);
+    }
     let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
     // daily bars carry a date, not a time of day: every session keeps them
     if req.session == Session::Regular && !series.timeframe.is_daily() {

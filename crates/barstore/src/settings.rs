@@ -107,6 +107,10 @@ pub struct ReadChoices {
     pub adjustment: Option<String>,
     /// The calendar of the regular session (`us`, `plain`; else the zone's).
     pub calendar: Option<String>,
+    /// Adjust raw prices for the stored actions: `split` or `split+div`.
+    pub adjust: Option<String>,
+    /// Adjust as of this date (`YYYY-MM-DD`; with `adjust` only).
+    pub as_of: Option<String>,
 }
 
 impl ReadChoices {
@@ -126,6 +130,19 @@ impl ReadChoices {
             timeframe: parse(&self.timeframe)?,
             adjustment: parse(&self.adjustment)?,
             calendar: parse(&self.calendar)?,
+            adjust: parse(&self.adjust)?,
+            as_of: match (&self.as_of, &self.adjust) {
+                (None, _) => None,
+                (Some(d), Some(_)) => Some(crate::read::day_of(d)?),
+                (Some(d), None) => {
+                    return Err(OptionError::new(
+                        "as_of",
+                        d,
+                        "it applies to adjusted reads: give adjust too (split or split+div)",
+                    )
+                    .into())
+                }
+            },
         })
     }
 }

@@ -235,12 +235,12 @@ fn the_manifest_records_files_with_their_series() {
             timeframe: "5min".into(),
             adjustment: "adjsplit".into(),
         };
-        store.record(&entry).unwrap();
+        store.record(std::slice::from_ref(&entry)).unwrap();
         let replaced = ManifestEntry {
             rows: 3,
             ..entry.clone()
         };
-        store.record(&replaced).unwrap();
+        store.record(std::slice::from_ref(&replaced)).unwrap();
         let m = store.manifest().unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[&entry.source], replaced);

@@ -231,8 +231,14 @@ impl Store for WritesTo {
     fn manifest(&self) -> barstore::Result<HashMap<String, ManifestEntry>> {
         self.local.manifest()
     }
-    fn record(&self, entry: &ManifestEntry) -> barstore::Result<()> {
-        self.local.record(entry)
+    fn record(&self, entries: &[ManifestEntry]) -> barstore::Result<()> {
+        self.local.record(entries)
+    }
+    fn actions(&self, symbol: Option<&str>) -> barstore::Result<Vec<barstore::actions::Action>> {
+        self.local.actions(symbol)
+    }
+    fn put_actions(&self, actions: &[barstore::actions::Action]) -> barstore::Result<()> {
+        self.local.put_actions(actions)
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod cql;
 pub mod embedded;
 
+use crate::actions::Action;
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
@@ -144,8 +145,16 @@ pub trait Store: Send + Sync {
     /// The manifest: completed input files by [`ManifestEntry::source`].
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>>;
 
-    /// Records a completed input file; must be durable when it returns.
-    fn record(&self, entry: &ManifestEntry) -> Result<()>;
+    /// Records completed input files; must be durable when it returns. Loads record
+    /// their files in groups: one request (or one append) for many small files.
+    fn record(&self, entries: &[ManifestEntry]) -> Result<()>;
+
+    /// Every stored version of the corporate actions of `symbol` (all symbols for
+    /// `None`), in no particular order; empty when none were ever loaded.
+    fn actions(&self, symbol: Option<&str>) -> Result<Vec<Action>>;
+
+    /// Adds action versions (already validated); durable when it returns.
+    fn put_actions(&self, actions: &[Action]) -> Result<()>;
 
     /// The series stored for `symbol` with their zones (and months, where the lookup
     /// finds them too), sorted: what a read needs before it scans, in as few requests

@@ -17,6 +17,7 @@ use scylla::statement::batch::Batch;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
 use scylla::statement::Consistency;
+use scylla::value::CqlDate;
 use std::hash::BuildHasher;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -368,6 +369,16 @@ impl Db {
             }
         }
     }
+}
+
+/// Days since 1970-01-01 as a CQL `date`.
+pub fn cql_date(days: i64) -> CqlDate {
+    CqlDate((days + (1 << 31)) as u32)
+}
+
+/// A CQL `date` as days since 1970-01-01.
+pub fn days_of(d: CqlDate) -> i64 {
+    i64::from(d.0) - (1 << 31)
 }
 
 /// A query of the schema tables. Every node holds them whole, so one node's answer is

@@ -12,6 +12,7 @@
 //! store's own Tokio runtime. Callers on several threads (the loader's pool) share one
 //! session.
 
+mod actions;
 pub mod db;
 pub mod index;
 pub mod layout;
@@ -19,6 +20,7 @@ pub mod schema;
 pub mod target;
 
 use super::{Found, ManifestEntry, MonthBars, SeriesInfo, Store};
+use crate::actions::Action;
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
@@ -36,6 +38,7 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::client::{Compression, PoolSize};
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::policies::retry::FallthroughRetryPolicy;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::Consistency;
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
@@ -57,6 +60,8 @@ const LOOKUP_CONCURRENCY: usize = 8;
 /// millisecond, then waits on about five round trips (the series' zone, the month's
 /// version, its transaction, the index, the manifest).
 const FILE_LOADS: usize = 16;
+/// Bytes of manifest rows per batch: under the node's default batch size warning (5 KiB).
+const RECORD_BATCH_BYTES: usize = 4096;
 /// Connections per host (per shard on ScyllaDB). Cassandra encodes and compresses a
 /// connection's responses on one event-loop thread, so a single connection keeps one
 /// reader from using the node's other cores (measured on a 2-core node, a 1.8M-row read:
@@ -238,6 +243,25 @@ impl Cql {
         }
         Ok(out)
     }
+}
+
+/// `entries` in groups of at most [`RECORD_BATCH_BYTES`] of paths and hashes each, so
+/// that a batch of manifest rows stays under the node's batch size warning.
+fn record_groups(entries: &[ManifestEntry]) -> Vec<&[ManifestEntry]> {
+    let mut groups = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, e) in entries.iter().enumerate() {
+        let size = e.source.len() + e.hash.len() + e.symbol.len() + 64;
+        if i > start && bytes + size > RECORD_BATCH_BYTES {
+            groups.push(&entries[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < entries.len() {
+        groups.push(&entries[start..]);
+    }
+    groups
 }
 
 /// The exchange months of `zone` that `start..=end` (UTC ms) touches; open bounds stay
@@ -549,21 +573,53 @@ impl Store for Cql {
         Ok(out)
     }
 
-    fn record(&self, e: &ManifestEntry) -> Result<()> {
+    fn actions(&self, symbol: Option<&str>) -> Result<Vec<Action>> {
+        if let Some(s) = symbol {
+            symbol::validate(s)?;
+        }
+        self.block_on(actions::read(&self.db, symbol))
+    }
+
+    fn put_actions(&self, new: &[Action]) -> Result<()> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.begin_load()?;
+        self.block_on(actions::put(&self.db, new))
+    }
+
+    fn record(&self, entries: &[ManifestEntry]) -> Result<()> {
         let st = self.block_on(self.manifest_statements())?;
-        self.block_on(self.db.exec(
-            || format!("recording {} in the manifest", e.source),
-            &st.put,
-            (
-                &e.source,
-                e.size as i64,
-                e.mtime_ns,
-                &e.hash,
-                e.rows as i64,
-                &e.symbol,
-                &e.timeframe,
-                &e.adjustment,
-            ),
-        ))
+        self.block_on(async {
+            for group in record_groups(entries) {
+                let mut batch = Batch::new(BatchType::Unlogged);
+                for _ in group {
+                    batch.append_statement(st.put.clone());
+                }
+                let values: Vec<_> = group
+                    .iter()
+                    .map(|e| {
+                        (
+                            &e.source,
+                            e.size as i64,
+                            e.mtime_ns,
+                            &e.hash,
+                            e.rows as i64,
+                            &e.symbol,
+                            &e.timeframe,
+                            &e.adjustment,
+                        )
+                    })
+                    .collect();
+                let what = || {
+                    format!(
+                        "recording {} and the files before it in the manifest",
+                        group[group.len() - 1].source
+                    )
+                };
+                self.db.batch(what, &batch, values).await?;
+            }
+            Ok(())
+        })
     }
 }

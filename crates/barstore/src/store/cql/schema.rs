@@ -107,6 +107,7 @@ pub async fn ensure(db: &Db) -> Result<()> {
     if kind == Kind::Chunked && !columns(db, ks, tb).await?.iter().any(|c| c == "version") {
         run(format!("ALTER TABLE {ks}.{tb} ADD version bigint static")).await?;
     }
+    run(super::actions::create(db)).await?;
     let manifest = format!("{tb}_manifest");
     run(format!("CREATE TABLE IF NOT EXISTS {ks}.{manifest} (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text, timeframe text, adjustment text)")).await?;
     // a manifest made before series existed gets their columns (null: 1min, none)

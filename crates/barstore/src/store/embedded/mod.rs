@@ -23,6 +23,7 @@
 //! nor `_barstore` show up in the dataset.
 
 use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
+use crate::actions::Action;
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::calendar::Zone;
@@ -51,6 +52,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+mod actions;
 pub mod index;
 pub mod parts;
 
@@ -277,6 +279,33 @@ fn year_bounds(year: i32) -> (i64, i64) {
     (ms(year) - DAY * 1000, ms(year + 1) + DAY * 1000)
 }
 
+/// Replaces `path` whole: `write` fills a temporary file beside it (and hands the file
+/// back), which is fsynced and renamed over `path`, so a crash leaves either the old
+/// file or the new one. Temporary names start with `.`, which dataset readers skip.
+fn replace_file(path: &Path, write: impl FnOnce(File, &Path) -> Result<File>) -> Result<()> {
+    let dir = path.parent().expect("store files live in a directory");
+    fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    let name = path.file_name().expect("a file").to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        let file = write(file, &tmp)?;
+        file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io(dir, e).into())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 impl Embedded {
     /// A store at `root` (created on the first load).
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -296,6 +325,11 @@ impl Embedded {
 
     fn meta_dir(&self) -> PathBuf {
         self.root.join("_barstore")
+    }
+
+    /// The corporate actions, every version: a Parquet file beside the dataset.
+    fn actions_path(&self) -> PathBuf {
+        self.root.join("actions").join("actions.parquet")
     }
 
     fn symbol_dir(&self, symbol: &str) -> Result<PathBuf> {
@@ -383,43 +417,25 @@ impl Embedded {
         months: &BTreeMap<Month, Bars>,
         merged: Option<u64>,
     ) -> Result<()> {
-        let dir = path.parent().expect("partition files live in a directory");
-        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        let name = path.file_name().expect("a file").to_string_lossy();
-        let tmp = dir.join(format!(
-            ".{name}.{}.{}.tmp",
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = (|| {
-            let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        replace_file(path, |file, tmp| {
             let mut writer = ArrowWriter::try_new(
                 BufWriter::with_capacity(1 << 20, file),
                 schema(),
                 Some(writer_properties(zone, merged)),
             )
-            .map_err(|e| StoreError::parquet(&tmp, e))?;
+            .map_err(|e| StoreError::parquet(tmp, e))?;
             for bars in months.values().filter(|b| !b.is_empty()) {
                 writer
                     .write(&to_batch(bars))
-                    .map_err(|e| StoreError::parquet(&tmp, e))?;
-                writer.flush().map_err(|e| StoreError::parquet(&tmp, e))?;
+                    .map_err(|e| StoreError::parquet(tmp, e))?;
+                writer.flush().map_err(|e| StoreError::parquet(tmp, e))?;
             }
-            let file = writer
+            writer
                 .into_inner()
-                .map_err(|e| StoreError::parquet(&tmp, e))?
+                .map_err(|e| StoreError::parquet(tmp, e))?
                 .into_inner()
-                .map_err(|e| StoreError::io(&tmp, e.into_error()))?;
-            file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-            fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| StoreError::io(dir, e))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        Ok(result?)
+                .map_err(|e| StoreError::io(tmp, e.into_error()).into())
+        })
     }
 
     /// Removes temporary files left by an interrupted write.
@@ -949,7 +965,25 @@ impl Store for Embedded {
         Ok(out)
     }
 
-    fn record(&self, entry: &ManifestEntry) -> Result<()> {
+    fn actions(&self, symbol: Option<&str>) -> Result<Vec<Action>> {
+        actions::read(&self.actions_path(), symbol)
+    }
+
+    fn put_actions(&self, new: &[Action]) -> Result<()> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.begin_load()?;
+        let path = self.actions_path();
+        let mut all = actions::read(&path, None)?;
+        all.extend_from_slice(new);
+        actions::write(&path, &all)
+    }
+
+    fn record(&self, entries: &[ManifestEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let path = self.meta_dir().join("manifest.jsonl");
         let mut file = OpenOptions::new()
             .create(true)
@@ -970,8 +1004,10 @@ impl Store for Embedded {
         } else {
             String::new()
         };
-        line.push_str(&serde_json::to_string(entry).expect("manifest entries serialise"));
-        line.push('\n');
+        for entry in entries {
+            line.push_str(&serde_json::to_string(entry).expect("manifest entries serialise"));
+            line.push('\n');
+        }
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(|e| StoreError::io(&path, e).into())
@@ -1163,7 +1199,7 @@ mod tests {
             timeframe: "1min".into(),
             adjustment: "none".into(),
         };
-        store.record(&entry).unwrap();
+        store.record(std::slice::from_ref(&entry)).unwrap();
         let path = dir.path().join("_barstore/manifest.jsonl");
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"source\":\"/data/MS").unwrap();
@@ -1173,7 +1209,7 @@ mod tests {
             source: "/data/MSFT.txt".into(),
             ..entry.clone()
         };
-        store.record(&second).unwrap();
+        store.record(std::slice::from_ref(&second)).unwrap();
         assert_eq!(store.manifest().unwrap()["/data/MSFT.txt"], second);
         assert_eq!(m["/data/AAPL.txt"], entry);
     }

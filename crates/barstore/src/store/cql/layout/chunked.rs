@@ -33,7 +33,9 @@ use crate::calendar::{days_from_civil, Zone, DAY};
 use crate::chunk;
 use crate::error::{Result, StoreError};
 use crate::series::Series;
-use crate::store::cql::db::{backoff, now_micros, Db, Keyed, MonthStats, NO_STATS};
+use crate::store::cql::db::{
+    backoff, cql_date, days_of, now_micros, Db, Keyed, MonthStats, NO_STATS,
+};
 use crate::store::cql::index::Index;
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
@@ -89,15 +91,6 @@ type Row = (
     Vec<u8>,
     Vec<u8>,
 );
-
-/// Days since 1970-01-01 as a CQL `date`.
-fn cql_date(days: i64) -> CqlDate {
-    CqlDate((days + (1 << 31)) as u32)
-}
-
-fn days_of(d: CqlDate) -> i64 {
-    i64::from(d.0) - (1 << 31)
-}
 
 /// A chunk day as `YYYY-MM-DD`, for messages.
 fn date(day: i64) -> String {
