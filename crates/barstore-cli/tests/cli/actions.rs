@@ -114,7 +114,7 @@ fn vendor_adjusted(raw: &[Bar], splits: &[(i64, f64, f64)], dividends: &[(i64, f
         .map(|&(d, minute, p, v)| {
             let mut price = 1.0;
             let mut volume = 1.0;
-            for &(ex, from, to) in splits.iter().filter(|s| s.0 > d) {
+            for &(_, from, to) in splits.iter().filter(|s| s.0 > d) {
                 price *= from / to;
                 volume *= to / from;
             }
