@@ -34,6 +34,7 @@ __all__ = [
     "sessions",
     "Store",
     "LoadReport",
+    "ActionsReport",
     "VerifyReport",
     "Error",
     "InputError",
@@ -61,6 +62,19 @@ class LoadReport:
     warnings: int
     seconds: float
     error_log: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionsReport:
+    """What loading an actions file did: rows read, actions stored for the first time,
+    actions whose value changed (the old one kept in the history), actions already
+    stored as they are, and the rejected rows as ``(line, reason)``."""
+
+    rows: int
+    added: int
+    changed: int
+    unchanged: int
+    rejected: list[tuple[int, str]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,11 +156,12 @@ def _time(t: Any) -> str | None:
 
 def _slice(start: Any, end: Any, session: str | None, round: int | None,
            resample: str | None, tz: str | None, timeframe: str | None,
-           adjustment: str | None, calendar: str | None) -> dict[str, Any]:
+           adjustment: str | None, calendar: str | None, adjust: str | None = None,
+           as_of: Any = None) -> dict[str, Any]:
     """What to read of each symbol, as the native module takes it."""
     return {"start": _time(start), "end": _time(end), "session": session, "round": round,
             "resample": resample, "tz": tz, "timeframe": timeframe, "adjustment": adjustment,
-            "calendar": calendar}
+            "calendar": calendar, "adjust": adjust, "as_of": _time(as_of)}
 
 
 def _long_frame(table: pa.Table) -> pd.DataFrame:
@@ -230,13 +245,14 @@ class Store:
                    resample: str | None = None, tz: str | None = None,
                    timeframe: str | None = None, adjustment: str | None = None,
                    calendar: str | None = None, pivot: str | None = None,
-                   missing: str = "error") -> pa.Table:
+                   missing: str = "error", adjust: str | None = None,
+                   as_of: Any = None) -> pa.Table:
         """Bars as a ``pyarrow.Table`` on Rust's buffers (not copied). One symbol gives
         ``timestamp`` and the five values; a list (``None`` or ``"*"``: every stored
         symbol) adds a dictionary-encoded ``symbol`` column first, sorted by symbol then
         time, or with ``pivot`` one column per symbol (see :meth:`read`)."""
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
-                       calendar)
+                     calendar, adjust, as_of)
         return self._table(symbols, sel, pivot, missing, "long")
 
     def _table(self, symbols: Any, sel: dict[str, Any], pivot: str | None, missing: str,
@@ -253,12 +269,13 @@ class Store:
                      round: int | None = None, resample: str | None = None,
                      tz: str | None = None, timeframe: str | None = None,
                      adjustment: str | None = None, calendar: str | None = None,
-                     missing: str = "error") -> pa.RecordBatchReader:
+                     missing: str = "error", adjust: str | None = None,
+                     as_of: Any = None) -> pa.RecordBatchReader:
         """The long table of :meth:`read_arrow` as a ``pyarrow.RecordBatchReader`` that
         reads a few symbols per batch, for results larger than memory (every symbol for
         a year): memory holds one batch, whatever the number of symbols."""
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
-                       calendar)
+                     calendar, adjust, as_of)
         capsule = self._panel(symbols, sel, None, missing, "batches")
         return pa.RecordBatchReader.from_stream(_ArrowStream(capsule))
 
@@ -289,7 +306,8 @@ class Store:
              resample: str | None = None, tz: str | None = None,
              columns: Sequence[str] | None = None, timeframe: str | None = None,
              adjustment: str | None = None, calendar: str | None = None,
-             pivot: str | None = None, missing: str = "error") -> pd.DataFrame:
+             pivot: str | None = None, missing: str = "error", adjust: str | None = None,
+             as_of: Any = None) -> pd.DataFrame:
         """Bars as a DataFrame indexed by ``timestamp`` (exchange wall-clock, naive; aware
         in ``tz`` when given), float64 columns open high low close volume, sorted.
 
@@ -309,13 +327,18 @@ class Store:
         13:00 on early closes, nothing on holidays; ``calendar`` "us" or "plain", default
         us for America/New_York symbols, else plain); ``resample`` takes 5min, 15min,
         1h, 1d...; ``round`` rounds half to even like ``DataFrame.round``. Each applies
-        to every symbol as to a read of that symbol alone."""
+        to every symbol as to a read of that symbol alone.
+
+        ``adjust="split"`` (or ``"split+div"``) adjusts a raw series for the corporate
+        actions loaded with :meth:`load_actions`, before the session filter, resampling
+        and rounding; ``as_of`` (a date) takes only the actions with an ex-date up to it,
+        in the versions loaded by then, so a read made that day can be made again."""
         cols = list(columns) if columns is not None else COLUMNS
         unknown = set(cols) - set(COLUMNS)
         if unknown:
             raise InputError(f"unknown columns {sorted(unknown)}: choose from {COLUMNS}")
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
-                     calendar)
+                     calendar, adjust, as_of)
         table = self._table(symbols, sel, pivot, missing, "indexed")
         if pivot is None and not _is_one(symbols):
             return _columns(_long_frame(table), cols)
@@ -325,6 +348,30 @@ class Store:
             df.columns.name = "symbol"
             return df
         return _columns(df, cols)
+
+    def load_actions(self, path: str | os.PathLike, *,
+                     calendar: str | None = None) -> ActionsReport:
+        """Loads splits and dividends from a CSV whose header names ``symbol,ex_date`` and
+        ``split_from,split_to`` (a 4-for-1 split is ``AAPL,2020-08-31,1,4``) and/or
+        ``dividend`` (cash per share), optionally ``source``. Rows already stored change
+        nothing; a changed row replaces the stored one, which stays in the history for
+        ``as_of`` reads. Bad rows are reported in ``rejected`` as (line, reason) while
+        the good ones load; ex-dates must be trading days of ``calendar`` (default us)."""
+        rows, added, changed, unchanged, rejected = self._native.load_actions(
+            os.fspath(path), calendar)
+        return ActionsReport(rows, added, changed, unchanged, rejected)
+
+    def actions(self, symbol: str | None = None, *, history: bool = False) -> pd.DataFrame:
+        """The stored corporate actions (of ``symbol``, or all), one row each: symbol,
+        ex_date, kind (split or dividend), split_from, split_to, dividend, source and
+        recorded (when the version was loaded, UTC); only the versions in effect unless
+        ``history``."""
+        rows = self._native.actions(symbol, history)
+        df = pd.DataFrame(rows, columns=["symbol", "ex_date", "kind", "split_from",
+                                         "split_to", "dividend", "source", "recorded"])
+        df["ex_date"] = pd.to_datetime(df["ex_date"])
+        df["recorded"] = pd.to_datetime(df["recorded"], unit="ms", utc=True)
+        return df
 
     def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
                 force: bool = False) -> dict[str, int]:
