@@ -532,8 +532,8 @@ fn run_copy(from: &dyn Store, args: &CopyArgs, cql: &CqlOptions) -> anyhow::Resu
         &barstore::load::NoProgress,
     )?;
     eprintln!(
-        "{} series: {} months copied, {} skipped (already copied); {} rows in {:.2} s",
-        report.series, report.months, report.skipped, report.rows, report.seconds
+        "{} series: {} months copied, {} skipped (already copied); {} rows, {} action versions in {:.2} s",
+        report.series, report.months, report.skipped, report.rows, report.actions, report.seconds
     );
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! Copying bars between stores (embedded <-> CQL, text layout -> typed), series by
-//! series, one year of one series in memory at a time.
+//! series, one year of one series in memory at a time, and the corporate actions of
+//! the copied symbols with them.
 //!
 //! Each copied month is recorded in the target's manifest as
 //! `copy:<source>/<symbol>/<timeframe>/<adjustment>/<month>`; a rerun skips recorded
@@ -7,6 +8,7 @@
 //! an interrupted copy resumes where it stopped. Writes replace rows by time, so
 //! copying a month twice is harmless.
 
+use crate::actions::Action;
 use crate::bucket::Month;
 use crate::calendar::Zone;
 use crate::error::{ReadError, Result};
@@ -27,6 +29,8 @@ pub struct CopyReport {
     pub skipped: u64,
     /// Rows copied.
     pub rows: u64,
+    /// Corporate action versions copied.
+    pub actions: u64,
     /// Wall time.
     pub seconds: f64,
 }
@@ -125,6 +129,22 @@ pub fn copy(
             report.rows += entries.iter().map(|e| e.rows).sum::<u64>();
         }
     }
+    report.actions = copy_actions(from, to, symbols)?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Copies the corporate action versions of `symbols` (all when empty) that `to` lacks,
+/// with the times they were recorded, so that reads as of any date agree; returns how
+/// many.
+fn copy_actions(from: &dyn Store, to: &dyn Store, symbols: &[String]) -> Result<u64> {
+    let have = to.actions(None)?;
+    let new: Vec<Action> = from
+        .actions(None)?
+        .into_iter()
+        .filter(|a| symbols.is_empty() || symbols.contains(&a.symbol))
+        .filter(|a| !have.contains(a))
+        .collect();
+    to.put_actions(&new)?;
+    Ok(new.len() as u64)
 }

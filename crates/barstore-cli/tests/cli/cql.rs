@@ -128,11 +128,30 @@ fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
         want
     );
 
-    // and on to the embedded store and back, exactly
+    // and on to the embedded store and back, exactly, with the corporate actions
+    let actions = fx.write(
+        "actions.csv",
+        b"symbol,ex_date,split_from,split_to,dividend\nAAPL,2024-05-10,,,0.25\nAAPL,2020-08-31,1,4,\n",
+    );
+    typed.ok(&["actions", "load", actions.to_str().unwrap()], 0);
     let embedded = fx.path("local");
-    typed.ok(&["copy", "--to", embedded.to_str().unwrap()], 0);
+    let copied = typed.ok(&["copy", "--to", embedded.to_str().unwrap()], 0);
+    assert!(
+        copied.stderr.contains("8507 rows, 2 action versions"),
+        "{}",
+        copied.stderr
+    );
     let local = Fixture::at(embedded.to_str().unwrap());
     assert_eq!(csv_bars(&local.ok(&["read", "AAPL"], 0).stdout), want);
+    let listed = |f: &Fixture| f.ok(&["actions", "list", "--history"], 0).stdout;
+    assert_eq!(listed(&local), listed(&typed));
+    assert_eq!(listed(&local).lines().count(), 3);
+    let again = typed.ok(&["copy", "--to", embedded.to_str().unwrap()], 0);
+    assert!(
+        again.stderr.contains("0 action versions"),
+        "{}",
+        again.stderr
+    );
 }
 
 /// Tables made before series existed (keys without timeframe and adjustment) hold the
