@@ -132,10 +132,13 @@ fn read_all(store: &dyn Store, symbols: &[Planned], req: &ReadRequest) -> Result
         for a in store.actions(None)? {
             versions.entry(a.symbol.clone()).or_default().push(a);
         }
-        for (scan, req) in scans.iter_mut().zip(&reqs) {
-            let mine = versions.get(&req.symbol).map_or(&[][..], Vec::as_slice);
-            read::adjust_scan(store, req, scan, mine)?;
-        }
+        // dividends read the close before their ex-date: symbols in parallel
+        in_parallel(store, || {
+            scans.par_iter_mut().zip(&reqs).try_for_each(|(scan, req)| {
+                let mine = versions.get(&req.symbol).map_or(&[][..], Vec::as_slice);
+                read::adjust_scan(store, req, scan, mine)
+            })
+        })?;
     }
     let wanted: Vec<_> = scans.iter().map(|s| (&s.found, s.start, s.end)).collect();
     let bars = in_parallel(store, || store.scan_many(&wanted))?;
