@@ -52,6 +52,8 @@ pub mod settings;
 pub mod source;
 pub mod store;
 pub mod symbol;
+#[doc(hidden)]
+pub mod testing;
 pub mod verify;
 
 pub use error::{Error, FileError, OpenError, OptionError, ReadError, Result, StoreError};

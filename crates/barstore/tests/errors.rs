@@ -244,8 +244,9 @@ impl Store for WritesTo {
 
 #[test]
 fn a_transient_store_failure_inside_a_file_names_the_file_and_stays_retryable() {
-    let Ok(node) = std::env::var("BARSTORE_TEST_CQL") else {
-        eprintln!("BARSTORE_TEST_CQL is not set: skipped");
+    let Some(node) = barstore::testing::cql_node(
+        "errors::a_transient_store_failure_inside_a_file_names_the_file_and_stays_retryable",
+    ) else {
         return;
     };
     let ks = format!("errors_{}", std::process::id());

@@ -15,7 +15,10 @@ pub fn data(name: &str) -> PathBuf {
 pub enum Kind {
     Embedded,
     /// A keyspace of its own on the test node.
-    Cql(String),
+    Cql {
+        node: String,
+        keyspace: String,
+    },
     /// Any store URL or path.
     Url(String),
 }
@@ -25,18 +28,8 @@ pub struct Fixture {
     pub kind: Kind,
 }
 
-/// `host:port` of the CQL node the tests use. The test command (scripts/test) starts
-/// one and sets BARSTORE_TEST_CQL; without it the CQL tests fail rather than skip.
-pub fn cql_node() -> String {
-    std::env::var("BARSTORE_TEST_CQL").unwrap_or_else(|_| {
-        panic!(
-            "BARSTORE_TEST_CQL is not set: run scripts/test (it starts a local Cassandra node), \
-             or point BARSTORE_TEST_CQL=host:port at a ScyllaDB/Cassandra node"
-        )
-    })
-}
-
-/// Runs each named test body once per store: `name::embedded` and `name::cql`.
+/// Runs each named test body once per store: `name::embedded` and `name::cql` (skipped,
+/// with a line on stderr, without a node: see `barstore::testing`).
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
         $(
@@ -47,13 +40,27 @@ macro_rules! both_stores {
                 }
                 #[test]
                 fn cql() {
-                    super::$name(crate::common::Fixture::cql())
+                    if let Some(fx) = crate::common::Fixture::cql(concat!(module_path!(), "::cql")) {
+                        super::$name(fx)
+                    }
                 }
             }
         )*
     };
 }
 pub(crate) use both_stores;
+
+/// A fresh keyspace fixture for the enclosing test `case`, or a return from it (skipped,
+/// said on stderr) when no node is configured.
+macro_rules! cql_or_skip {
+    ($case:literal) => {
+        match crate::common::Fixture::cql(concat!(module_path!(), "::", $case)) {
+            Some(fx) => fx,
+            None => return,
+        }
+    };
+}
+pub(crate) use cql_or_skip;
 
 pub struct Run {
     pub code: i32,
@@ -80,10 +87,12 @@ impl Fixture {
         }
     }
 
-    /// A fixture on a fresh keyspace of the test CQL node.
-    pub fn cql() -> Self {
+    /// A fixture on a fresh keyspace of the test CQL node, `None` (the case skipped)
+    /// without one.
+    pub fn cql(case: &str) -> Option<Self> {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
+        let node = barstore::testing::cql_node(case)?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -94,17 +103,24 @@ impl Fixture {
             nanos,
             N.fetch_add(1, Ordering::Relaxed)
         );
-        cql_node();
-        Fixture {
+        Some(Fixture {
             dir: tempfile::tempdir().unwrap(),
-            kind: Kind::Cql(keyspace),
-        }
+            kind: Kind::Cql { node, keyspace },
+        })
     }
 
     /// The keyspace of a CQL fixture.
     pub fn keyspace(&self) -> &str {
         match &self.kind {
-            Kind::Cql(ks) => ks,
+            Kind::Cql { keyspace, .. } => keyspace,
+            _ => panic!("not a CQL fixture"),
+        }
+    }
+
+    /// The `host:port` of a CQL fixture's node.
+    pub fn node(&self) -> &str {
+        match &self.kind {
+            Kind::Cql { node, .. } => node,
             _ => panic!("not a CQL fixture"),
         }
     }
@@ -121,7 +137,7 @@ impl Fixture {
     pub fn store_arg(&self) -> String {
         match &self.kind {
             Kind::Embedded => self.store().display().to_string(),
-            Kind::Cql(ks) => format!("cql://{}/{ks}", cql_node()),
+            Kind::Cql { node, keyspace } => format!("cql://{node}/{keyspace}"),
             Kind::Url(url) => url.clone(),
         }
     }
@@ -205,8 +221,8 @@ impl Drop for Fixture {
     /// Drops a CQL fixture's keyspace: hundreds of test tables would crowd a small
     /// test node's heap.
     fn drop(&mut self) {
-        if let Kind::Cql(ks) = &self.kind {
-            let url = format!("cql://{}/{ks}", cql_node());
+        if let Kind::Cql { node, keyspace: ks } = &self.kind {
+            let url = format!("cql://{node}/{ks}");
             if let Ok(cql) = barstore::store::Cql::connect(&url, Default::default()) {
                 let _ = cql.block_on(
                     cql.session()

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn hostile_keyspace_and_table_names_are_rejected() {
-    let node = cql_node();
+    let fx = cql_or_skip!("hostile_keyspace_and_table_names_are_rejected");
+    let node = fx.node().to_string();
     for (url, why) in [
         (
             format!("cql://{node}/ks;DROP KEYSPACE system"),
@@ -26,11 +27,9 @@ fn hostile_keyspace_and_table_names_are_rejected() {
             "unknown option",
         ),
     ] {
-        let fx = Fixture::at(&url);
-        let run = fx.ok(&["symbols"], 2);
+        let run = Fixture::at(&url).ok(&["symbols"], 2);
         assert!(run.stderr.contains(why), "{url}: {}", run.stderr);
     }
-    let fx = Fixture::cql();
     fx.ok(
         &[
             "load",
@@ -55,8 +54,8 @@ fn as_float(x: f64) -> f64 {
 
 #[test]
 fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
-    let node = cql_node();
-    let fx = Fixture::cql();
+    let fx = cql_or_skip!("original_text_layout_is_read_and_copied_to_the_typed_layout");
+    let node = fx.node().to_string();
     let ks = fx.keyspace().to_string();
     let text_url = format!("cql://{node}/{ks}?table=minute_bars&layout=text");
     let typed_url = format!("cql://{node}/{ks}?table=bars_typed&layout=typed");
@@ -159,8 +158,8 @@ fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
 /// the text layout refuses them too.
 #[test]
 fn tables_made_before_series_keep_their_one_series() {
-    let fx = Fixture::cql();
-    let node = cql_node();
+    let fx = cql_or_skip!("tables_made_before_series_keep_their_one_series");
+    let node = fx.node().to_string();
     let ks = fx.keyspace().to_string();
     let old_url = format!("cql://{node}/{ks}?table=bars_old");
     let cql = Cql::connect(&old_url, CqlOptions::default()).unwrap();
@@ -197,7 +196,7 @@ fn tables_made_before_series_keep_their_one_series() {
 /// that names the table, the series and the day, never wrong bars; other days still read.
 #[test]
 fn a_corrupt_chunk_is_an_error_naming_table_series_and_day() {
-    let fx = Fixture::cql();
+    let fx = cql_or_skip!("a_corrupt_chunk_is_an_error_naming_table_series_and_day");
     let src = data("AAPL_1min_sample_headerless.txt");
     fx.ok(&["load", src.to_str().unwrap()], 0);
     let ks = fx.keyspace().to_string();
@@ -250,7 +249,7 @@ fn a_corrupt_chunk_is_an_error_naming_table_series_and_day() {
 /// each stored bar is one of the two files'.
 #[test]
 fn two_loads_of_one_series_at_once_lose_no_bars() {
-    let fx = Fixture::cql();
+    let fx = cql_or_skip!("two_loads_of_one_series_at_once_lose_no_bars");
     let make = |name: &str, seed: u64, lines: std::ops::Range<usize>| {
         let mut all = Vec::new();
         barstore::generate::write_firstrate(&mut all, 60_000, seed).unwrap();
@@ -307,7 +306,7 @@ fn two_loads_of_one_series_at_once_lose_no_bars() {
 /// whole run.)
 #[test]
 fn a_paused_load_loses_no_bars_of_a_load_that_ran_meanwhile() {
-    let fx = Fixture::cql();
+    let fx = cql_or_skip!("a_paused_load_loses_no_bars_of_a_load_that_ran_meanwhile");
     let mut all = Vec::new();
     barstore::generate::write_firstrate(&mut all, 400_000, 7).unwrap();
     let text = String::from_utf8(all).unwrap();
@@ -385,7 +384,7 @@ fn a_paused_load_loses_no_bars_of_a_load_that_ran_meanwhile() {
 /// from the index, after which listing reads the catalog alone.
 #[test]
 fn an_index_older_than_its_catalog_is_catalogued_at_the_next_load() {
-    let fx = Fixture::cql();
+    let fx = cql_or_skip!("an_index_older_than_its_catalog_is_catalogued_at_the_next_load");
     let day = |symbol: &str| {
         let mut all = Vec::new();
         barstore::generate::write_firstrate(&mut all, 2_000, 5).unwrap();
@@ -484,6 +483,15 @@ impl Drop for OwnNode {
 /// under a second, too short a window to stop a node inside it every time.
 #[test]
 fn a_node_stopped_mid_load_fails_clearly_and_a_rerun_completes() {
+    // starts a node of its own: a database environment, like the other CQL cases
+    if barstore::testing::cql_node(concat!(
+        module_path!(),
+        "::a_node_stopped_mid_load_fails_clearly_and_a_rerun_completes"
+    ))
+    .is_none()
+    {
+        return;
+    }
     let work = Fixture::new();
     let state = work.path("node");
     let node = OwnNode::start(&state, 9143, &[]);
@@ -561,7 +569,7 @@ fn a_node_stopped_mid_load_fails_clearly_and_a_rerun_completes() {
 
 #[test]
 fn shards_split_a_load_between_machines() {
-    let fx = Fixture::cql();
+    let fx = cql_or_skip!("shards_split_a_load_between_machines");
     let dir = fx.path("in");
     for sym in ["A1", "B2", "C3", "D4", "E5", "F6"] {
         fx.write(&format!("in/{sym}.csv"), b"2024-01-02 09:30:00,1,1,1,1,1\n");
@@ -590,6 +598,15 @@ fn shards_split_a_load_between_machines() {
 
 #[test]
 fn a_tls_node_is_reached_only_with_its_certificate_and_a_client_certificate() {
+    // starts a node of its own: a database environment, like the other CQL cases
+    if barstore::testing::cql_node(concat!(
+        module_path!(),
+        "::a_tls_node_is_reached_only_with_its_certificate_and_a_client_certificate"
+    ))
+    .is_none()
+    {
+        return;
+    }
     let work = Fixture::new();
     let tls = work.path("tls");
     let node = OwnNode::start(

@@ -743,10 +743,7 @@ mod tests {
 
     impl Node {
         fn open(name: &str) -> Option<Node> {
-            let Ok(node) = std::env::var("BARSTORE_TEST_CQL") else {
-                eprintln!("skipped: BARSTORE_TEST_CQL names no node");
-                return None;
-            };
+            let node = crate::testing::cql_node(&format!("store::cql::layout::chunked::{name}"))?;
             let keyspace = format!("{name}_{}", std::process::id());
             let url = format!("cql://{node}/{keyspace}");
             let cql = Cql::connect(&url, Default::default()).unwrap();
