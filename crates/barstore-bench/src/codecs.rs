@@ -3,8 +3,8 @@
 //! speed on one core, and a bit-for-bit round-trip check of each.
 
 use barstore::bars::Bars;
-use barstore::calendar::{Zone, DAY};
 use barstore::chunk;
+use barstore::zone::{Zone, DAY};
 use std::time::Instant;
 
 /// A candidate: encodes a day's columns into blobs, decodes them back.

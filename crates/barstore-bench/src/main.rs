@@ -2,10 +2,10 @@
 //! it and prints the comparison). Each measuring command prints one JSON object.
 
 use anyhow::Context;
-use barstore::calendar::Zone;
 use barstore::format::{detect, FormatSpec};
 use barstore::parse::Parser;
 use barstore::store::{Embedded, Store};
+use barstore::zone::Zone;
 use clap::{Parser as _, Subcommand};
 use rayon::prelude::*;
 use std::path::PathBuf;

@@ -102,7 +102,7 @@ fn run_list(store: &dyn Store, args: &ListArgs) -> anyhow::Result<u8> {
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of epoch milliseconds.
 fn utc_time(ms: i64) -> String {
     let mut s = String::new();
-    barstore::calendar::format_local(ms.div_euclid(1000), &mut s);
+    barstore::zone::format_local(ms.div_euclid(1000), &mut s);
     s
 }
 

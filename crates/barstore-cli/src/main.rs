@@ -10,7 +10,6 @@ mod quality;
 
 use anyhow::Context;
 use barstore::actions::format_date;
-use barstore::calendar;
 use barstore::copy::copy;
 use barstore::load::load;
 use barstore::panel::{self, PanelRequest, PanelStream, Symbols};
@@ -19,6 +18,7 @@ use barstore::settings::{self, CqlChoices, InputChoices, LoadChoices, ReadChoice
 use barstore::store::cql::CqlOptions;
 use barstore::store::{self, Store};
 use barstore::verify::{verify, verify_adjusted};
+use barstore::zone;
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -40,7 +40,8 @@ struct Cli {
         long,
         global = true,
         env = "BARSTORE_STORE",
-        default_value = settings::DEFAULT_STORE
+        default_value = settings::DEFAULT_STORE,
+        help_heading = CONNECTION
     )]
     store: String,
     #[command(flatten)]
@@ -49,8 +50,13 @@ struct Cli {
     command: Command,
 }
 
+/// The help heading of the options that say which store and how to reach it, apart
+/// from each command's own.
+const CONNECTION: &str = "Store and connection";
+
 /// Options of CQL stores; the password comes only from BARSTORE_CQL_PASSWORD.
 #[derive(Args)]
+#[command(next_help_heading = CONNECTION)]
 struct CqlArgs {
     /// User name for password authentication (password: env BARSTORE_CQL_PASSWORD).
     #[arg(long, global = true, env = "BARSTORE_CQL_USER")]
@@ -425,11 +431,11 @@ fn run_read_panel(
 fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut zones: std::collections::HashMap<String, calendar::Zone> = Default::default();
+    let mut zones: std::collections::HashMap<String, zone::Zone> = Default::default();
     let mut text = String::from("symbol,timeframe,adjustment,rows,first,last,tz\n");
     for s in store.series()? {
         if !zones.contains_key(&s.zone) {
-            zones.insert(s.zone.clone(), calendar::Zone::new(&s.zone)?);
+            zones.insert(s.zone.clone(), zone::Zone::new(&s.zone)?);
         }
         let zone = zones.get_mut(&s.zone).expect("inserted above");
         let series = &s.series;
@@ -437,9 +443,9 @@ fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
             "{},{},{},{},",
             series.symbol, series.timeframe, series.adjustment, s.rows
         ));
-        calendar::format_local(zone.utc_ms_to_local(s.first), &mut text);
+        zone::format_local(zone.utc_ms_to_local(s.first), &mut text);
         text.push(',');
-        calendar::format_local(zone.utc_ms_to_local(s.last), &mut text);
+        zone::format_local(zone.utc_ms_to_local(s.last), &mut text);
         text.push(',');
         text.push_str(&s.zone);
         text.push('\n');

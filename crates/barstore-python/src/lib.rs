@@ -8,7 +8,6 @@
 
 use arrow::array::{RecordBatchIterator, RecordBatchReader};
 use arrow::ffi_stream::FFI_ArrowArrayStream;
-use barstore::calendar::Zone;
 use barstore::exchange::Calendar;
 use barstore::load::{load, FileOutcome, NoProgress, Progress};
 use barstore::panel::{pivot_column, read_panel, PanelRequest, PanelStream, Symbols};
@@ -16,6 +15,7 @@ use barstore::read::read;
 use barstore::settings::{CqlChoices, InputChoices, LoadChoices, ReadChoices};
 use barstore::store::{self, Store};
 use barstore::verify::verify;
+use barstore::zone::Zone;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
 use pyo3::prelude::*;
@@ -558,7 +558,7 @@ fn sessions(start: &str, end: &str, calendar: &str) -> PyResult<Vec<(String, i64
         .sessions(day(start)?, day(end)?)
         .into_iter()
         .map(|(d, s)| {
-            let (y, m, dd) = barstore::calendar::civil_from_days(d);
+            let (y, m, dd) = barstore::zone::civil_from_days(d);
             (format!("{y:04}-{m:02}-{dd:02}"), s.open, s.close)
         })
         .collect())

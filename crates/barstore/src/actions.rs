@@ -11,11 +11,11 @@
 //! per share), or all of them; an optional `source` column says where a row came from.
 //! [`crate::adjust`] stores them and adjusts reads with them.
 
-use crate::calendar::{civil_from_days, DAY};
 use crate::error::{FileError, Result};
 use crate::exchange::Calendar;
 use crate::parse::parse_date;
 use crate::symbol;
+use crate::zone::{civil_from_days, DAY};
 use std::collections::{BTreeMap, HashMap};
 
 /// What happened on the ex-date.
@@ -278,7 +278,7 @@ fn row(file: &str, cols: &Columns, text: &str, calendar: Calendar) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::days_from_civil;
+    use crate::zone::days_from_civil;
 
     fn day(y: i64, m: u32, d: u32) -> i64 {
         days_from_civil(y, m, d)

@@ -13,11 +13,11 @@
 
 use crate::actions::{self, Action, ActionsReport, Event};
 use crate::bars::Bars;
-use crate::calendar::{Zone, DAY};
 use crate::error::{FileError, OptionError, ReadError, Result};
 use crate::exchange::Calendar;
 use crate::series::Series;
 use crate::store::{Found, Store};
+use crate::zone::{Zone, DAY};
 use std::collections::HashMap;
 use std::path::Path;
 

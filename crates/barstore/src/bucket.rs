@@ -4,7 +4,7 @@
 //! bars never straddles two buckets because of the UTC offset. The embedded store keeps
 //! one Parquet row group per month; the CQL store one partition per (symbol, month).
 
-use crate::calendar::{civil_from_days, days_from_civil, DAY};
+use crate::zone::{civil_from_days, days_from_civil, DAY};
 use std::fmt;
 
 /// A calendar month, ordered in time.
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn bucket_uses_the_exchange_date_not_utc() {
-        use crate::calendar::Zone;
+        use crate::zone::Zone;
         // 2024-01-31 20:00 in New York is 2024-02-01 01:00 UTC: still January.
         let mut z = Zone::new("America/New_York").unwrap();
         let local = days_from_civil(2024, 1, 31) * DAY + 20 * 3600;

@@ -7,12 +7,12 @@
 //! volatile symbol is judged against itself; an unadjusted split is an overnight gap
 //! whose ratio lies within [`SPLIT_TOLERANCE`] of a usual split ratio.
 
-use crate::calendar::{civil_from_days, DAY};
 use crate::error::Result;
 use crate::exchange::{Calendar, Session};
-use crate::read::{day_of, read, resolve_series, ReadRequest, Session as Filter};
+use crate::read::{day_of, read, resolve_series, ReadRequest, SessionFilter};
 use crate::series::Series;
 use crate::store::Store;
+use crate::zone::{civil_from_days, DAY};
 use serde::Serialize;
 use std::io::Write;
 
@@ -243,7 +243,7 @@ pub fn check(store: &dyn Store, req: &ReadRequest) -> Result<SeriesReport> {
             symbol: req.symbol.clone(),
             start: req.start.clone(),
             end: req.end.clone(),
-            session: Filter::All,
+            session: SessionFilter::All,
             round: None,
             resample: None,
             tz: Some(zone.clone()),

@@ -10,11 +10,11 @@
 
 use crate::actions::Action;
 use crate::bucket::Month;
-use crate::calendar::Zone;
 use crate::error::{ReadError, Result};
 use crate::load::Progress;
 use crate::series::Series;
 use crate::store::{ManifestEntry, MonthBars, Store};
+use crate::zone::Zone;
 use std::collections::BTreeMap;
 use std::time::Instant;
 

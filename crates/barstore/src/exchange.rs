@@ -8,7 +8,7 @@
 //! closures since 2000 (9/11, presidential funerals, Hurricane Sandy). Other zones get
 //! [`Calendar::Plain`], 09:30-16:00 on weekdays, until a calendar is named for them.
 
-use crate::calendar::{civil_from_days, days_from_civil, DAY};
+use crate::zone::{civil_from_days, days_from_civil, DAY};
 
 /// Seconds after local midnight of the usual open (09:30).
 const OPEN: i64 = 9 * 3600 + 30 * 60;
@@ -184,7 +184,7 @@ fn nth_weekday(y: i64, m: u32, wd: i64, n: i64) -> i64 {
         let first = days_from_civil(y, m, 1);
         first + (wd - weekday(first)).rem_euclid(7) + 7 * (n - 1)
     } else {
-        let last = days_from_civil(y, m, crate::calendar::days_in_month(y, m));
+        let last = days_from_civil(y, m, crate::zone::days_in_month(y, m));
         last - (weekday(last) - wd).rem_euclid(7)
     }
 }

@@ -4,7 +4,7 @@
 //! Bars run 04:00 to 19:59 exchange time on weekdays (960 a day) from 2015-01-02, as a
 //! random walk with prices in cents, so every row is valid (low <= open, close <= high).
 
-use crate::calendar::{civil_from_days, days_from_civil};
+use crate::zone::{civil_from_days, days_from_civil};
 use std::io::{self, Write};
 
 /// SplitMix64: small, fast and good enough for synthetic prices.
@@ -77,9 +77,9 @@ pub fn write_firstrate(out: &mut dyn Write, rows: u64, seed: u64) -> io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::Zone;
     use crate::format::{detect, FormatSpec};
     use crate::parse::Parser;
+    use crate::zone::Zone;
 
     #[test]
     fn deterministic_valid_firstrate_rows() {

@@ -7,7 +7,7 @@
 //!   blocks of whole lines.
 //! - [`format`] recognises a file's layout; [`parse`] turns blocks into columnar
 //!   [`bars::Bars`] and rejected rows, converting exchange wall-clock times to UTC with
-//!   [`calendar::Zone`].
+//!   [`zone::Zone`].
 //! - [`series`] says what a file's bars are: a symbol in one timeframe and price
 //!   adjustment; stores keep every series apart.
 //! - [`bucket`] assigns each bar its exchange-local month, the unit every store
@@ -32,7 +32,6 @@ pub mod actions;
 pub mod adjust;
 pub mod bars;
 pub mod bucket;
-pub mod calendar;
 pub mod chart;
 pub mod check;
 pub mod chunk;
@@ -55,5 +54,6 @@ pub mod symbol;
 #[doc(hidden)]
 pub mod testing;
 pub mod verify;
+pub mod zone;
 
 pub use error::{Error, FileError, OpenError, OptionError, ReadError, Result, StoreError};

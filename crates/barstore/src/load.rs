@@ -18,7 +18,6 @@
 
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::calendar::Zone;
 use crate::defaults;
 use crate::error::{Error, FileError, OptionError, Result, StoreError};
 use crate::format::{detect, FormatSpec};
@@ -27,6 +26,7 @@ use crate::series::{self, Adjustment, Series, Timeframe};
 use crate::source::{discover, Blocks, Source};
 use crate::store::{ManifestEntry, MonthBars, Store};
 use crate::symbol;
+use crate::zone::Zone;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -7,8 +7,8 @@
 
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::calendar::{days_from_civil, days_in_month, LocalTimeError, Zone, DAY};
 use crate::format::{Field, Layout};
+use crate::zone::{days_from_civil, days_in_month, LocalTimeError, Zone, DAY};
 
 /// Whether a logged row was dropped or loaded with a warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

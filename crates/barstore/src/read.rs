@@ -5,20 +5,20 @@
 use crate::actions::{self, Action};
 use crate::adjust::{self, Adjust, Factor};
 use crate::bars::Bars;
-use crate::calendar::{format_local, Zone, DAY};
 use crate::error::{Error, OptionError, ReadError, Result};
 use crate::exchange::Calendar;
 use crate::parse::{parse_date, parse_time};
 use crate::resample::resample;
 use crate::series::{Adjustment, Series, Timeframe};
 use crate::store::{Found, Store};
+use crate::zone::{format_local, Zone, DAY};
 use arrow::array::RecordBatch;
 use std::io::Write;
 use std::path::Path;
 
 /// Which bars of the day to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Session {
+pub enum SessionFilter {
     /// Every bar.
     #[default]
     All,
@@ -27,12 +27,12 @@ pub enum Session {
     Regular,
 }
 
-impl std::str::FromStr for Session {
+impl std::str::FromStr for SessionFilter {
     type Err = OptionError;
     fn from_str(s: &str) -> Result<Self, OptionError> {
         match s.to_ascii_lowercase().as_str() {
-            "all" => Ok(Session::All),
-            "regular" | "rth" => Ok(Session::Regular),
+            "all" => Ok(SessionFilter::All),
+            "regular" | "rth" => Ok(SessionFilter::Regular),
             _ => Err(OptionError::new("session", s, "use all or regular")),
         }
     }
@@ -47,8 +47,8 @@ pub struct ReadRequest {
     pub start: Option<String>,
     /// Last bar to include: a date (the whole day) or date-time, inclusive.
     pub end: Option<String>,
-    /// Session filter.
-    pub session: Session,
+    /// Which bars of the day to keep.
+    pub session: SessionFilter,
     /// Round prices and volume to this many decimals (half to even, as numpy).
     pub round: Option<u32>,
     /// Resample into wider bars.
@@ -293,7 +293,7 @@ pub fn frame_of(req: &ReadRequest, scan: Scan, mut bars: Bars) -> Result<Frame> 
     }
     let mut local: Vec<i64> = bars.ts.iter().map(|&t| zone.utc_ms_to_local(t)).collect();
     // daily bars carry a date, not a time of day: every session keeps them
-    if req.session == Session::Regular && !series.timeframe.is_daily() {
+    if req.session == SessionFilter::Regular && !series.timeframe.is_daily() {
         // the session is the exchange's, whatever zone the bars are shown in
         let calendar = req
             .calendar
@@ -440,10 +440,13 @@ mod tests {
 
     #[test]
     fn sessions() {
-        assert_eq!("regular".parse::<Session>().unwrap(), Session::Regular);
-        assert_eq!("ALL".parse::<Session>().unwrap(), Session::All);
+        assert_eq!(
+            "regular".parse::<SessionFilter>().unwrap(),
+            SessionFilter::Regular
+        );
+        assert_eq!("ALL".parse::<SessionFilter>().unwrap(), SessionFilter::All);
         assert!("pre"
-            .parse::<Session>()
+            .parse::<SessionFilter>()
             .unwrap_err()
             .to_string()
             .contains("all or regular"));

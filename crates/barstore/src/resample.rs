@@ -41,7 +41,7 @@ pub fn resample(local: &[i64], bars: &Bars, timeframe: Timeframe) -> (Vec<i64>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::DAY;
+    use crate::zone::DAY;
 
     #[test]
     fn aggregates_first_max_min_last_sum() {

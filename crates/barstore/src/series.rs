@@ -11,9 +11,9 @@
 //!   `AAPL_full_5min_adjsplit.txt`; [`usual_spacing`] lets the data say the timeframe
 //!   when the name does not.
 
-use crate::calendar::DAY;
 use crate::error::OptionError;
 use crate::symbol;
+use crate::zone::DAY;
 use std::fmt;
 
 /// A bar width: minutes or hours that divide a day, or one exchange date.

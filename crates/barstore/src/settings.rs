@@ -47,7 +47,7 @@ impl InputChoices {
         Ok(LoadOptions {
             pattern: self.pattern.clone(),
             format: parse::<FormatSpec>(&self.format)?.unwrap_or_default(),
-            zone: crate::calendar::Zone::new(zone)?.name().to_string(),
+            zone: crate::zone::Zone::new(zone)?.name().to_string(),
             timeframe: parse(&self.timeframe)?,
             adjustment: parse(&self.adjustment)?,
             jobs: self.jobs.unwrap_or(0),
@@ -117,7 +117,7 @@ impl ReadChoices {
     /// The read request these choices mean.
     pub fn resolve(&self) -> Result<ReadRequest> {
         if let Some(tz) = &self.tz {
-            crate::calendar::Zone::new(tz)?;
+            crate::zone::Zone::new(tz)?;
         }
         Ok(ReadRequest {
             symbol: self.symbol.clone(),

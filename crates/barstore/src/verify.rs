@@ -4,13 +4,13 @@
 
 use crate::adjust::{self, Adjust};
 use crate::bars::Bars;
-use crate::calendar::{Zone, DAY};
 use crate::error::{ReadError, Result};
 use crate::load::{pool, read_source, with_hints, LoadOptions, NoProgress, ReadContext};
 use crate::read::{read_of, ReadRequest};
 use crate::series::Series;
 use crate::source::discover;
 use crate::store::{MonthBars, Store};
+use crate::zone::{Zone, DAY};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -7,9 +7,9 @@
 
 use barstore::bars::Bars;
 use barstore::bucket::Month;
-use barstore::calendar::{days_from_civil, Zone, DAY};
 use barstore::series::{Adjustment, Series, Timeframe};
 use barstore::store::{Cql, Embedded, ManifestEntry, MonthBars, Store};
+use barstore::zone::{days_from_civil, Zone, DAY};
 
 /// A store under test, dropped with whatever it created.
 struct Subject {

@@ -7,13 +7,13 @@
 
 use barstore::bars::Bars;
 use barstore::bucket::Month;
-use barstore::calendar::Zone;
 use barstore::load::{load, LoadOptions, NoProgress};
 use barstore::read::{read, ReadRequest};
 use barstore::series::Series;
 use barstore::store::{
     self, Cql, CqlOptions, Embedded, ManifestEntry, MonthBars, SeriesInfo, Store,
 };
+use barstore::zone::Zone;
 use barstore::{Error, FileError, OpenError, OptionError, ReadError, StoreError};
 use std::collections::HashMap;
 use std::error::Error as _;

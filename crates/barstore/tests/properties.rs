@@ -7,7 +7,6 @@
 //! Each property runs `PROPTEST_CASES` cases (64 unless set). A long campaign:
 //! `PROPTEST_CASES=20000 cargo test --release -p barstore --test properties`.
 
-use barstore::calendar::Zone;
 use barstore::format::{detect, FormatSpec};
 use barstore::load::{load, NoProgress};
 use barstore::parse::Parser;
@@ -15,6 +14,7 @@ use barstore::read::{read, ReadRequest};
 use barstore::settings::{InputChoices, LoadChoices};
 use barstore::source::Blocks;
 use barstore::store::Embedded;
+use barstore::zone::Zone;
 use proptest::prelude::*;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! `check --suggest-actions` and `verify --adjusted`.
 
 use crate::common::*;
-use barstore::calendar::{civil_from_days, days_from_civil};
 use barstore::exchange::Calendar;
+use barstore::zone::{civil_from_days, days_from_civil};
 
 both_stores!(
     adjusted_reads_equal_the_vendors_adjusted_files,

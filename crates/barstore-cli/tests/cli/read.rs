@@ -249,3 +249,23 @@ fn many_symbols_stream_with_a_symbol_column(fx: Fixture) {
     assert_eq!(rows(&run.stdout), rows(&one("AAPL")));
     fx.fails_with(&["read"], 2, "required");
 }
+
+#[test]
+fn help_puts_the_connection_options_under_their_own_heading() {
+    let help = Fixture::new().ok(&["read", "--help"], 0).stdout;
+    let heading = help.find("Store and connection:").expect("the heading");
+    let own = help.find("--resample").unwrap();
+    for connection in [
+        "--store <STORE>",
+        "--tls",
+        "--cql-user",
+        "--replication",
+        "--compaction",
+    ] {
+        let at = help
+            .find(connection)
+            .unwrap_or_else(|| panic!("{connection}"));
+        assert!(at > heading, "{connection} is above the heading:\n{help}");
+    }
+    assert!(own < heading, "{help}");
+}

@@ -2,10 +2,10 @@
 //! start time is, so a missing minute or a night is empty space, never a made-up bar.
 
 use super::{render, DrawResult, Drawing, FONT};
-use crate::calendar::{format_local, DAY};
 use crate::error::{Error, Result};
 use crate::read::{read, resolve_series, Frame, ReadRequest};
 use crate::store::Store;
+use crate::zone::{format_local, DAY};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;

@@ -3,12 +3,12 @@
 //! share of the day's regular-session bars present. Closed days have no cell.
 
 use super::{render, DrawResult, Drawing, FONT};
-use crate::calendar::civil_from_days;
 use crate::check::{check, SeriesReport};
 use crate::error::Result;
 use crate::exchange::{weekday, Calendar};
 use crate::read::ReadRequest;
 use crate::store::Store;
+use crate::zone::civil_from_days;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -62,7 +62,7 @@ pub fn coverage(store: &dyn Store, requests: &[ReadRequest]) -> Result<Coverage>
         .collect::<Result<_>>()?;
     let day_of = |date: &str| -> i64 {
         let n = |r: std::ops::Range<usize>| date[r].parse::<u32>().unwrap_or(1);
-        crate::calendar::days_from_civil(n(0..4) as i64, n(5..7), n(8..10))
+        crate::zone::days_from_civil(n(0..4) as i64, n(5..7), n(8..10))
     };
     let days = || {
         reports

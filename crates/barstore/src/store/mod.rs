@@ -14,9 +14,9 @@ pub mod embedded;
 use crate::actions::Action;
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::calendar::Zone;
 use crate::error::Result;
 use crate::series::{Adjustment, Series, Timeframe};
+use crate::zone::Zone;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 

@@ -140,7 +140,7 @@ impl std::str::FromStr for Target {
                 Some(("layout", name)) if Kind::from_name(name).is_some() => {
                     layout = Kind::from_name(name).expect("checked")
                 }
-                Some(("tz", z)) => zone = crate::calendar::Zone::new(z)?.name().to_string(),
+                Some(("tz", z)) => zone = crate::zone::Zone::new(z)?.name().to_string(),
                 _ => return Err(bad(&format!("unknown option {pair:?}")).into()),
             }
         }

@@ -26,11 +26,11 @@ use super::{ManifestEntry, MonthBars, SeriesInfo, Store};
 use crate::actions::Action;
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::calendar::Zone;
-use crate::calendar::{days_from_civil, DAY};
 use crate::error::{Result, StoreError};
 use crate::series::Series;
 use crate::symbol;
+use crate::zone::Zone;
+use crate::zone::{days_from_civil, DAY};
 use arrow::array::{Array, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
 use index::{Index, Listing};
@@ -1017,7 +1017,7 @@ impl Store for Embedded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::days_from_civil;
+    use crate::zone::days_from_civil;
 
     fn zone() -> Zone {
         Zone::new("America/New_York").unwrap()

@@ -29,7 +29,6 @@
 use super::{Kind, TableLayout};
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::calendar::{days_from_civil, Zone, DAY};
 use crate::chunk;
 use crate::error::{Result, StoreError};
 use crate::series::Series;
@@ -39,6 +38,7 @@ use crate::store::cql::db::{
 use crate::store::cql::index::Index;
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
+use crate::zone::{days_from_civil, Zone, DAY};
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use scylla::serialize::row::{RowSerializationContext, SerializeRow};
@@ -94,7 +94,7 @@ type Row = (
 
 /// A chunk day as `YYYY-MM-DD`, for messages.
 fn date(day: i64) -> String {
-    let (y, m, d) = crate::calendar::civil_from_days(day);
+    let (y, m, d) = crate::zone::civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

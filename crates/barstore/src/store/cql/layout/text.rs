@@ -6,13 +6,13 @@
 use super::{write_rows, Kind, TableLayout};
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::calendar::{format_local, Zone, DAY};
 use crate::error::Result;
 use crate::series::Series;
 use crate::store::cql::db::{Db, Keyed};
 use crate::store::cql::index::{Index, Listing};
 use crate::store::cql::target::Target;
 use crate::store::{MonthBars, SeriesInfo};
+use crate::zone::{format_local, Zone, DAY};
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use scylla::statement::prepared::PreparedStatement;

@@ -5,13 +5,13 @@
 use super::{write_rows, Kind, TableLayout};
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::calendar::Zone;
 use crate::error::Result;
 use crate::series::Series;
 use crate::store::cql::db::{now_micros, Db, Keyed, MonthStats};
 use crate::store::cql::index::{key_parts, Index};
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
+use crate::zone::Zone;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use scylla::statement::prepared::PreparedStatement;
