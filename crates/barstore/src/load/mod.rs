@@ -1,0 +1,362 @@
+//! Loading: input files → parsed, validated, bucketed bars → a store.
+//!
+//! Files load in parallel, and each file's blocks parse in parallel, on one pool of
+//! `jobs` threads. Memory is bounded whatever the file size: a file is read one batch of
+//! blocks at a time, and the bars of completed months are handed to the store once a
+//! file has buffered [`FLUSH_ROWS`] of them.
+//!
+//! Each file feeds one [`Series`]: its symbol and adjustment come from the options or the
+//! file name, its timeframe from the options, the file name or the spacing of its bars
+//! (read off the first batch, before anything is written, so a file whose bars are
+//! closer together than its stated timeframe is refused whole).
+//!
+//! A file counts as loaded only when all its months are in the store; then it is
+//! recorded in the store's manifest, and later loads skip it while its size and mtime
+//! (or, failing those, its content hash) are unchanged. A crash between the two leaves
+//! an unrecorded file whose rows are partly stored; the rerun loads it again, and since
+//! stores replace rows by (symbol, time) the result is exact.
+
+use crate::bars::Bars;
+use crate::bucket::Month;
+use crate::defaults;
+use crate::error::{Error, FileError, OptionError, Result, StoreError};
+use crate::format::{detect, FormatSpec};
+use crate::parse::{Parsed, Parser, Reject, Severity};
+use crate::series::{self, Adjustment, Series, Timeframe};
+use crate::source::{discover, Blocks, Source};
+use crate::store::{ManifestEntry, MonthBars, Store};
+use crate::symbol;
+use crate::zone::Zone;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+mod errors;
+mod hint;
+mod ingest;
+mod manifest;
+
+pub(crate) use errors::ErrorLog;
+pub(crate) use hint::Hint;
+pub(crate) use ingest::{read_source, with_hints, ReadContext};
+use manifest::{unchanged, Records};
+
+/// Bytes per parse block.
+const BLOCK: usize = 1 << 20;
+/// Blocks read before a parallel parse.
+const BATCH: usize = 8;
+/// Buffered rows of one file above which completed months go to the store.
+pub const FLUSH_ROWS: usize = 1 << 20;
+
+/// How to load.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// File-name pattern with `{symbol}`; `None` takes the text before the first `_`.
+    pub pattern: Option<String>,
+    /// Input layout.
+    pub format: FormatSpec,
+    /// IANA zone of the files' wall-clock times.
+    pub zone: String,
+    /// The timeframe of every file; `None`: from each file's name, else its data.
+    pub timeframe: Option<Timeframe>,
+    /// The adjustment of every file; `None`: from each file's name, else none.
+    pub adjustment: Option<Adjustment>,
+    /// Worker threads; 0 means the store's choice ([`Store::concurrent_files`]: one per
+    /// core on the embedded store, more on CQL).
+    pub jobs: usize,
+    /// Load files even when the manifest says they are loaded and unchanged.
+    pub force: bool,
+    /// Where rejected rows and warnings are written (JSON lines).
+    pub errors: PathBuf,
+    /// Set to stop the load at the next batch; completed files are kept.
+    pub cancel: Arc<AtomicBool>,
+    /// `(i, n)`: load only the symbols whose hash modulo `n` is `i`, so that `n`
+    /// machines can load one dataset together (a symbol's files stay together).
+    pub shard: Option<(u64, u64)>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            pattern: None,
+            format: FormatSpec::Auto,
+            zone: defaults::ZONE.into(),
+            timeframe: None,
+            adjustment: None,
+            jobs: 0,
+            force: false,
+            errors: PathBuf::from(defaults::ERRORS),
+            cancel: Arc::default(),
+            shard: None,
+        }
+    }
+}
+
+/// Receives progress as a load goes; every method has a no-op default.
+pub trait Progress: Sync {
+    /// The load starts with `files` inputs totalling `bytes` on disk.
+    fn start(&self, _files: u64, _bytes: u64) {}
+    /// More bytes were read and rows parsed.
+    fn advance(&self, _bytes: u64, _rows: u64) {}
+    /// A file finished (loaded, skipped or failed).
+    fn file_done(&self, _source: &str, _outcome: &FileOutcome) {}
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What happened to one input file.
+#[derive(Debug)]
+pub enum FileOutcome {
+    /// Loaded (possibly with rejected rows).
+    Loaded(FileStats),
+    /// Already loaded and unchanged.
+    Skipped,
+    /// Not loaded, and why.
+    Failed(FileError),
+}
+
+/// Row counts of one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileStats {
+    /// Rows written to the store.
+    pub rows: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Rows loaded with a warning (including duplicates replaced by a later line).
+    pub warnings: u64,
+}
+
+/// The outcome of a load.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Input files found.
+    pub files: u64,
+    /// Files loaded in this run.
+    pub loaded: u64,
+    /// Files skipped as already loaded.
+    pub skipped: u64,
+    /// Files that could not be loaded, with the reason.
+    pub failed: Vec<(String, FileError)>,
+    /// Rows written.
+    pub rows: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Rows loaded with a warning.
+    pub warnings: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// The error log, when anything was written to it.
+    pub error_log: Option<PathBuf>,
+}
+
+impl LoadReport {
+    /// The documented exit status: 0 when every row loaded, 1 when rows were rejected,
+    /// 2 when a file could not be loaded at all.
+    pub fn exit_code(&self) -> i32 {
+        if !self.failed.is_empty() {
+            2
+        } else if self.rejected > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// A thread pool of `jobs` threads (0: one per core).
+pub(crate) fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|source| Error::Threads { jobs, source })
+}
+
+/// Loads every input under `paths` into `store`.
+///
+/// A per-file failure (unreadable file, unrecognised layout) is reported in
+/// [`LoadReport::failed`] and the other files go on; only problems with the store or
+/// the options end the whole load with an error.
+pub fn load(
+    store: &dyn Store,
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<LoadReport> {
+    let started = Instant::now();
+    let zone = Zone::new(&opts.zone)?;
+    let mut sources = with_hints(discover(paths)?, opts);
+    if let Some((i, n)) = opts.shard {
+        if n == 0 || i >= n {
+            return Err(
+                OptionError::new("shard", format!("{i}/{n}"), "use I/N with 0 <= I < N").into(),
+            );
+        }
+        // by symbol, so that all series of a symbol (and all files of a series) stay together
+        sources.retain(|(_, hint)| {
+            let key = hint.as_ref().map_or("", |h| h.symbol.as_str());
+            xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % n == i
+        });
+    }
+    store.begin_load()?;
+    let manifest = store.manifest()?;
+    if opts.errors.exists() {
+        std::fs::remove_file(&opts.errors).map_err(|e| Error::output(&opts.errors, e))?;
+    }
+    let log = ErrorLog::new(opts.errors.clone());
+    progress.start(
+        sources.len() as u64,
+        sources.iter().map(|(s, _)| s.size).sum(),
+    );
+    let mut report = LoadReport {
+        files: sources.len() as u64,
+        ..LoadReport::default()
+    };
+    // files whose name gives no usable symbol fail before anything is read
+    let mut named: Vec<(Source, Hint)> = Vec::with_capacity(sources.len());
+    for (source, hint) in sources {
+        match hint {
+            Ok(hint) => named.push((source, hint)),
+            Err(e) => {
+                let outcome = FileOutcome::Failed(e);
+                progress.file_done(&source.id(), &outcome);
+                if let FileOutcome::Failed(e) = outcome {
+                    report.failed.push((source.id(), e));
+                }
+            }
+        }
+    }
+    let sources = named;
+    // the stored zones of every series of these symbols, in as few requests as the store
+    // can make (and, on CQL, the months a fenced append may skip reading)
+    let symbols: Vec<String> = sources
+        .iter()
+        .map(|(_, h)| h.symbol.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let stored: HashMap<Series, String> = store
+        .lookup_many(&symbols)?
+        .into_iter()
+        .flatten()
+        .map(|f| (f.series, f.zone))
+        .collect();
+    let records = Records::new(store);
+    let sink = |series: &Series, months: Vec<MonthBars>| store.upsert(series, &zone, months);
+    let admit = |file: &str, series: &Series| -> Result<()> {
+        let refuse = |detail: String| FileError::Series {
+            file: file.to_string(),
+            detail,
+        };
+        // a table that cannot hold the series refuses this file; a failing store stops the load
+        store.accepts(series).map_err(|e| match e {
+            Error::Store(StoreError::Schema { .. }) => refuse(e.to_string()).into(),
+            e => e,
+        })?;
+        match stored.get(series) {
+            Some(stored) if stored != zone.name() => Err(refuse(format!(
+                "{series} is stored with time zone {stored}, not {}; load it with time zone {stored}",
+                zone.name()
+            ))
+            .into()),
+            _ => Ok(()),
+        }
+    };
+    let ctx = ReadContext {
+        format: &opts.format,
+        zone: &zone,
+        log: Some(&log),
+        progress,
+        cancel: &opts.cancel,
+        admit: &admit,
+        sink: &sink,
+    };
+    let load_one = |(source, hint): &(Source, Hint)| -> Result<FileOutcome> {
+        let id = source.id();
+        if !opts.force {
+            if let Some(entry) = manifest.get(&id) {
+                if hint.matches(entry) && unchanged(source, entry)? {
+                    progress.advance(source.size, 0);
+                    return Ok(FileOutcome::Skipped);
+                }
+            }
+        }
+        match read_source(source, hint, &ctx) {
+            Ok((stats, hash, series)) => {
+                let series = match series {
+                    Some(s) => s,
+                    None => Series::new(
+                        &hint.symbol,
+                        hint.timeframe.map_or(Timeframe::MINUTE, |t| t.0),
+                        hint.adjustment.clone(),
+                    )?,
+                };
+                records.add(ManifestEntry {
+                    source: id,
+                    size: source.size,
+                    mtime_ns: source.mtime_ns,
+                    hash,
+                    rows: stats.rows,
+                    symbol: series.symbol.clone(),
+                    timeframe: series.timeframe.to_string(),
+                    adjustment: series.adjustment.to_string(),
+                })?;
+                Ok(FileOutcome::Loaded(stats))
+            }
+            Err(e) => match e.in_file(&id) {
+                Error::File(e) if e.is_per_file() => Ok(FileOutcome::Failed(e)),
+                e => Err(e),
+            },
+        }
+    };
+    // Files of one symbol load one after another, in order, so that when two of them
+    // hold the same bar the later file wins, as `verify` expects; symbols load in
+    // parallel.
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (_, hint)) in sources.iter().enumerate() {
+        groups.entry(hint.symbol.as_str()).or_default().push(i);
+    }
+    let groups: Vec<Vec<usize>> = groups.into_values().collect();
+    let jobs = match opts.jobs {
+        0 => store.concurrent_files(),
+        n => n,
+    };
+    let outcomes: Vec<(usize, Result<FileOutcome>)> = pool(jobs)?.install(|| {
+        groups
+            .par_iter()
+            .flat_map_iter(|group| {
+                group.iter().map(|&i| {
+                    let outcome = load_one(&sources[i]);
+                    if let Ok(o) = &outcome {
+                        progress.file_done(&sources[i].0.id(), o);
+                    }
+                    (i, outcome)
+                })
+            })
+            .collect()
+    });
+    records.flush()?;
+    for (i, outcome) in outcomes {
+        let source = &sources[i].0;
+        match outcome? {
+            FileOutcome::Loaded(s) => {
+                report.loaded += 1;
+                report.rows += s.rows;
+                report.rejected += s.rejected;
+                report.warnings += s.warnings;
+            }
+            FileOutcome::Skipped => report.skipped += 1,
+            FileOutcome::Failed(why) => report.failed.push((source.id(), why)),
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.error_log = log.used().then(|| opts.errors.clone());
+    Ok(report)
+}
