@@ -16,6 +16,7 @@
 //! session.
 
 mod actions;
+pub mod catalog;
 mod connect;
 pub mod db;
 pub mod index;

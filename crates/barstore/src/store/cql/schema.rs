@@ -95,12 +95,12 @@ pub async fn ensure(db: &Db) -> Result<()> {
     // an index keyed by series (a new one is) gets its catalog, filled from the index
     // when the index is older than it
     if kind != Kind::Text && (index.is_empty() || index.iter().any(|c| c == "timeframe")) {
-        run(super::index::create_catalog(ks, tb)).await?;
+        run(super::catalog::create_catalog(ks, tb)).await?;
         if !had_catalog && !index.is_empty() {
             s.await_schema_agreement()
                 .await
                 .map_err(|e| cql_error("waiting for schema agreement".into(), e))?;
-            super::index::fill_catalog(db).await?;
+            super::catalog::fill_catalog(db).await?;
         }
     }
     // a chunked table made before writes were fenced gets the months' version
