@@ -23,10 +23,8 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _native
-from ._native import ConnectionError, Error, InputError, SchemaError
-
-# errors the library raises set their own; the package's own checks are never transient
-Error.retryable = False
+from ._errors import (ConnectionError, Error, FileError, InputError, OpenError, OptionError,
+                      ReadError, SchemaError, StoreError)
 
 __all__ = [
     "connect",
@@ -40,6 +38,11 @@ __all__ = [
     "InputError",
     "ConnectionError",
     "SchemaError",
+    "OptionError",
+    "OpenError",
+    "FileError",
+    "ReadError",
+    "StoreError",
 ]
 
 COLUMNS = ["open", "high", "low", "close", "volume"]

@@ -3,14 +3,6 @@
 from collections.abc import Callable
 from typing import Any
 
-class Error(Exception):
-    retryable: bool
-    """True when the same call may succeed later (a timeout, an unreachable cluster)."""
-
-class InputError(Error): ...
-class ConnectionError(Error): ...
-class SchemaError(Error): ...
-
 class NativeStore:
     def __init__(
         self,
@@ -19,11 +11,15 @@ class NativeStore:
         password: str | None = ...,
         tls: bool = ...,
         tls_ca: str | None = ...,
+        tls_cert: str | None = ...,
+        tls_key: str | None = ...,
         dc: str | None = ...,
         consistency: str | None = ...,
         replication: str | None = ...,
         compaction: str | None = ...,
         attempts: int | None = ...,
+        batch_rows: int | None = ...,
+        concurrency: int | None = ...,
     ) -> None: ...
     def location(self) -> str: ...
     def load(
@@ -61,3 +57,5 @@ class NativeStore:
     ) -> tuple[
         bool, list[tuple[str, str, str, int, int, int, int, int]], list[tuple[str, str]]
     ]: ...
+
+def sessions(start: str, end: str, calendar: str) -> list[tuple[str, int, int]]: ...

@@ -7,9 +7,38 @@ from conftest import cql_node, fresh_keyspace
 
 
 def test_classes():
-    for cls in (barstore.InputError, barstore.ConnectionError, barstore.SchemaError):
+    for cls in (barstore.InputError, barstore.ConnectionError, barstore.SchemaError,
+                barstore.OptionError, barstore.OpenError, barstore.FileError,
+                barstore.ReadError, barstore.StoreError):
         assert issubclass(cls, barstore.Error)
     assert issubclass(barstore.Error, Exception)
+
+
+def test_a_class_per_error_type_and_the_kind_it_is(store, data, tmp_path):
+    with pytest.raises(barstore.OptionError, match="invalid timeframe") as e:
+        store.read("AAPL", resample="7min")
+    assert isinstance(e.value, barstore.InputError)
+    store.load(data / "AAPL_1min_sample_headerless.txt", progress=False)
+    with pytest.raises(barstore.ReadError, match='symbol "MSFT" is not in the store') as e:
+        store.read("MSFT")
+    assert isinstance(e.value, barstore.InputError)
+    with pytest.raises(barstore.OpenError) as e:
+        barstore.connect("cql://127.0.0.1:1/ks", attempts=1)
+    assert isinstance(e.value, barstore.ConnectionError) and e.value.retryable
+    with pytest.raises(barstore.OpenError, match="invalid store URL") as e:
+        barstore.connect("cql://127.0.0.1:1")
+    assert isinstance(e.value, barstore.InputError)
+    with pytest.raises(barstore.OptionError, match="invalid keyspace name"):
+        barstore.connect("cql://127.0.0.1:1/ks;DROP")
+
+
+def test_a_locked_store_is_a_store_error_not_a_schema_error(tmp_path, data):
+    with barstore.connect(tmp_path / "s") as first:
+        first.load(data / "AAPL_1min_sample_headerless.txt", progress=False)
+        with barstore.connect(tmp_path / "s") as second:
+            with pytest.raises(barstore.StoreError, match="being written by another") as e:
+                second.load(data / "AAPL_1min_sample_headerless.txt", progress=False)
+    assert not isinstance(e.value, barstore.SchemaError)
 
 
 def test_input_errors(store, data):

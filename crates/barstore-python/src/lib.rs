@@ -16,8 +16,7 @@ use barstore::settings::{CqlChoices, InputChoices, LoadChoices, ReadChoices};
 use barstore::store::{self, Store};
 use barstore::verify::verify;
 use barstore::zone::Zone;
-use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 use std::path::PathBuf;
@@ -30,52 +29,48 @@ use std::time::Duration;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-create_exception!(
-    _native,
-    Error,
-    PyException,
-    "Base class of every barstore error."
-);
-create_exception!(
-    _native,
-    InputError,
-    Error,
-    "Bad input: a file, a symbol, an option or a time."
-);
-create_exception!(
-    _native,
-    ConnectionError,
-    Error,
-    "The database could not be reached or a request failed."
-);
-create_exception!(
-    _native,
-    SchemaError,
-    Error,
-    "A store's tables or files are missing or not as expected."
-);
-
-/// The Python exception for a library error, with `retryable` set: true when running
-/// the same call again may succeed (a timeout, an unreachable cluster).
+/// The Python exception for a library error: the class of its error type (and of its
+/// kind: input, connection, schema) from `barstore._errors`, with `retryable` set: true
+/// when running the same call again may succeed (a timeout, an unreachable cluster).
 fn to_py(e: impl Into<barstore::Error>) -> PyErr {
     use barstore::{Error as E, FileError, OpenError, StoreError};
     let e = e.into();
-    let msg = e.to_string();
-    let store = |s: &StoreError| match s {
-        StoreError::Cql { .. } | StoreError::Busy { .. } => ConnectionError::new_err(msg.clone()),
-        _ => SchemaError::new_err(msg.clone()),
+    let store_kind = |s: &StoreError| match s {
+        StoreError::Cql { .. } | StoreError::Busy { .. } => "Connection",
+        StoreError::Schema { .. } | StoreError::Unexpected { .. } => "Schema",
+        _ => "",
     };
-    let err = match &e {
-        E::Open(OpenError::Connect { .. }) => ConnectionError::new_err(msg.clone()),
-        E::Store(s) | E::File(FileError::Store { source: s, .. }) => store(s),
-        E::Cancelled => PyKeyboardInterrupt::new_err(msg.clone()),
-        _ => InputError::new_err(msg.clone()),
+    let class = match &e {
+        E::Cancelled => return PyKeyboardInterrupt::new_err(e.to_string()),
+        E::Option(_) => "OptionError".to_string(),
+        E::Read(_) => "ReadError".to_string(),
+        E::Open(OpenError::Connect { .. }) => "_OpenConnection".to_string(),
+        E::Open(_) => "_OpenInput".to_string(),
+        E::File(FileError::Store { source, .. }) => match store_kind(source) {
+            "" => "FileError".to_string(),
+            kind => format!("_File{kind}"),
+        },
+        E::File(_) => "_FileInput".to_string(),
+        E::Store(s) => match store_kind(s) {
+            "" => "StoreError".to_string(),
+            kind => format!("_Store{kind}"),
+        },
+        _ => "InputError".to_string(),
     };
     Python::attach(|py| {
-        // a fresh exception object takes any attribute
-        let _ = err.value(py).setattr("retryable", e.is_retryable());
-    });
-    err
+        let made = py
+            .import("barstore._errors")
+            .and_then(|m| m.getattr(class.as_str()))
+            .and_then(|c| c.call1((e.to_string(),)));
+        match made {
+            Ok(value) => {
+                // a fresh exception object takes any attribute
+                let _ = value.setattr("retryable", e.is_retryable());
+                PyErr::from_value(value)
+            }
+            Err(lost) => lost,
+        }
+    })
 }
 
 /// Progress counters the load thread updates and the Python thread reads.
@@ -148,7 +143,8 @@ impl NativeStore {
     #[new]
     #[pyo3(signature = (location, user=None, password=None, tls=false, tls_ca=None,
                         tls_cert=None, tls_key=None, dc=None, consistency=None,
-                        replication=None, compaction=None, attempts=None))]
+                        replication=None, compaction=None, attempts=None, batch_rows=None,
+                        concurrency=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -164,6 +160,8 @@ impl NativeStore {
         replication: Option<String>,
         compaction: Option<String>,
         attempts: Option<u32>,
+        batch_rows: Option<usize>,
+        concurrency: Option<usize>,
     ) -> PyResult<Self> {
         let opts = CqlChoices {
             user,
@@ -177,7 +175,8 @@ impl NativeStore {
             replication,
             compaction,
             attempts,
-            ..CqlChoices::default()
+            batch_rows,
+            concurrency,
         }
         .resolve()
         .map_err(to_py)?;
@@ -232,7 +231,7 @@ impl NativeStore {
         }
         let report = worker
             .join()
-            .map_err(|_| Error::new_err("the load thread panicked"))?;
+            .map_err(|_| PyRuntimeError::new_err("the load thread panicked"))?;
         if let Some(e) = interrupted {
             return Err(e);
         }
@@ -295,8 +294,10 @@ impl NativeStore {
             "indexed" => (false, true),
             "batches" => (true, false),
             other => {
-                return Err(InputError::new_err(format!(
-                    "form={other:?}: use long, indexed or batches"
+                return Err(to_py(barstore::OptionError::new(
+                    "form",
+                    other,
+                    "use long, indexed or batches",
                 )))
             }
         };
@@ -566,12 +567,7 @@ fn sessions(start: &str, end: &str, calendar: &str) -> PyResult<Vec<(String, i64
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
     m.add_class::<NativeStore>()?;
     m.add_function(wrap_pyfunction!(sessions, m)?)?;
-    m.add("Error", py.get_type::<Error>())?;
-    m.add("InputError", py.get_type::<InputError>())?;
-    m.add("ConnectionError", py.get_type::<ConnectionError>())?;
-    m.add("SchemaError", py.get_type::<SchemaError>())?;
     Ok(())
 }
