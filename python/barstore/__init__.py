@@ -11,10 +11,8 @@ read back as pandas DataFrames.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -23,6 +21,10 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _native
+from ._convert import (CHECK_COLUMNS, COLUMNS, _ArrowStream, _columns, _input, _is_one,
+                       _long_frame, _paths, _progress_bar, _slice)
+from ._notebook import fetch_minute_data
+from ._reports import ActionsReport, LoadReport, VerifyReport
 from ._errors import (ConnectionError, Error, FileError, InputError, OpenError, OptionError,
                       ReadError, SchemaError, StoreError)
 
@@ -44,156 +46,6 @@ __all__ = [
     "ReadError",
     "StoreError",
 ]
-
-COLUMNS = ["open", "high", "low", "close", "volume"]
-CHECK_COLUMNS = ["symbol", "timeframe", "adjustment", "date", "trading", "close", "expected",
-                 "present", "missing", "missing_runs", "outside", "zero_volume", "flat", "jumps",
-                 "split", "flagged", "findings"]
-
-
-@dataclasses.dataclass(frozen=True)
-class LoadReport:
-    """What a load did. ``failed`` lists ``(file, reason)`` of files not loaded at all;
-    rejected rows are in ``error_log`` (JSON lines: file, line, raw, reason)."""
-
-    files: int
-    loaded: int
-    skipped: int
-    failed: list[tuple[str, str]]
-    rows: int
-    rejected: int
-    warnings: int
-    seconds: float
-    error_log: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class ActionsReport:
-    """What loading an actions file did: rows read, actions stored for the first time,
-    actions whose value changed (the old one kept in the history), actions already
-    stored as they are, and the rejected rows as ``(line, reason)``."""
-
-    rows: int
-    added: int
-    changed: int
-    unchanged: int
-    rejected: list[tuple[int, str]]
-
-
-@dataclasses.dataclass(frozen=True)
-class VerifyReport:
-    """How the store compares with source files, one row per series (symbol, timeframe,
-    adjustment) in ``series``."""
-
-    identical: bool
-    series: pd.DataFrame
-    failed: list[tuple[str, str]]
-
-
-class _ArrowStream:
-    """Hands a native Arrow C stream capsule to pyarrow (PyCapsule interface)."""
-
-    def __init__(self, capsule: Any) -> None:
-        self._capsule = capsule
-
-    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
-        return self._capsule
-
-
-def _progress_bar(enabled: bool):
-    """A callback drawing a tqdm bar (notebook or terminal) or a plain stderr line."""
-    if not enabled:
-        return None, lambda: None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        tqdm = None
-    state: dict[str, Any] = {}
-
-    def update(p: dict[str, int]) -> None:
-        if tqdm is not None:
-            bar = state.get("bar")
-            if bar is None:
-                bar = state["bar"] = tqdm(total=p["total_bytes"], unit="B", unit_scale=True,
-                                          desc="loading")
-            bar.update(p["bytes"] - bar.n)
-            bar.set_postfix(files=f"{p['files']}/{p['total_files']}", rows=p["rows"],
-                            refresh=False)
-        elif sys.stderr.isatty():
-            pct = 100 * p["bytes"] / max(p["total_bytes"], 1)
-            print(f"\rloading {pct:5.1f}%  files {p['files']}/{p['total_files']}  "
-                  f"rows {p['rows']:,}", end="", file=sys.stderr, flush=True)
-
-    def close() -> None:
-        if state.get("bar") is not None:
-            state["bar"].close()
-        elif tqdm is None and sys.stderr.isatty():
-            print(file=sys.stderr)
-
-    return update, close
-
-
-def _paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
-    """One path or several, as strings with ``~`` expanded."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    return [os.path.expanduser(os.fspath(p)) for p in paths]
-
-
-def _input(pattern: str | None, format: str | None, tz: str | None, timeframe: str | None,
-           adjustment: str | None, jobs: int | None) -> dict[str, Any]:
-    """The input options ``load`` and ``verify`` share; ``None`` takes barstore's default."""
-    return {"pattern": pattern, "format": format, "tz": tz, "timeframe": timeframe,
-            "adjustment": adjustment, "jobs": jobs}
-
-
-def _time(t: Any) -> str | None:
-    """A bound as barstore reads it: a date or 'YYYY-MM-DD HH:MM:SS'."""
-    if t is None:
-        return None
-    if isinstance(t, str):
-        return t
-    ts = pd.Timestamp(t)
-    return ts.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _slice(start: Any, end: Any, session: str | None, round: int | None,
-           resample: str | None, tz: str | None, timeframe: str | None,
-           adjustment: str | None, calendar: str | None, adjust: str | None = None,
-           as_of: Any = None) -> dict[str, Any]:
-    """What to read of each symbol, as the native module takes it."""
-    return {"start": _time(start), "end": _time(end), "session": session, "round": round,
-            "resample": resample, "tz": tz, "timeframe": timeframe, "adjustment": adjustment,
-            "calendar": calendar, "adjust": adjust, "as_of": _time(as_of)}
-
-
-def _long_frame(table: pa.Table) -> pd.DataFrame:
-    """A long table whose symbol and timestamp columns are dictionary-encoded (the
-    timestamps over their sorted union) as a frame on a (symbol, timestamp) MultiIndex
-    built from the codes, with no factorising in pandas."""
-    symbols = table.column("symbol").combine_chunks()
-    times = table.column("timestamp").combine_chunks()
-    levels = pd.DatetimeIndex(times.dictionary.to_pandas(coerce_temporal_nanoseconds=True))
-    # one consolidated block: a copy (pandas 2 cannot write into Arrow's buffers) that
-    # costs less than pandas' own later consolidation
-    df = table.drop_columns(["symbol", "timestamp"]).to_pandas()
-    df.index = pd.MultiIndex(
-        levels=[pd.Index(symbols.dictionary.to_pylist(), dtype=object), levels],
-        codes=[symbols.indices.to_numpy(zero_copy_only=False),
-               times.indices.to_numpy(zero_copy_only=False)],
-        names=["symbol", "timestamp"], verify_integrity=False)
-    return df
-
-
-def _columns(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    """``df`` with ``cols``: itself when they are all, in order (selecting copies every
-    value under pandas 2)."""
-    return df if cols == list(df.columns) else df[cols]
-
-
-def _is_one(symbols: Any) -> bool:
-    """A single symbol (a frame indexed by time alone), not a list, None or "*"."""
-    return isinstance(symbols, str) and symbols != "*"
 
 
 class Store:
@@ -477,36 +329,3 @@ def sessions(start: Any, end: Any, calendar: str = "us") -> pd.DataFrame:
         "open": index + pd.to_timedelta([o for _, o, _ in days], unit="s"),
         "close": index + pd.to_timedelta([c for _, _, c in days], unit="s"),
     }, index=index)
-
-
-def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str,
-                      TABLE: str, trading_hours_only: bool, rounding: bool, *,
-                      hosts: Sequence[str] = ("127.0.0.1",), port: int = 9042,
-                      exchange_calendar: bool = False) -> pd.DataFrame:
-    """Drop-in replacement for the notebook reader of the same name: the bars of
-    ``symbol`` with ``start_time <= timestamp <= end_time`` from ``KEYSPACE.TABLE``
-    (the original text layout, or barstore's chunked or typed one), indexed by ``timestamp``,
-    float64 columns open high low close volume; ``trading_hours_only`` keeps
-    09:30:00-16:00:00 inclusive (``between_time``) on every date, or with
-    ``exchange_calendar=True`` the exchange's regular session (09:30 <= t < close, 13:00
-    on early closes, nothing on holidays); ``rounding`` rounds to 4 decimals.
-    Reads the symbol's 1min series; the index is ``datetime64[ns]``, as the notebook's
-    ``astype('datetime64[ns]')`` made it, whatever the pandas version."""
-    url = f"cql://{','.join(f'{h}:{port}' for h in hosts)}/{KEYSPACE}?table={TABLE}&layout=auto"
-    store = _fetch_stores.get(url)
-    if store is None:
-        store = _fetch_stores[url] = connect(url)
-    start, end = pd.Timestamp(start_time), pd.Timestamp(end_time)
-    regular = trading_hours_only and exchange_calendar
-    df = store.read(symbol, _time(start), _time(end), timeframe="1min",
-                    session="regular" if regular else None)
-    df.index = df.index.as_unit("ns")
-    if trading_hours_only and not regular:
-        df = df.between_time("09:30:00", "16:00:00")
-    if rounding:
-        df = df.round(4)
-    return df
-
-
-_fetch_stores: dict[str, Store] = {}
-
