@@ -6,21 +6,30 @@
 //! without copying them. Long calls run with the GIL released; a load runs on its own
 //! thread while the calling thread reports progress and watches for Ctrl-C.
 
+mod args;
+mod errors;
+mod progress;
+mod rows;
+
+use args::{Input, Slice};
+use errors::to_py;
+use progress::Counters;
+use rows::{ActionRow, ActionsLoaded, SeriesRow, VerifyResult};
+
 use arrow::array::{RecordBatchIterator, RecordBatchReader};
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use barstore::exchange::Calendar;
-use barstore::load::{load, FileOutcome, NoProgress, Progress};
+use barstore::load::{load, NoProgress};
 use barstore::panel::{pivot_column, read_panel, PanelRequest, PanelStream, Symbols};
 use barstore::read::read;
-use barstore::settings::{CqlChoices, InputChoices, LoadChoices, ReadChoices};
+use barstore::settings::{CqlChoices, LoadChoices};
 use barstore::store::{self, Store};
 use barstore::verify::verify;
 use barstore::zone::Zone;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,109 +37,6 @@ use std::time::Duration;
 /// instead of being faulted in afresh on every read.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The Python exception for a library error: the class of its error type (and of its
-/// kind: input, connection, schema) from `barstore._errors`, with `retryable` set: true
-/// when running the same call again may succeed (a timeout, an unreachable cluster).
-fn to_py(e: impl Into<barstore::Error>) -> PyErr {
-    use barstore::{Error as E, FileError, OpenError, StoreError};
-    let e = e.into();
-    let store_kind = |s: &StoreError| match s {
-        StoreError::Cql { .. } | StoreError::Busy { .. } => "Connection",
-        StoreError::Schema { .. } | StoreError::Unexpected { .. } => "Schema",
-        _ => "",
-    };
-    let class = match &e {
-        E::Cancelled => return PyKeyboardInterrupt::new_err(e.to_string()),
-        E::Option(_) => "OptionError".to_string(),
-        E::Read(_) => "ReadError".to_string(),
-        E::Open(OpenError::Connect { .. }) => "_OpenConnection".to_string(),
-        E::Open(_) => "_OpenInput".to_string(),
-        E::File(FileError::Store { source, .. }) => match store_kind(source) {
-            "" => "FileError".to_string(),
-            kind => format!("_File{kind}"),
-        },
-        E::File(_) => "_FileInput".to_string(),
-        E::Store(s) => match store_kind(s) {
-            "" => "StoreError".to_string(),
-            kind => format!("_Store{kind}"),
-        },
-        _ => "InputError".to_string(),
-    };
-    Python::attach(|py| {
-        let made = py
-            .import("barstore._errors")
-            .and_then(|m| m.getattr(class.as_str()))
-            .and_then(|c| c.call1((e.to_string(),)));
-        match made {
-            Ok(value) => {
-                // a fresh exception object takes any attribute
-                let _ = value.setattr("retryable", e.is_retryable());
-                PyErr::from_value(value)
-            }
-            Err(lost) => lost,
-        }
-    })
-}
-
-/// Progress counters the load thread updates and the Python thread reads.
-#[derive(Default)]
-struct Counters {
-    bytes: AtomicU64,
-    total_files: AtomicU64,
-    total_bytes: AtomicU64,
-    done_files: AtomicU64,
-    rows: AtomicU64,
-}
-
-impl Progress for Counters {
-    fn start(&self, files: u64, bytes: u64) {
-        self.total_files.store(files, Ordering::Relaxed);
-        self.total_bytes.store(bytes, Ordering::Relaxed);
-    }
-    fn advance(&self, bytes: u64, rows: u64) {
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.rows.fetch_add(rows, Ordering::Relaxed);
-    }
-    fn file_done(&self, _source: &str, _outcome: &FileOutcome) {
-        self.done_files.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl Counters {
-    fn report(&self, py: Python<'_>, callback: &Option<Py<PyAny>>) -> PyResult<()> {
-        if let Some(cb) = callback {
-            let d = PyDict::new(py);
-            d.set_item("files", self.done_files.load(Ordering::Relaxed))?;
-            d.set_item("total_files", self.total_files.load(Ordering::Relaxed))?;
-            d.set_item("bytes", self.bytes.load(Ordering::Relaxed))?;
-            d.set_item("total_bytes", self.total_bytes.load(Ordering::Relaxed))?;
-            d.set_item("rows", self.rows.load(Ordering::Relaxed))?;
-            cb.call1(py, (d,))?;
-        }
-        Ok(())
-    }
-}
-
-/// `(symbol, timeframe, adjustment, rows, first, last, zone)`.
-type SeriesRow = (String, String, String, u64, i64, i64, String);
-/// `(symbol, timeframe, adjustment, source_rows, store_rows, missing, extra, different)`.
-type DiffRow = (String, String, String, u64, u64, u64, u64, u64);
-/// `(identical, per-series differences, failed files with reasons)`.
-type VerifyResult = (bool, Vec<DiffRow>, Vec<(String, String)>);
-/// `(rows, added, changed, unchanged, [(line, reason)])` of an actions load.
-type ActionsLoaded = (u64, u64, u64, u64, Vec<(u64, String)>);
-/// `(symbol, ex_date, kind, split_from, split_to, dividend, source, recorded)`.
-type ActionRow = (
-    String,
-    String,
-    &'static str,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    String,
-    i64,
-);
 
 /// A connected store.
 #[pyclass(frozen)]
@@ -483,69 +389,6 @@ impl NativeStore {
                 .collect(),
             report.failed,
         ))
-    }
-}
-
-/// What to read of a symbol, as `Store.read` takes it (`check` uses the range and the
-/// series). `None` leaves the library's default.
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-struct Slice {
-    start: Option<String>,
-    end: Option<String>,
-    session: Option<String>,
-    round: Option<u32>,
-    resample: Option<String>,
-    tz: Option<String>,
-    timeframe: Option<String>,
-    adjustment: Option<String>,
-    calendar: Option<String>,
-    adjust: Option<String>,
-    as_of: Option<String>,
-}
-
-impl Slice {
-    fn choices(self, symbol: String) -> ReadChoices {
-        ReadChoices {
-            symbol,
-            start: self.start,
-            end: self.end,
-            session: self.session,
-            round: self.round,
-            resample: self.resample,
-            tz: self.tz,
-            timeframe: self.timeframe,
-            adjustment: self.adjustment,
-            calendar: self.calendar,
-            adjust: self.adjust,
-            as_of: self.as_of,
-        }
-    }
-}
-
-/// The options `load` and `verify` share: which files, in which layout, zone and
-/// series. `None` leaves the library's default.
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-struct Input {
-    pattern: Option<String>,
-    format: Option<String>,
-    tz: Option<String>,
-    timeframe: Option<String>,
-    adjustment: Option<String>,
-    jobs: Option<usize>,
-}
-
-impl Input {
-    fn choices(self) -> InputChoices {
-        InputChoices {
-            pattern: self.pattern,
-            format: self.format,
-            tz: self.tz,
-            timeframe: self.timeframe,
-            adjustment: self.adjustment,
-            jobs: self.jobs,
-        }
     }
 }
 
