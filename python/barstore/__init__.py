@@ -312,12 +312,12 @@ def connect(url: str | os.PathLike | None = None, **options: Any) -> Store:
     files, for clusters that require client authentication), dc, consistency,
     replication, compaction, attempts."""
     if url is None:
-        url = os.environ.get("BARSTORE_STORE", "barstore-data")
+        url = os.environ.get("BARSTORE_STORE", _native.DEFAULTS["store"])
     options.setdefault("password", os.environ.get("BARSTORE_CQL_PASSWORD"))
     return Store(_native.NativeStore(os.fspath(url), **options))
 
 
-def sessions(start: Any, end: Any, calendar: str = "us") -> pd.DataFrame:
+def sessions(start: Any, end: Any, calendar: str = _native.DEFAULTS["calendar"]) -> pd.DataFrame:
     """The trading days of an exchange calendar (``us``: NYSE/Nasdaq holidays, early
     closes and special closures; ``plain``: every weekday) between two dates, inclusive:
     indexed by ``date``, with the regular session's ``open`` and ``close`` as exchange

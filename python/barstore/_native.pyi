@@ -3,6 +3,9 @@
 from collections.abc import Callable
 from typing import Any
 
+DEFAULTS: dict[str, str]
+"""The library's defaults by option name (zone, store, errors, consistency...)."""
+
 class NativeStore:
     def __init__(
         self,

@@ -7,11 +7,13 @@ from typing import Any
 
 import pandas as pd
 
+from . import _native
 from ._convert import _time
 
 def fetch_minute_data(symbol: str, start_time: Any, end_time: Any, KEYSPACE: str,
                       TABLE: str, trading_hours_only: bool, rounding: bool, *,
-                      hosts: Sequence[str] = ("127.0.0.1",), port: int = 9042,
+                      hosts: Sequence[str] = ("127.0.0.1",),
+                      port: int = int(_native.DEFAULTS["cql_port"]),
                       exchange_calendar: bool = False) -> pd.DataFrame:
     """Drop-in replacement for the notebook reader of the same name: the bars of
     ``symbol`` with ``start_time <= timestamp <= end_time`` from ``KEYSPACE.TABLE``

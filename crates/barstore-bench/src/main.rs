@@ -49,7 +49,7 @@ enum Command {
     Codecs {
         file: PathBuf,
         /// Time zone of the file's wall-clock times.
-        #[arg(long, default_value = barstore::settings::DEFAULT_ZONE)]
+        #[arg(long, default_value = barstore::defaults::ZONE)]
         tz: String,
     },
     /// Draw the figures a bench run wrote (a JSON list of label, baseline, ratio,
@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let data = std::fs::read(&file).with_context(|| file.display().to_string())?;
             let layout = detect(&data[..data.len().min(65536)], &FormatSpec::Auto, "bench")?;
-            let parser = Parser::new(layout, Zone::new(barstore::settings::DEFAULT_ZONE)?);
+            let parser = Parser::new(layout, Zone::new(barstore::defaults::ZONE)?);
             let chunks: Vec<&[u8]> = split_lines(&data, 1 << 20);
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use barstore::actions::format_date;
 use barstore::adjust::{listed, load_actions};
+use barstore::defaults;
 use barstore::exchange::Calendar;
 use barstore::store::Store;
 use clap::{Args, Subcommand};
@@ -26,9 +27,9 @@ pub enum ActionsCommand {
 pub struct LoadArgs {
     /// The actions CSV.
     file: PathBuf,
-    /// The calendar whose trading days ex-dates must fall on: us or plain [default: us].
-    #[arg(long)]
-    calendar: Option<String>,
+    /// The calendar whose trading days ex-dates must fall on: us or plain.
+    #[arg(long, default_value = defaults::CALENDAR)]
+    calendar: String,
 }
 
 #[derive(Args)]
@@ -48,10 +49,7 @@ pub fn run(store: &dyn Store, command: &ActionsCommand) -> anyhow::Result<u8> {
 }
 
 fn run_load(store: &dyn Store, args: &LoadArgs) -> anyhow::Result<u8> {
-    let calendar = match &args.calendar {
-        Some(c) => c.parse()?,
-        None => Calendar::UsEquity,
-    };
+    let calendar: Calendar = args.calendar.parse()?;
     let report = load_actions(store, &args.file, calendar)?;
     for (line, why) in &report.rejected {
         eprintln!("rejected: {}: line {line}: {why}", args.file.display());

@@ -4,8 +4,9 @@
 use crate::progress;
 use barstore::actions::format_date;
 use barstore::copy::copy;
+use barstore::defaults;
 use barstore::load::load;
-use barstore::read::{self};
+use barstore::read;
 use barstore::settings::{InputChoices, LoadChoices};
 use barstore::store::cql::CqlOptions;
 use barstore::store::{self, Store};
@@ -27,8 +28,8 @@ pub struct InputArgs {
     /// [default: auto].
     #[arg(long)]
     format: Option<String>,
-    /// Time zone of the files' wall-clock times (IANA name) [default: America/New_York].
-    #[arg(long)]
+    /// Time zone of the files' wall-clock times (IANA name).
+    #[arg(long, default_value = defaults::ZONE)]
     tz: Option<String>,
     /// Timeframe of the files' bars: 1min, 5min, 15min, 30min, 1h, 1d...
     /// [default: from each file's name (e.g. AAPL_full_5min_adjsplit.txt), else its data].
@@ -63,8 +64,8 @@ pub struct LoadArgs {
     /// Load files again even when already loaded and unchanged.
     #[arg(long)]
     force: bool,
-    /// Where rejected rows and warnings go (JSON lines) [default: barstore-errors.jsonl].
-    #[arg(long)]
+    /// Where rejected rows and warnings go (JSON lines).
+    #[arg(long, default_value = defaults::ERRORS)]
     errors: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]

@@ -15,8 +15,8 @@ use read::{run_read, ReadArgs};
 
 use anyhow::Context;
 
-use barstore::settings::{self, CqlChoices};
-use barstore::store::cql::CqlOptions;
+use barstore::defaults;
+use barstore::settings::CqlChoices;
 use barstore::store::{self, Store};
 use barstore::zone;
 use clap::{Args, Parser, Subcommand};
@@ -40,7 +40,7 @@ struct Cli {
         long,
         global = true,
         env = "BARSTORE_STORE",
-        default_value = settings::DEFAULT_STORE,
+        default_value = defaults::STORE,
         help_heading = CONNECTION
     )]
     store: String,
@@ -77,24 +77,24 @@ struct CqlArgs {
     /// Prefer this datacenter's nodes.
     #[arg(long, global = true)]
     dc: Option<String>,
-    /// Consistency level of reads and writes [default: LOCAL_QUORUM].
-    #[arg(long, global = true)]
+    /// Consistency level of reads and writes.
+    #[arg(long, global = true, default_value = defaults::CONSISTENCY)]
     consistency: Option<String>,
     /// Replication of a keyspace barstore creates: SimpleStrategy:RF or
     /// NetworkTopologyStrategy:DC=RF[,DC=RF] [default: SimpleStrategy:1, only for a single local node].
     #[arg(long, global = true)]
     replication: Option<String>,
-    /// Compaction of a table barstore creates: lcs, stcs or twcs [default: lcs].
-    #[arg(long, global = true)]
+    /// Compaction of a table barstore creates: lcs, stcs or twcs.
+    #[arg(long, global = true, default_value = defaults::COMPACTION)]
     compaction: Option<String>,
     /// Attempts per CQL request on transient errors (timeouts, overload, node down).
-    #[arg(long, global = true, default_value_t = CqlOptions::default().attempts)]
+    #[arg(long, global = true, default_value_t = defaults::ATTEMPTS)]
     cql_attempts: u32,
     /// Rows per unlogged batch (typed and text layouts; each batch holds one partition).
-    #[arg(long, global = true, default_value_t = CqlOptions::default().batch_rows)]
+    #[arg(long, global = true, default_value_t = defaults::BATCH_ROWS)]
     cql_batch_rows: usize,
     /// Batches in flight at once for each series being written (typed and text layouts).
-    #[arg(long, global = true, default_value_t = CqlOptions::default().concurrency)]
+    #[arg(long, global = true, default_value_t = defaults::CONCURRENCY)]
     cql_concurrency: usize,
 }
 

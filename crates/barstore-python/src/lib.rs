@@ -412,5 +412,11 @@ fn sessions(start: &str, end: &str, calendar: &str) -> PyResult<Vec<(String, i64
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeStore>()?;
     m.add_function(wrap_pyfunction!(sessions, m)?)?;
+    // the library's defaults, which the package's signatures take theirs from
+    let defaults = PyDict::new(m.py());
+    for (name, value) in barstore::defaults::ALL {
+        defaults.set_item(name, value)?;
+    }
+    m.add("DEFAULTS", defaults)?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Settings: every default, and the one place where what a user chose (on the command
-//! line, in Python) becomes validated library options.
+//! Settings: the one place where what a user chose (on the command line, in Python)
+//! becomes validated library options, with the defaults of [`crate::defaults`].
 //!
 //! The fronts only map their arguments onto the `*Choices` structs, leaving `None`
 //! for what the user did not give; `resolve` fills in the defaults and validates. So a
@@ -12,10 +12,7 @@ use crate::read::ReadRequest;
 use crate::store::cql::{ClientCert, CqlOptions, Secret};
 use std::path::PathBuf;
 
-pub use crate::defaults::{
-    CONSISTENCY as DEFAULT_CONSISTENCY, ERRORS as DEFAULT_ERRORS, STORE as DEFAULT_STORE,
-    ZONE as DEFAULT_ZONE,
-};
+use crate::defaults;
 
 fn parse<T: std::str::FromStr<Err = OptionError>>(
     value: &Option<String>,
@@ -43,11 +40,11 @@ pub struct InputChoices {
 impl InputChoices {
     /// The load options these choices mean.
     pub fn resolve(&self) -> Result<LoadOptions> {
-        let zone = self.tz.as_deref().unwrap_or(DEFAULT_ZONE);
+        let zone = self.tz.as_deref().unwrap_or(defaults::ZONE);
         Ok(LoadOptions {
             pattern: self.pattern.clone(),
             format: parse::<FormatSpec>(&self.format)?.unwrap_or_default(),
-            zone: crate::zone::Zone::new(zone)?.name().to_string(),
+            zone: crate::zone::Zone::new(zone)?,
             timeframe: parse(&self.timeframe)?,
             adjustment: parse(&self.adjustment)?,
             jobs: self.jobs.unwrap_or(0),
@@ -77,7 +74,7 @@ impl LoadChoices {
             errors: self
                 .errors
                 .clone()
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_ERRORS)),
+                .unwrap_or_else(|| PathBuf::from(defaults::ERRORS)),
             shard: self.shard,
             ..self.input.resolve()?
         })
@@ -182,11 +179,9 @@ impl CqlChoices {
     /// The CQL options these choices mean.
     pub fn resolve(&self) -> Result<CqlOptions> {
         let defaults = CqlOptions::default();
-        let consistency = self
-            .consistency
-            .clone()
-            .unwrap_or_else(|| DEFAULT_CONSISTENCY.to_string());
-        crate::store::cql::consistency(&consistency)?;
+        let consistency = crate::store::cql::consistency(
+            self.consistency.as_deref().unwrap_or(defaults::CONSISTENCY),
+        )?;
         let tls_client = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(ClientCert {
                 cert: cert.clone(),
@@ -219,14 +214,17 @@ mod tests {
     #[test]
     fn defaults_fill_what_was_not_given() {
         let o = InputChoices::default().resolve().unwrap();
-        assert_eq!(o.zone, DEFAULT_ZONE);
+        assert_eq!(o.zone.name(), defaults::ZONE);
         assert_eq!((o.timeframe, o.adjustment), (None, None));
         let l = LoadChoices::default().resolve().unwrap();
-        assert_eq!(l.errors, PathBuf::from(DEFAULT_ERRORS));
+        assert_eq!(l.errors, PathBuf::from(defaults::ERRORS));
         let c = CqlChoices::default().resolve().unwrap();
         assert_eq!(
-            (c.consistency.as_str(), c.attempts),
-            (DEFAULT_CONSISTENCY, 8)
+            (
+                crate::store::cql::consistency_name(c.consistency),
+                c.attempts
+            ),
+            (defaults::CONSISTENCY, crate::defaults::ATTEMPTS)
         );
         let r = ReadChoices::default().resolve().unwrap();
         assert_eq!((r.timeframe, r.adjustment), (None, None));

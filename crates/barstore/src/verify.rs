@@ -104,7 +104,7 @@ type Failed = Vec<(String, String)>;
 /// The bars of each series the inputs under `paths` make, read as a load reads them
 /// (later files win for the same bar), and the files that could not be read.
 fn sources(paths: &[PathBuf], opts: &LoadOptions) -> Result<(BTreeMap<Series, Bars>, Failed)> {
-    let zone = Zone::new(&opts.zone)?;
+    let zone = &opts.zone;
     let sources = with_hints(discover(paths)?, opts);
     let read_one = |(source, hint): &(
         crate::source::Source,
@@ -121,7 +121,7 @@ fn sources(paths: &[PathBuf], opts: &LoadOptions) -> Result<(BTreeMap<Series, Ba
         };
         let ctx = ReadContext {
             format: &opts.format,
-            zone: &zone,
+            zone,
             log: None,
             progress: &NoProgress,
             cancel: &opts.cancel,

@@ -259,7 +259,7 @@ fn a_transient_store_failure_inside_a_file_names_the_file_and_stays_retryable() 
     let two = Cql::connect(
         &url,
         CqlOptions {
-            consistency: "TWO".into(),
+            consistency: barstore::store::cql::consistency("TWO").unwrap(),
             attempts: 1,
             ..CqlOptions::default()
         },

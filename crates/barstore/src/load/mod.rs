@@ -61,8 +61,8 @@ pub struct LoadOptions {
     pub pattern: Option<String>,
     /// Input layout.
     pub format: FormatSpec,
-    /// IANA zone of the files' wall-clock times.
-    pub zone: String,
+    /// The exchange zone of the files' wall-clock times.
+    pub zone: Zone,
     /// The timeframe of every file; `None`: from each file's name, else its data.
     pub timeframe: Option<Timeframe>,
     /// The adjustment of every file; `None`: from each file's name, else none.
@@ -86,7 +86,7 @@ impl Default for LoadOptions {
         LoadOptions {
             pattern: None,
             format: FormatSpec::Auto,
-            zone: defaults::ZONE.into(),
+            zone: Zone::new(defaults::ZONE).expect("the default zone exists"),
             timeframe: None,
             adjustment: None,
             jobs: 0,
@@ -191,7 +191,7 @@ pub fn load(
     progress: &dyn Progress,
 ) -> Result<LoadReport> {
     let started = Instant::now();
-    let zone = Zone::new(&opts.zone)?;
+    let zone = &opts.zone;
     let mut sources = with_hints(discover(paths)?, opts);
     if let Some((i, n)) = opts.shard {
         if n == 0 || i >= n {
@@ -249,7 +249,7 @@ pub fn load(
         .map(|f| (f.series, f.zone))
         .collect();
     let records = Records::new(store);
-    let sink = |series: &Series, months: Vec<MonthBars>| store.upsert(series, &zone, months);
+    let sink = |series: &Series, months: Vec<MonthBars>| store.upsert(series, zone, months);
     let admit = |file: &str, series: &Series| -> Result<()> {
         let refuse = |detail: String| FileError::Series {
             file: file.to_string(),
@@ -271,7 +271,7 @@ pub fn load(
     };
     let ctx = ReadContext {
         format: &opts.format,
-        zone: &zone,
+        zone,
         log: Some(&log),
         progress,
         cancel: &opts.cancel,

@@ -27,7 +27,7 @@ impl Cql {
         // (Db::retry): the driver's own immediate retry on another node would replace the
         // coordinator's answer (an unavailable consistency level) with that node's
         let profile = ExecutionProfile::builder()
-            .consistency(consistency(&opts.consistency)?)
+            .consistency(opts.consistency)
             .request_timeout(Some(Duration::from_secs(30)))
             .load_balancing_policy(policy.build())
             .retry_policy(Arc::new(FallthroughRetryPolicy::new()))

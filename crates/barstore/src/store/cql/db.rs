@@ -271,7 +271,7 @@ impl Db {
                                     1 => "1 attempt".to_string(),
                                     n => format!("{n} attempts"),
                                 },
-                                self.opts.consistency.to_ascii_uppercase(),
+                                super::consistency_name(self.opts.consistency),
                                 seen.join(", then "),
                                 self.unreachable()
                             )

@@ -72,26 +72,41 @@ pub struct Cql {
     manifest: tokio::sync::OnceCell<ManifestStatements>,
 }
 
-/// The driver's consistency level named `name` (any case).
+/// The consistency levels by their CQL names.
+const LEVELS: [(&str, Consistency); 9] = [
+    ("ANY", Consistency::Any),
+    ("ONE", Consistency::One),
+    ("TWO", Consistency::Two),
+    ("THREE", Consistency::Three),
+    ("QUORUM", Consistency::Quorum),
+    ("ALL", Consistency::All),
+    ("LOCAL_QUORUM", Consistency::LocalQuorum),
+    ("EACH_QUORUM", Consistency::EachQuorum),
+    ("LOCAL_ONE", Consistency::LocalOne),
+];
+
+/// A consistency level by its CQL name (any case).
 pub fn consistency(name: &str) -> Result<Consistency, OptionError> {
-    Ok(match name.to_ascii_uppercase().as_str() {
-        "ANY" => Consistency::Any,
-        "ONE" => Consistency::One,
-        "TWO" => Consistency::Two,
-        "THREE" => Consistency::Three,
-        "QUORUM" => Consistency::Quorum,
-        "ALL" => Consistency::All,
-        "LOCAL_QUORUM" => Consistency::LocalQuorum,
-        "EACH_QUORUM" => Consistency::EachQuorum,
-        "LOCAL_ONE" => Consistency::LocalOne,
-        _ => {
-            return Err(OptionError::new(
+    let upper = name.to_ascii_uppercase();
+    LEVELS
+        .iter()
+        .find(|(n, _)| *n == upper)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| {
+            OptionError::new(
                 "consistency",
                 name,
                 "use ONE, QUORUM, LOCAL_QUORUM, LOCAL_ONE, ALL, ...",
-            ))
-        }
-    })
+            )
+        })
+}
+
+/// The CQL name of a consistency level, for messages.
+pub fn consistency_name(level: Consistency) -> &'static str {
+    LEVELS
+        .iter()
+        .find(|(_, c)| *c == level)
+        .map_or("SERIAL", |(n, _)| n)
 }
 
 impl Cql {

@@ -6,7 +6,9 @@
 //! unquoted identifier, and every DDL fragment taken from the user (replication,
 //! compaction) is rebuilt from validated parts rather than passed through.
 
+use crate::defaults;
 use crate::error::{Error, OpenError, OptionError, Result, StoreError};
+use scylla::statement::Consistency;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -72,9 +74,6 @@ pub struct Target {
     pub zone: String,
 }
 
-/// Default table name.
-pub const DEFAULT_TABLE: &str = "bars_1m";
-
 /// Checks an unquoted CQL identifier: a letter, then letters, digits or `_`, at most
 /// `max` characters. Quoting is never used, so names are case-insensitive as CQL's are.
 pub fn identifier(kind: &'static str, name: &str, max: usize) -> Result<String, OptionError> {
@@ -117,7 +116,7 @@ impl std::str::FromStr for Target {
                     Some((host, port)) if !host.ends_with(']') || h.starts_with('[') => {
                         (host, port)
                     }
-                    _ => (h, "9042"),
+                    _ => (h, defaults::CQL_PORT),
                 };
                 let port: u16 = port.parse().map_err(|_| bad("bad port"))?;
                 let host_ok = !host.is_empty()
@@ -131,7 +130,7 @@ impl std::str::FromStr for Target {
             })
             .collect::<Result<Vec<_>>>()?;
         let keyspace = identifier("keyspace name", keyspace, 48)?;
-        let mut table = DEFAULT_TABLE.to_string();
+        let mut table = defaults::TABLE.to_string();
         let mut layout = Kind::Auto;
         let mut zone = crate::defaults::ZONE.to_string();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -319,8 +318,8 @@ pub struct CqlOptions {
     pub tls_client: Option<ClientCert>,
     /// Prefer this datacenter's nodes (datacenter-aware routing).
     pub dc: Option<String>,
-    /// Consistency of reads and writes (default LOCAL_QUORUM).
-    pub consistency: String,
+    /// Consistency of reads and writes.
+    pub consistency: Consistency,
     /// Replication when creating the keyspace; `None`: SimpleStrategy:1, allowed only
     /// when every contact point is a loopback address.
     pub replication: Option<Replication>,
@@ -343,12 +342,12 @@ impl Default for CqlOptions {
             tls_ca: None,
             tls_client: None,
             dc: None,
-            consistency: crate::defaults::CONSISTENCY.into(),
+            consistency: Consistency::LocalQuorum,
             replication: None,
             compaction: Compaction::default(),
-            attempts: 8,
-            batch_rows: 256,
-            concurrency: 64,
+            attempts: crate::defaults::ATTEMPTS,
+            batch_rows: crate::defaults::BATCH_ROWS,
+            concurrency: crate::defaults::CONCURRENCY,
         }
     }
 }
@@ -367,7 +366,7 @@ mod tests {
         assert_eq!((t.keyspace.as_str(), t.table.as_str()), ("market", "bars"));
         assert_eq!(t.layout, Kind::Text);
         let t: Target = "scylla://h/ks".parse().unwrap();
-        assert_eq!((t.table.as_str(), t.layout), (DEFAULT_TABLE, Kind::Auto));
+        assert_eq!((t.table.as_str(), t.layout), (defaults::TABLE, Kind::Auto));
         let t: Target = "cql://h/ks?layout=chunked".parse().unwrap();
         assert_eq!(t.layout, Kind::Chunked);
         assert!("cql://h/ks?layout=rows".parse::<Target>().is_err());
