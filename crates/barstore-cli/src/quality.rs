@@ -106,6 +106,10 @@ pub struct PlotArgs {
     /// all, or regular: only the exchange's regular session [default: all].
     #[arg(long)]
     session: Option<String>,
+    /// Keep nights and weekends at their real width instead of compressing each to a
+    /// narrow band.
+    #[arg(long)]
+    real_time: bool,
     /// The picture to write: FILE.svg or FILE.png.
     #[arg(long, short, required = true)]
     output: PathBuf,
@@ -119,7 +123,7 @@ pub fn run_plot(store: &dyn Store, args: &PlotArgs) -> anyhow::Result<u8> {
         ..args.range.choices(&args.symbol)
     }
     .resolve()?;
-    let bars = candles::plot_read(store, &req, &args.output)?;
+    let bars = candles::plot_read(store, &req, args.real_time, &args.output)?;
     eprintln!("{}: {bars} bars", args.output.display());
     Ok(0)
 }

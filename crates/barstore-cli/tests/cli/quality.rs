@@ -178,6 +178,18 @@ fn plot_draws_one_candle_and_one_volume_bar_per_bar(fx: Fixture) {
             .count();
         assert_eq!(count(&fills, VOLUME), traded, "{extra:?}");
     }
+    // real time draws the same candles, with the nights at their width
+    let (compressed, real) = (fx.path("c.svg"), fx.path("r.svg"));
+    let days = ["--start", "2024-05-01", "--end", "2024-05-03"];
+    for (svg, flag) in [(&compressed, None), (&real, Some("--real-time"))] {
+        let mut args = vec!["plot", "AAPL", "-o", svg.to_str().unwrap()];
+        args.extend_from_slice(&days);
+        args.extend(flag);
+        fx.ok(&args, 0);
+    }
+    let (c, r) = (rect_fills(&compressed), rect_fills(&real));
+    assert_eq!(count(&c, UP), count(&r, UP));
+    assert_eq!(count(&c, DOWN), count(&r, DOWN));
     // the extended-hours day has holes: a candle per stored bar, none made up
     assert!(csv_bars(&fx.read_day("AAPL", "2024-05-02", &[])).len() < 16 * 60);
 
