@@ -127,7 +127,8 @@ impl NativeStore {
         while !worker.is_finished() {
             py.detach(|| std::thread::sleep(Duration::from_millis(100)));
             if let Err(e) = py.check_signals() {
-                opts.cancel
+                opts.input
+                    .cancel
                     .store(true, std::sync::atomic::Ordering::Relaxed);
                 interrupted.get_or_insert(e);
             }

@@ -15,6 +15,8 @@
 //! - [`store`] holds the bars: [`store::Embedded`] is a partitioned Parquet dataset,
 //!   [`store::Cql`] a ScyllaDB or Cassandra keyspace (by default as compressed
 //!   [`chunk`]s of a day); [`copy`] moves bars between them.
+//! - [`ingest`] reads one input into months of a series (layout, parse, its series),
+//!   for [`load`] and [`verify`] alike;
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
 //!   [`read`] and [`resample`] serve range reads ([`exchange`] says when a market is
 //!   open), [`panel`] the same range of many symbols at once; [`verify`] compares a store with its source files, [`check`] with its
@@ -41,6 +43,7 @@ mod error;
 pub mod exchange;
 pub mod format;
 pub mod generate;
+pub mod ingest;
 pub mod load;
 pub mod panel;
 pub mod parse;

@@ -7,6 +7,7 @@
 
 use crate::error::{OpenError, OptionError, Result};
 use crate::format::FormatSpec;
+use crate::ingest::InputOptions;
 use crate::load::LoadOptions;
 use crate::read::ReadRequest;
 use crate::store::cql::{ClientCert, CqlOptions, Secret};
@@ -38,17 +39,17 @@ pub struct InputChoices {
 }
 
 impl InputChoices {
-    /// The load options these choices mean.
-    pub fn resolve(&self) -> Result<LoadOptions> {
+    /// The input options these choices mean.
+    pub fn resolve(&self) -> Result<InputOptions> {
         let zone = self.tz.as_deref().unwrap_or(defaults::ZONE);
-        Ok(LoadOptions {
+        Ok(InputOptions {
             pattern: self.pattern.clone(),
             format: parse::<FormatSpec>(&self.format)?.unwrap_or_default(),
             zone: crate::zone::Zone::new(zone)?,
             timeframe: parse(&self.timeframe)?,
             adjustment: parse(&self.adjustment)?,
             jobs: self.jobs.unwrap_or(0),
-            ..LoadOptions::default()
+            ..InputOptions::default()
         })
     }
 }
@@ -70,13 +71,13 @@ impl LoadChoices {
     /// The load options these choices mean.
     pub fn resolve(&self) -> Result<LoadOptions> {
         Ok(LoadOptions {
+            input: self.input.resolve()?,
             force: self.force,
             errors: self
                 .errors
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(defaults::ERRORS)),
             shard: self.shard,
-            ..self.input.resolve()?
         })
     }
 }

@@ -5,7 +5,7 @@
 use crate::adjust::{self, Adjust};
 use crate::bars::Bars;
 use crate::error::{ReadError, Result};
-use crate::load::{pool, read_source, with_hints, LoadOptions, NoProgress, ReadContext};
+use crate::ingest::{pool, read_source, with_hints, InputOptions, NoProgress, ReadContext};
 use crate::read::{read_of, ReadRequest};
 use crate::series::Series;
 use crate::source::discover;
@@ -76,7 +76,7 @@ pub fn diff(expected: &Bars, actual: &Bars) -> (u64, u64, u64) {
 /// Re-reads the inputs under `paths` (with the same options as the load) and compares
 /// them with `store`, series by series. Later files win over earlier ones for the same
 /// bar, as in a sequential load.
-pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &LoadOptions) -> Result<VerifyReport> {
+pub fn verify(store: &dyn Store, paths: &[PathBuf], opts: &InputOptions) -> Result<VerifyReport> {
     let (expected, failed) = sources(paths, opts)?;
     let mut report = VerifyReport {
         failed,
@@ -103,12 +103,12 @@ type Failed = Vec<(String, String)>;
 
 /// The bars of each series the inputs under `paths` make, read as a load reads them
 /// (later files win for the same bar), and the files that could not be read.
-fn sources(paths: &[PathBuf], opts: &LoadOptions) -> Result<(BTreeMap<Series, Bars>, Failed)> {
+fn sources(paths: &[PathBuf], opts: &InputOptions) -> Result<(BTreeMap<Series, Bars>, Failed)> {
     let zone = &opts.zone;
     let sources = with_hints(discover(paths)?, opts);
     let read_one = |(source, hint): &(
         crate::source::Source,
-        Result<crate::load::Hint, crate::FileError>,
+        Result<crate::ingest::Hint, crate::FileError>,
     )| {
         let hint = hint.as_ref().map_err(|e| e.to_string())?;
         let collected = Mutex::new(Vec::<MonthBars>::new());
@@ -125,7 +125,7 @@ fn sources(paths: &[PathBuf], opts: &LoadOptions) -> Result<(BTreeMap<Series, Ba
             log: None,
             progress: &NoProgress,
             cancel: &opts.cancel,
-            admit: &|_, _| Ok(()),
+            admit: None,
             sink: &sink,
         };
         let (_, _, series) = read_source(source, hint, &ctx).map_err(|e| e.to_string())?;
@@ -201,7 +201,7 @@ pub struct AdjustedReport {
 pub fn verify_adjusted(
     store: &dyn Store,
     paths: &[PathBuf],
-    opts: &LoadOptions,
+    opts: &InputOptions,
     how: Adjust,
     as_of: Option<i64>,
 ) -> Result<AdjustedReport> {

@@ -2,6 +2,7 @@
 //! entries of loaded files, recorded in groups.
 
 use super::*;
+use crate::ingest::BLOCK;
 
 /// Loaded files recorded in the manifest together.
 pub(super) const RECORD_FILES: usize = 64;

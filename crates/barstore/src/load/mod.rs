@@ -16,66 +16,33 @@
 //! an unrecorded file whose rows are partly stored; the rerun loads it again, and since
 //! stores replace rows by (symbol, time) the result is exact.
 
-use crate::bars::Bars;
-use crate::bucket::Month;
 use crate::defaults;
 use crate::error::{Error, FileError, OptionError, Result, StoreError};
-use crate::format::{detect, FormatSpec};
-use crate::parse::{Parsed, Parser, Reject, Severity};
-use crate::series::{self, Adjustment, Series, Timeframe};
+use crate::series::{Series, Timeframe};
 use crate::source::{discover, Blocks, Source};
 use crate::store::{ManifestEntry, MonthBars, Store};
-use crate::symbol;
-use crate::zone::Zone;
 use rayon::prelude::*;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 use std::time::Instant;
 
-mod errors;
-mod hint;
-mod ingest;
 mod manifest;
 
-pub(crate) use errors::ErrorLog;
-pub(crate) use hint::Hint;
-pub(crate) use ingest::{read_source, with_hints, ReadContext};
+use crate::ingest::{pool, read_source, with_hints, ErrorLog, Hint, ReadContext};
+pub use crate::ingest::{FileOutcome, FileStats, InputOptions, NoProgress, Progress, FLUSH_ROWS};
 use manifest::{unchanged, Records};
 
-/// Bytes per parse block.
-const BLOCK: usize = 1 << 20;
-/// Blocks read before a parallel parse.
-const BATCH: usize = 8;
-/// Buffered rows of one file above which completed months go to the store.
-pub const FLUSH_ROWS: usize = 1 << 20;
-
-/// How to load.
+/// How to load: how the files are read, and what only a load has.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
-    /// File-name pattern with `{symbol}`; `None` takes the text before the first `_`.
-    pub pattern: Option<String>,
-    /// Input layout.
-    pub format: FormatSpec,
-    /// The exchange zone of the files' wall-clock times.
-    pub zone: Zone,
-    /// The timeframe of every file; `None`: from each file's name, else its data.
-    pub timeframe: Option<Timeframe>,
-    /// The adjustment of every file; `None`: from each file's name, else none.
-    pub adjustment: Option<Adjustment>,
-    /// Worker threads; 0 means the store's choice ([`Store::concurrent_files`]: one per
-    /// core on the embedded store, more on CQL).
-    pub jobs: usize,
+    /// How the input files are read.
+    pub input: InputOptions,
     /// Load files even when the manifest says they are loaded and unchanged.
     pub force: bool,
     /// Where rejected rows and warnings are written (JSON lines).
     pub errors: PathBuf,
-    /// Set to stop the load at the next batch; completed files are kept.
-    pub cancel: Arc<AtomicBool>,
     /// `(i, n)`: load only the symbols whose hash modulo `n` is `i`, so that `n`
     /// machines can load one dataset together (a symbol's files stay together).
     pub shard: Option<(u64, u64)>,
@@ -84,54 +51,12 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
-            pattern: None,
-            format: FormatSpec::Auto,
-            zone: Zone::new(defaults::ZONE).expect("the default zone exists"),
-            timeframe: None,
-            adjustment: None,
-            jobs: 0,
+            input: InputOptions::default(),
             force: false,
             errors: PathBuf::from(defaults::ERRORS),
-            cancel: Arc::default(),
             shard: None,
         }
     }
-}
-
-/// Receives progress as a load goes; every method has a no-op default.
-pub trait Progress: Sync {
-    /// The load starts with `files` inputs totalling `bytes` on disk.
-    fn start(&self, _files: u64, _bytes: u64) {}
-    /// More bytes were read and rows parsed.
-    fn advance(&self, _bytes: u64, _rows: u64) {}
-    /// A file finished (loaded, skipped or failed).
-    fn file_done(&self, _source: &str, _outcome: &FileOutcome) {}
-}
-
-/// A [`Progress`] that shows nothing.
-pub struct NoProgress;
-impl Progress for NoProgress {}
-
-/// What happened to one input file.
-#[derive(Debug)]
-pub enum FileOutcome {
-    /// Loaded (possibly with rejected rows).
-    Loaded(FileStats),
-    /// Already loaded and unchanged.
-    Skipped,
-    /// Not loaded, and why.
-    Failed(FileError),
-}
-
-/// Row counts of one file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FileStats {
-    /// Rows written to the store.
-    pub rows: u64,
-    /// Rows rejected.
-    pub rejected: u64,
-    /// Rows loaded with a warning (including duplicates replaced by a later line).
-    pub warnings: u64,
 }
 
 /// The outcome of a load.
@@ -171,14 +96,6 @@ impl LoadReport {
     }
 }
 
-/// A thread pool of `jobs` threads (0: one per core).
-pub(crate) fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|source| Error::Threads { jobs, source })
-}
-
 /// Loads every input under `paths` into `store`.
 ///
 /// A per-file failure (unreadable file, unrecognised layout) is reported in
@@ -191,8 +108,8 @@ pub fn load(
     progress: &dyn Progress,
 ) -> Result<LoadReport> {
     let started = Instant::now();
-    let zone = &opts.zone;
-    let mut sources = with_hints(discover(paths)?, opts);
+    let zone = &opts.input.zone;
+    let mut sources = with_hints(discover(paths)?, &opts.input);
     if let Some((i, n)) = opts.shard {
         if n == 0 || i >= n {
             return Err(
@@ -270,12 +187,12 @@ pub fn load(
         }
     };
     let ctx = ReadContext {
-        format: &opts.format,
+        format: &opts.input.format,
         zone,
         log: Some(&log),
         progress,
-        cancel: &opts.cancel,
-        admit: &admit,
+        cancel: &opts.input.cancel,
+        admit: Some(&admit),
         sink: &sink,
     };
     let load_one = |(source, hint): &(Source, Hint)| -> Result<FileOutcome> {
@@ -324,7 +241,7 @@ pub fn load(
         groups.entry(hint.symbol.as_str()).or_default().push(i);
     }
     let groups: Vec<Vec<usize>> = groups.into_values().collect();
-    let jobs = match opts.jobs {
+    let jobs = match opts.input.jobs {
         0 => store.concurrent_files(),
         n => n,
     };

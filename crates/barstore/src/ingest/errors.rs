@@ -4,7 +4,7 @@
 use super::*;
 
 #[derive(Serialize)]
-pub(super) struct LogLine<'a> {
+pub(crate) struct LogLine<'a> {
     file: &'a str,
     line: u64,
     raw: &'a str,
@@ -19,14 +19,14 @@ pub(crate) struct ErrorLog {
 }
 
 impl ErrorLog {
-    pub(super) fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         ErrorLog {
             path,
             out: Mutex::new(None),
         }
     }
 
-    pub(super) fn write(&self, file: &str, rejects: &[Reject]) -> Result<()> {
+    pub(crate) fn write(&self, file: &str, rejects: &[Reject]) -> Result<()> {
         if rejects.is_empty() {
             return Ok(());
         }
@@ -55,7 +55,7 @@ impl ErrorLog {
         out.flush().map_err(|e| Error::output(&self.path, e))
     }
 
-    pub(super) fn used(&self) -> bool {
+    pub(crate) fn used(&self) -> bool {
         self.out.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 }

@@ -6,13 +6,13 @@ use super::*;
 
 /// Bars of one file waiting for the store, by month, with their line numbers.
 #[derive(Default)]
-pub(super) struct Pending {
+pub(crate) struct Pending {
     months: BTreeMap<Month, (Bars, Vec<u64>)>,
     rows: usize,
 }
 
 impl Pending {
-    pub(super) fn absorb(&mut self, p: &mut Parsed, base: u64) {
+    pub(crate) fn absorb(&mut self, p: &mut Parsed, base: u64) {
         let n = p.bars.len();
         let mut i = 0;
         while i < n {
@@ -33,7 +33,7 @@ impl Pending {
 
     /// Takes the months before the latest one (all of them when `all`, or when the
     /// latest is the only one).
-    pub(super) fn take(&mut self, all: bool) -> Vec<(Month, Bars, Vec<u64>)> {
+    pub(crate) fn take(&mut self, all: bool) -> Vec<(Month, Bars, Vec<u64>)> {
         let keep = if all || self.months.len() < 2 {
             BTreeMap::new()
         } else {
@@ -49,6 +49,10 @@ impl Pending {
 /// Where parsed months go: the store when loading, a collector when verifying.
 pub(crate) type Sink<'a> = dyn Fn(&Series, Vec<MonthBars>) -> Result<()> + Sync + 'a;
 
+/// Says whether a file's series may go to the sink (a load refuses a series stored with
+/// another zone, or that the table cannot hold); `None`: every series may.
+pub(crate) type Admit<'a> = dyn Fn(&str, &Series) -> Result<()> + Sync + 'a;
+
 /// Everything a file read needs besides the file.
 pub(crate) struct ReadContext<'a> {
     pub format: &'a FormatSpec,
@@ -57,7 +61,7 @@ pub(crate) struct ReadContext<'a> {
     pub progress: &'a dyn Progress,
     pub cancel: &'a AtomicBool,
     /// Called once a file's series is known, before any of its bars reach the sink.
-    pub admit: &'a (dyn Fn(&str, &Series) -> Result<()> + Sync + 'a),
+    pub admit: Option<&'a Admit<'a>>,
     pub sink: &'a Sink<'a>,
 }
 
@@ -135,7 +139,9 @@ pub(crate) fn read_source(
                 Some(s) => s,
                 None => {
                     let s = hint.resolve(&id, parser.layout(), &parsed, base)?;
-                    (ctx.admit)(&id, &s)?;
+                    if let Some(admit) = ctx.admit {
+                        admit(&id, &s)?;
+                    }
                     series.insert(s)
                 }
             };
@@ -175,7 +181,7 @@ pub(crate) fn read_source(
 /// Each input with what its name and the options say of its series.
 pub(crate) fn with_hints(
     sources: Vec<Source>,
-    opts: &LoadOptions,
+    opts: &InputOptions,
 ) -> Vec<(Source, Result<Hint, FileError>)> {
     let pattern = opts.pattern.as_deref();
     sources

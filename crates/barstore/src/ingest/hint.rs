@@ -15,7 +15,7 @@ pub(crate) struct Hint {
 
 impl Hint {
     /// Does a manifest entry record a load of this file into the same series?
-    pub(super) fn matches(&self, e: &ManifestEntry) -> bool {
+    pub(crate) fn matches(&self, e: &ManifestEntry) -> bool {
         e.symbol == self.symbol
             && e.adjustment == self.adjustment.as_str()
             && self
@@ -25,7 +25,7 @@ impl Hint {
 
     /// The series of a file from its first parsed bars: the stated timeframe, checked
     /// against the spacing of the bars, or the timeframe the spacing shows.
-    pub(super) fn resolve(
+    pub(crate) fn resolve(
         &self,
         file: &str,
         layout: &crate::format::Layout,
