@@ -19,7 +19,8 @@
 //!   for [`load`] and [`verify`] alike;
 //! - [`load`] drives the pipeline in parallel with bounded memory, resumably;
 //!   [`read`] and [`resample`] serve range reads ([`exchange`] says when a market is
-//!   open), [`panel`] the same range of many symbols at once; [`verify`] compares a store with its source files, [`check`] with its
+//!   open), [`panel`] the same range of many symbols at once; [`actions`] and
+//!   [`adjust`] keep corporate actions and adjust raw series with them on read; [`verify`] compares a store with its source files, [`check`] with its
 //!   calendar, and [`chart`] draws what it holds.
 //!
 //! [`settings`] holds every default and turns what a user chose into validated options;

@@ -44,9 +44,9 @@ pub struct ReadRequest {
     /// The symbol.
     pub symbol: String,
     /// First bar to include: a date (`2024-05-01`) or date-time, inclusive.
-    pub start: Option<String>,
+    pub start: Option<Bound>,
     /// Last bar to include: a date (the whole day) or date-time, inclusive.
-    pub end: Option<String>,
+    pub end: Option<Bound>,
     /// Which bars of the day to keep.
     pub session: SessionFilter,
     /// Round prices and volume to this many decimals (half to even, as numpy).
@@ -80,8 +80,46 @@ pub struct Frame {
     pub bars: Bars,
 }
 
-/// Parses a bound: a date, or a date and time (`2024-05-01 09:30[:00]`, `T` allowed).
-/// Returns local seconds and whether only a date was given.
+/// One end of a read's range, in the zone the read is shown in: a date (the whole day)
+/// or a date and time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// Wall-clock seconds since the local epoch.
+    pub local: i64,
+    /// Only a date was given: as an end, the whole day.
+    pub whole_day: bool,
+    /// As written, for messages.
+    text: String,
+}
+
+impl Bound {
+    /// The local date (days since 1970-01-01).
+    pub fn day(&self) -> i64 {
+        self.local.div_euclid(DAY)
+    }
+}
+
+impl std::str::FromStr for Bound {
+    type Err = OptionError;
+
+    /// A date, or a date and time (`2024-05-01 09:30[:00]`, `T` allowed).
+    fn from_str(s: &str) -> Result<Self, OptionError> {
+        let (local, whole_day) = parse_bound(s)?;
+        Ok(Bound {
+            local,
+            whole_day,
+            text: s.trim().to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Parses a bound: local seconds and whether only a date was given.
 fn parse_bound(s: &str) -> Result<(i64, bool), OptionError> {
     let bad = || OptionError::new("time", s, "use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]");
     let b = s.trim().as_bytes();
@@ -101,7 +139,7 @@ fn parse_bound(s: &str) -> Result<(i64, bool), OptionError> {
 
 /// The day (since 1970-01-01) of a date or date-time as `start`/`end` take them.
 pub fn day_of(s: &str) -> Result<i64> {
-    Ok(parse_bound(s)?.0.div_euclid(DAY))
+    Ok(s.parse::<Bound>()?.day())
 }
 
 /// Rounds half to even at `decimals`, as `numpy.round` and `DataFrame.round` do.
@@ -242,20 +280,18 @@ pub fn scan_of(req: &ReadRequest, stored: &[Found]) -> Result<Scan> {
     let zone_name = req.tz.clone().unwrap_or_else(|| exchange_zone.clone());
     let zone = Zone::new(&zone_name)?;
     let start = match &req.start {
-        Some(s) => zone.bound_to_utc_ms(parse_bound(s)?.0)?,
+        Some(b) => zone.bound_to_utc_ms(b.local)?,
         None => i64::MIN,
     };
     let end = match &req.end {
-        Some(s) => match parse_bound(s)? {
-            (day, true) => zone.bound_to_utc_ms(day + DAY)? - 1,
-            (t, false) => zone.bound_to_utc_ms(t)?,
-        },
+        Some(b) if b.whole_day => zone.bound_to_utc_ms(b.local + DAY)? - 1,
+        Some(b) => zone.bound_to_utc_ms(b.local)?,
         None => i64::MAX,
     };
     if start > end {
         return Err(ReadError::Range {
-            start: req.start.clone().unwrap_or_default(),
-            end: req.end.clone().unwrap_or_default(),
+            start: req.start.as_ref().map(Bound::to_string).unwrap_or_default(),
+            end: req.end.as_ref().map(Bound::to_string).unwrap_or_default(),
         }
         .into());
     }

@@ -119,8 +119,8 @@ impl ReadChoices {
         }
         Ok(ReadRequest {
             symbol: self.symbol.clone(),
-            start: self.start.clone(),
-            end: self.end.clone(),
+            start: parse(&self.start)?,
+            end: parse(&self.end)?,
             session: parse(&self.session)?.unwrap_or_default(),
             round: self.round,
             resample: parse(&self.resample)?,

@@ -8,7 +8,7 @@
 use barstore::bars::Bars;
 use barstore::bucket::Month;
 use barstore::load::{load, LoadOptions, NoProgress};
-use barstore::read::{read, ReadRequest};
+use barstore::read::read;
 use barstore::series::Series;
 use barstore::store::{
     self, Cql, CqlOptions, Embedded, ManifestEntry, MonthBars, SeriesInfo, Store,
@@ -152,17 +152,18 @@ fn reads_fail_as_read_errors() {
         &NoProgress,
     )
     .unwrap();
+    // what a front does: the choices resolved (bounds parsed), then the read
     let ask = |symbol: &str, start: Option<&str>, end: Option<&str>| {
-        read(
-            &store,
-            &ReadRequest {
-                symbol: symbol.into(),
-                start: start.map(Into::into),
-                end: end.map(Into::into),
-                ..ReadRequest::default()
-            },
-        )
-        .expect_err("the read must fail")
+        let choices = barstore::settings::ReadChoices {
+            symbol: symbol.into(),
+            start: start.map(Into::into),
+            end: end.map(Into::into),
+            ..Default::default()
+        };
+        match choices.resolve() {
+            Ok(req) => read(&store, &req).expect_err("the read must fail"),
+            Err(e) => e,
+        }
     };
     let e = ask("MSFT", None, None);
     assert!(

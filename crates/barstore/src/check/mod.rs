@@ -9,7 +9,7 @@
 
 use crate::error::Result;
 use crate::exchange::{Calendar, Session};
-use crate::read::{day_of, read, resolve_series, ReadRequest, SessionFilter};
+use crate::read::{read, resolve_series, ReadRequest, SessionFilter};
 use crate::series::Series;
 use crate::store::Store;
 use crate::zone::{civil_from_days, DAY};
@@ -76,11 +76,11 @@ pub fn check(store: &dyn Store, req: &ReadRequest) -> Result<SeriesReport> {
         },
     )?;
     let first = match &req.start {
-        Some(s) => Some(day_of(s)?),
+        Some(b) => Some(b.day()),
         None => frame.local.first().map(|t| t.div_euclid(DAY)),
     };
     let last = match &req.end {
-        Some(s) => Some(day_of(s)?),
+        Some(b) => Some(b.day()),
         None => frame.local.last().map(|t| t.div_euclid(DAY)),
     };
     let mut days = Vec::new();
