@@ -16,6 +16,12 @@ use arrow::array::RecordBatch;
 use std::io::Write;
 use std::path::Path;
 
+mod bound;
+mod output;
+
+pub use bound::{day_of, Bound};
+pub use output::{write_csv, write_parquet, write_rows};
+
 /// Which bars of the day to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SessionFilter {
@@ -78,68 +84,6 @@ pub struct Frame {
     pub local: Vec<i64>,
     /// The bars (`ts` in UTC ms).
     pub bars: Bars,
-}
-
-/// One end of a read's range, in the zone the read is shown in: a date (the whole day)
-/// or a date and time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Bound {
-    /// Wall-clock seconds since the local epoch.
-    pub local: i64,
-    /// Only a date was given: as an end, the whole day.
-    pub whole_day: bool,
-    /// As written, for messages.
-    text: String,
-}
-
-impl Bound {
-    /// The local date (days since 1970-01-01).
-    pub fn day(&self) -> i64 {
-        self.local.div_euclid(DAY)
-    }
-}
-
-impl std::str::FromStr for Bound {
-    type Err = OptionError;
-
-    /// A date, or a date and time (`2024-05-01 09:30[:00]`, `T` allowed).
-    fn from_str(s: &str) -> Result<Self, OptionError> {
-        let (local, whole_day) = parse_bound(s)?;
-        Ok(Bound {
-            local,
-            whole_day,
-            text: s.trim().to_string(),
-        })
-    }
-}
-
-impl std::fmt::Display for Bound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-/// Parses a bound: local seconds and whether only a date was given.
-fn parse_bound(s: &str) -> Result<(i64, bool), OptionError> {
-    let bad = || OptionError::new("time", s, "use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]");
-    let b = s.trim().as_bytes();
-    let (days, n) = parse_date(b).ok_or_else(bad)?;
-    if n == b.len() {
-        return Ok((days * DAY, true));
-    }
-    if b[n] != b' ' && b[n] != b'T' {
-        return Err(bad());
-    }
-    let rest = &b[n + 1..];
-    match parse_time(rest) {
-        Some((ms, m)) if m == rest.len() => Ok((days * DAY + ms / 1000, false)),
-        _ => Err(bad()),
-    }
-}
-
-/// The day (since 1970-01-01) of a date or date-time as `start`/`end` take them.
-pub fn day_of(s: &str) -> Result<i64> {
-    Ok(s.parse::<Bound>()?.day())
 }
 
 /// Rounds half to even at `decimals`, as `numpy.round` and `DataFrame.round` do.
@@ -368,79 +312,9 @@ pub fn frame_of(req: &ReadRequest, scan: Scan, mut bars: Bars) -> Result<Frame> 
     })
 }
 
-/// Writes a frame as CSV: `timestamp,open,high,low,close,volume`, wall-clock times
-/// `YYYY-MM-DD HH:MM:SS`, shortest round-tripping numbers, empty missing volumes.
-pub fn write_csv(frame: &Frame, out: &mut dyn Write) -> std::io::Result<()> {
-    out.write_all(b"timestamp,open,high,low,close,volume\n")?;
-    write_rows(frame, None, &mut Vec::with_capacity(1 << 16), out)?;
-    out.flush()
-}
-
-/// Writes a frame's rows as CSV lines, each after `symbol,` when a symbol is given,
-/// through `buf`.
-pub fn write_rows(
-    frame: &Frame,
-    symbol: Option<&str>,
-    buf: &mut Vec<u8>,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut time = String::with_capacity(20);
-    let b = &frame.bars;
-    for i in 0..b.len() {
-        if let Some(s) = symbol {
-            buf.extend_from_slice(s.as_bytes());
-            buf.push(b',');
-        }
-        time.clear();
-        format_local(frame.local[i], &mut time);
-        buf.extend_from_slice(time.as_bytes());
-        write!(
-            buf,
-            ",{},{},{},{},",
-            b.open[i], b.high[i], b.low[i], b.close[i]
-        )?;
-        if !b.volume[i].is_nan() {
-            write!(buf, "{}", b.volume[i])?;
-        }
-        buf.push(b'\n');
-        if buf.len() > 60_000 {
-            out.write_all(buf)?;
-            buf.clear();
-        }
-    }
-    out.write_all(buf)?;
-    buf.clear();
-    Ok(())
-}
-
-impl Frame {
-    /// The frame as an Arrow batch: wall-clock timestamps without a zone, or with
-    /// `utc`, UTC instants tagged with the frame's zone. No value column is copied.
-    pub fn into_batch(self, utc: bool) -> RecordBatch {
-        let mut bars = self.bars;
-        if utc {
-            bars.into_batch(Some(self.zone.as_str().into()))
-        } else {
-            bars.ts = self.local.iter().map(|s| s * 1000).collect();
-            bars.into_batch(None)
-        }
-    }
-}
-
-/// Writes a frame as a Parquet file with a wall-clock `timestamp` column (no zone).
-pub fn write_parquet(frame: &Frame, path: &Path) -> Result<()> {
-    let batch = frame.clone().into_batch(false);
-    let file = std::fs::File::create(path).map_err(|e| Error::output(path, e))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
-        .map_err(|e| Error::output(path, e))?;
-    w.write(&batch).map_err(|e| Error::output(path, e))?;
-    w.close().map_err(|e| Error::output(path, e))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::bound::parse_bound;
     use super::*;
 
     #[test]
