@@ -1,11 +1,11 @@
 //! `barstore actions`: corporate actions in and out of the store.
 
 use anyhow::Context;
-use barstore::actions::format_date;
 use barstore::adjust::{listed, load_actions};
 use barstore::defaults;
 use barstore::exchange::Calendar;
 use barstore::store::Store;
+use barstore::zone::format_date;
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;

@@ -2,7 +2,6 @@
 //! vendor-adjusted files) and `copy`.
 
 use crate::progress;
-use barstore::actions::format_date;
 use barstore::copy::copy;
 use barstore::defaults;
 use barstore::load::load;
@@ -11,6 +10,7 @@ use barstore::settings::{InputChoices, LoadChoices};
 use barstore::store::cql::CqlOptions;
 use barstore::store::{self, Store};
 use barstore::verify::{verify, verify_adjusted};
+use barstore::zone::format_date;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;

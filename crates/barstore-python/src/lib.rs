@@ -331,7 +331,7 @@ impl NativeStore {
                 let (from, to, cash) = a.event.values();
                 (
                     a.symbol.clone(),
-                    barstore::actions::format_date(a.ex_date),
+                    barstore::zone::format_date(a.ex_date),
                     a.event.kind(),
                     from,
                     to,
@@ -402,10 +402,7 @@ fn sessions(start: &str, end: &str, calendar: &str) -> PyResult<Vec<(String, i64
     Ok(calendar
         .sessions(day(start)?, day(end)?)
         .into_iter()
-        .map(|(d, s)| {
-            let (y, m, dd) = barstore::zone::civil_from_days(d);
-            (format!("{y:04}-{m:02}-{dd:02}"), s.open, s.close)
-        })
+        .map(|(d, s)| (barstore::zone::format_date(d), s.open, s.close))
         .collect())
 }
 

@@ -15,7 +15,7 @@ use crate::error::{FileError, Result};
 use crate::exchange::Calendar;
 use crate::parse::parse_date;
 use crate::symbol;
-use crate::zone::{civil_from_days, DAY};
+use crate::zone::{format_date, DAY};
 use std::collections::{BTreeMap, HashMap};
 
 /// What happened on the ex-date.
@@ -74,12 +74,6 @@ impl Action {
     pub fn key(&self) -> (&str, i64, &'static str) {
         (&self.symbol, self.ex_date, self.event.kind())
     }
-}
-
-/// `YYYY-MM-DD` of days since 1970-01-01.
-pub fn format_date(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// The version of each action in effect as of the end of `as_of` (days since

@@ -17,7 +17,7 @@ use crate::error::{FileError, OptionError, ReadError, Result};
 use crate::exchange::Calendar;
 use crate::series::Series;
 use crate::store::{Found, Store};
-use crate::zone::{Zone, DAY};
+use crate::zone::{format_date, Zone, DAY};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -156,7 +156,7 @@ pub fn factors(
                             series: series.to_string(),
                             detail: format!(
                                 "the dividend of {cash} on {} is not below the close before it ({close})",
-                                actions::format_date(a.ex_date)
+                                format_date(a.ex_date)
                             ),
                         }
                         .into())
@@ -216,10 +216,10 @@ pub fn apply(bars: &mut Bars, days: &[i64], factors: &[Factor]) {
         while k < factors.len() && factors[k].ex_date <= day {
             k += 1;
         }
-        let (p, v) = suffix[k];
         if k == factors.len() {
             break;
         }
+        let (p, v) = suffix[k];
         bars.open[i] *= p;
         bars.high[i] *= p;
         bars.low[i] *= p;

@@ -15,7 +15,7 @@ use crate::load::Progress;
 use crate::series::Series;
 use crate::store::{ManifestEntry, MonthBars, Store};
 use crate::zone::Zone;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 /// The outcome of a copy.
@@ -138,12 +138,17 @@ pub fn copy(
 /// with the times they were recorded, so that reads as of any date agree; returns how
 /// many.
 fn copy_actions(from: &dyn Store, to: &dyn Store, symbols: &[String]) -> Result<u64> {
-    let have = to.actions(None)?;
+    // a version is its action's key and the time it was recorded
+    let have: HashSet<(String, i64, &str, i64)> = to
+        .actions(None)?
+        .into_iter()
+        .map(|a| (a.symbol, a.ex_date, a.event.kind(), a.recorded))
+        .collect();
     let new: Vec<Action> = from
         .actions(None)?
         .into_iter()
         .filter(|a| symbols.is_empty() || symbols.contains(&a.symbol))
-        .filter(|a| !have.contains(a))
+        .filter(|a| !have.contains(&(a.symbol.clone(), a.ex_date, a.event.kind(), a.recorded)))
         .collect();
     to.put_actions(&new)?;
     Ok(new.len() as u64)

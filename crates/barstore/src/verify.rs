@@ -216,14 +216,6 @@ pub fn verify_adjusted(
             .into_iter()
             .filter(|f| f.series.timeframe == series.timeframe && adjust::is_raw(&f.series))
             .collect::<Vec<_>>();
-        let req = ReadRequest {
-            symbol: series.symbol.clone(),
-            timeframe: Some(series.timeframe),
-            adjustment: raw.first().map(|f| f.series.adjustment.clone()),
-            adjust: Some(how),
-            as_of,
-            ..ReadRequest::default()
-        };
         if raw.is_empty() {
             return Err(ReadError::Adjust {
                 series: series.to_string(),
@@ -234,6 +226,14 @@ pub fn verify_adjusted(
             }
             .into());
         }
+        let req = ReadRequest {
+            symbol: series.symbol.clone(),
+            timeframe: Some(series.timeframe),
+            adjustment: Some(raw[0].series.adjustment.clone()),
+            adjust: Some(how),
+            as_of,
+            ..ReadRequest::default()
+        };
         let ours = read_of(store, &req, &raw)?;
         let zone = ours.zone.clone();
         compare_adjusted(

@@ -54,6 +54,12 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// `YYYY-MM-DD` of days since 1970-01-01.
+pub fn format_date(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Formats local seconds since the epoch as `YYYY-MM-DD HH:MM:SS`.
 pub fn format_local(secs: i64, out: &mut String) {
     use std::fmt::Write;

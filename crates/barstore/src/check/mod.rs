@@ -12,7 +12,7 @@ use crate::exchange::{Calendar, Session};
 use crate::read::{read, resolve_series, ReadRequest, SessionFilter};
 use crate::series::Series;
 use crate::store::Store;
-use crate::zone::{civil_from_days, DAY};
+use crate::zone::{format_date, DAY};
 use serde::Serialize;
 use std::io::Write;
 
@@ -139,14 +139,13 @@ fn day_report(
     session: Option<Session>,
     mut regular: impl FnMut(usize, i64),
 ) -> DayReport {
-    let (y, m, d) = civil_from_days(day);
     let step = series.timeframe.seconds();
     let daily = series.timeframe.is_daily();
     // sessions open on the half hour: only bars that divide it have a fixed grid
     let gridded = !daily && 1800 % step == 0;
     let b = &frame.bars;
     let mut report = DayReport {
-        date: format!("{y:04}-{m:02}-{d:02}"),
+        date: format_date(day),
         trading: session.is_some(),
         close: session.map(|s| hhmm(s.close)).unwrap_or_default(),
         expected: None,

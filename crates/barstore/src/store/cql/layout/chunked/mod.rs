@@ -38,7 +38,7 @@ use crate::store::cql::db::{
 use crate::store::cql::index::Index;
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
-use crate::zone::{days_from_civil, Zone, DAY};
+use crate::zone::{days_from_civil, format_date, Zone, DAY};
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use scylla::serialize::row::{RowSerializationContext, SerializeRow};
@@ -89,12 +89,6 @@ type Row = (
     Vec<u8>,
     Vec<u8>,
 );
-
-/// A chunk day as `YYYY-MM-DD`, for messages.
-fn date(day: i64) -> String {
-    let (y, m, d) = crate::zone::civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 /// The day a chunk is keyed by: the exchange date of its bars, or for daily bars the
 /// first day of their month. `local` is wall-clock seconds.
@@ -223,7 +217,7 @@ impl Chunked {
         chunk::decode(n.max(0) as usize, codec, checksum, blobs, out).map_err(|e| {
             db.target.schema_error(format!(
                 "{series} {}: {e}; load that day's source file again (forced past the manifest) to rewrite it",
-                date(days_of(day))
+                format_date(days_of(day))
             ))
         })
     }

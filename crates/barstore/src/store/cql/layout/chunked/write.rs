@@ -270,7 +270,10 @@ impl Chunked {
                     chunk,
                 });
             }
-            let (first, last) = (date(group[0].0), date(group[group.len() - 1].0));
+            let (first, last) = (
+                format_date(group[0].0),
+                format_date(group[group.len() - 1].0),
+            );
             if !db
                 .conditional(
                     || format!("writing {series} {first} to {last}"),
@@ -291,6 +294,26 @@ impl Chunked {
             rest = after;
         }
         Ok(version)
+    }
+
+    /// [`Chunked::commit`], then the month's stats to the index with the final version as
+    /// their write time; false when another writer changed the month first.
+    async fn commit_recorded(
+        &self,
+        db: &Db,
+        series: &Series,
+        part: &Partition,
+        m: &MonthBars,
+        days: &mut BTreeMap<i64, Range<usize>>,
+        stored: &mut Stored,
+    ) -> Result<bool> {
+        let Some(version) = self.commit(db, series, part, &m.bars, days, stored).await? else {
+            return Ok(false);
+        };
+        self.index
+            .set_stats(db, series, m.month, stored.stats(), version)
+            .await?;
+        Ok(true)
     }
 
     /// Writes one month, fenced by its version: reads, merges and writes until no other
@@ -324,14 +347,11 @@ impl Chunked {
                     bars: BTreeMap::new(),
                     base,
                 };
-                if let Some(version) = self
-                    .commit(db, series, &part, &m.bars, &mut days, &mut stored)
+                if self
+                    .commit_recorded(db, series, &part, m, &mut days, &mut stored)
                     .await?
                 {
-                    return self
-                        .index
-                        .set_stats(db, series, m.month, stored.stats(), version)
-                        .await;
+                    return Ok(());
                 }
             }
         }
@@ -348,14 +368,11 @@ impl Chunked {
                 self.stored(db, series, &part, &days).await?
             };
             if let Some(mut stored) = stored {
-                if let Some(version) = self
-                    .commit(db, series, &part, &m.bars, &mut days, &mut stored)
+                if self
+                    .commit_recorded(db, series, &part, m, &mut days, &mut stored)
                     .await?
                 {
-                    return self
-                        .index
-                        .set_stats(db, series, m.month, stored.stats(), version)
-                        .await;
+                    return Ok(());
                 }
             }
             attempt += 1;
