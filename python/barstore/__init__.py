@@ -11,7 +11,6 @@ read back as pandas DataFrames.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -21,10 +20,10 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _native
-from ._convert import (CHECK_COLUMNS, COLUMNS, _ArrowStream, _columns, _input, _is_one,
-                       _long_frame, _paths, _progress_bar, _slice)
+from ._convert import (COLUMNS, _ArrowStream, _columns, _frame, _input, _is_one, _long_frame,
+                       _paths, _progress_bar, _report, _slice)
 from ._notebook import fetch_minute_data
-from ._reports import ActionsReport, LoadReport, VerifyReport
+from ._reports import ActionsReport, CopyReport, LoadReport, VerifyReport
 from ._errors import (ConnectionError, Error, FileError, InputError, OpenError, OptionError,
                       ReadError, SchemaError, StoreError)
 
@@ -35,6 +34,7 @@ __all__ = [
     "Store",
     "LoadReport",
     "ActionsReport",
+    "CopyReport",
     "VerifyReport",
     "Error",
     "InputError",
@@ -93,7 +93,7 @@ class Store:
                                   progress=update)
         finally:
             close()
-        return LoadReport(**r)
+        return _report(LoadReport, r)
 
     def read_arrow(self, symbols: str | Sequence[str] | None, start: Any = None,
                    end: Any = None, *, session: str | None = None, round: int | None = None,
@@ -212,41 +212,28 @@ class Store:
         nothing; a changed row replaces the stored one, which stays in the history for
         ``as_of`` reads. Bad rows are reported in ``rejected`` as (line, reason) while
         the good ones load; ex-dates must be trading days of ``calendar`` (default us)."""
-        rows, added, changed, unchanged, rejected = self._native.load_actions(
-            os.fspath(path), calendar)
-        return ActionsReport(rows, added, changed, unchanged, rejected)
+        return _report(ActionsReport, self._native.load_actions(os.fspath(path), calendar))
 
     def actions(self, symbol: str | None = None, *, history: bool = False) -> pd.DataFrame:
         """The stored corporate actions (of ``symbol``, or all), one row each: symbol,
         ex_date, kind (split or dividend), split_from, split_to, dividend, source and
         recorded (when the version was loaded, UTC); only the versions in effect unless
         ``history``."""
-        rows = self._native.actions(symbol, history)
-        df = pd.DataFrame(rows, columns=["symbol", "ex_date", "kind", "split_from",
-                                         "split_to", "dividend", "source", "recorded"])
-        df["ex_date"] = pd.to_datetime(df["ex_date"])
-        df["recorded"] = pd.to_datetime(df["recorded"], unit="ms", utc=True)
-        return df
+        return _frame(self._native.actions(symbol, history))
 
     def copy_to(self, target: "Store | str", symbols: Sequence[str] = (), *,
-                force: bool = False) -> dict[str, int]:
+                force: bool = False) -> CopyReport:
         """Copies every series of some symbols (all by default) to another store, e.g. from a table in the
         original text layout to the chunked one, or from the embedded store to a
         cluster. Resumable: months already copied are skipped unless ``force``."""
         if isinstance(target, str):
             target = connect(target)
-        n, months, skipped, rows = self._native.copy_to(target._native, list(symbols), force)
-        return {"series": n, "months": months, "skipped": skipped, "rows": rows}
+        return _report(CopyReport, self._native.copy_to(target._native, list(symbols), force))
 
     def symbols(self) -> pd.DataFrame:
         """Stored series, one row each: symbol, timeframe, adjustment, rows, first and
         last bar (exchange time) and time zone."""
-        rows = self._native.symbols()
-        df = pd.DataFrame(rows, columns=["symbol", "timeframe", "adjustment", "rows", "first",
-                                         "last", "tz"])
-        for c in ("first", "last"):
-            df[c] = pd.to_datetime(df[c], unit="ms")
-        return df
+        return _frame(self._native.symbols())
 
     def check(self, symbols: str | Sequence[str], start: Any = None, end: Any = None, *,
               timeframe: str | None = None, adjustment: str | None = None,
@@ -259,37 +246,8 @@ class Store:
         ``flat``, ``jumps`` (``spike 11:00 +30.0%``), ``split`` (``2:1`` when the
         overnight gap looks like an unadjusted split), ``flagged`` and ``findings``."""
         names = [symbols] if isinstance(symbols, str) else list(symbols)
-        rows = []
-        for symbol in names:
-            sel = _slice(start, end, None, None, None, None, timeframe, adjustment,
-                           calendar)
-            report = json.loads(self._native.check(symbol, sel))
-            for day in report["days"]:
-                rows.append({
-                    "symbol": report["symbol"],
-                    "timeframe": report["timeframe"],
-                    "adjustment": report["adjustment"],
-                    "date": day["date"],
-                    "trading": day["trading"],
-                    "close": day["close"],
-                    "expected": day["expected"],
-                    "present": day["present"],
-                    "missing": day["missing"],
-                    "missing_runs": [r["from"] if r["bars"] == 1 else f"{r['from']}-{r['to']}"
-                                     for r in day["missing_runs"]],
-                    "outside": day["outside"],
-                    "zero_volume": day["zero_volume"],
-                    "flat": day["flat"],
-                    "jumps": [f"{j['kind']} {j['time']} {j['change'] * 100:+.1f}%"
-                              for j in day["jumps"]],
-                    "split": day["split"]["looks_like"] if day["split"] else None,
-                    "flagged": day["flagged"],
-                    "findings": "; ".join(day["findings"]),
-                })
-        df = pd.DataFrame(rows, columns=CHECK_COLUMNS)
-        df["date"] = pd.to_datetime(df["date"])
-        df["expected"] = df["expected"].astype("Int64")
-        return df
+        sel = _slice(start, end, None, None, None, None, timeframe, adjustment, calendar)
+        return _frame(self._native.check(names, sel))
 
     def verify(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                pattern: str | None = None, format: str | None = None, tz: str | None = None,
@@ -297,11 +255,9 @@ class Store:
                jobs: int | None = None) -> VerifyReport:
         """Re-reads the files (with the options of their load) and compares every bar of
         every series with the store."""
-        identical, rows, failed = self._native.verify(
+        report, series = self._native.verify(
             _paths(paths), _input(pattern, format, tz, timeframe, adjustment, jobs))
-        df = pd.DataFrame(rows, columns=["symbol", "timeframe", "adjustment", "source_rows",
-                                         "store_rows", "missing", "extra", "different"])
-        return VerifyReport(identical, df, failed)
+        return _report(VerifyReport, report, series=_frame(series))
 
 
 def connect(url: str | os.PathLike | None = None, **options: Any) -> Store:
@@ -324,8 +280,4 @@ def sessions(start: Any, end: Any, calendar: str = _native.DEFAULTS["calendar"])
     wall-clock timestamps."""
     days = _native.sessions(str(pd.Timestamp(start).date()), str(pd.Timestamp(end).date()),
                             calendar)
-    index = pd.DatetimeIndex([d for d, _, _ in days], name="date")
-    return pd.DataFrame({
-        "open": index + pd.to_timedelta([o for _, o, _ in days], unit="s"),
-        "close": index + pd.to_timedelta([c for _, _, c in days], unit="s"),
-    }, index=index)
+    return _frame(days).set_index("date")

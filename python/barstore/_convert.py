@@ -1,19 +1,19 @@
-"""Arguments into the native module's shapes, and its Arrow results into pandas."""
+"""Arguments into the native module's shapes, and its results out of them: tables as
+Arrow (into pandas), reports as JSON (into the report dataclasses)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
-CHECK_COLUMNS = ["symbol", "timeframe", "adjustment", "date", "trading", "close", "expected",
-                 "present", "missing", "missing_runs", "outside", "zero_volume", "flat", "jumps",
-                 "split", "flagged", "findings"]
+R = TypeVar("R")
 
 
 class _ArrowStream:
@@ -24,6 +24,28 @@ class _ArrowStream:
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         return self._capsule
+
+
+def _frame(capsule: Any) -> pd.DataFrame:
+    """A native listing (series, actions, days...) as a frame, its columns as the library
+    made them: dates and exchange times as naive datetimes, lists as lists, integer
+    columns that may hold nulls as ``Int64``."""
+    table = pa.table(_ArrowStream(capsule))
+    df = table.to_pandas(coerce_temporal_nanoseconds=True, date_as_object=False)
+    for field in table.schema:
+        if pa.types.is_list(field.type):
+            df[field.name] = table.column(field.name).to_pylist()
+        elif pa.types.is_integer(field.type) and field.nullable:
+            df[field.name] = df[field.name].astype("Int64")
+    return df
+
+
+def _report(cls: type[R], text: str, **tables: pd.DataFrame) -> R:
+    """A native report (JSON; its pairs as tuples) and the tables that go with it as
+    their dataclass."""
+    fields = {k: [tuple(v) for v in value] if isinstance(value, list) else value
+              for k, value in json.loads(text).items()}
+    return cls(**fields, **tables)
 
 
 def _progress_bar(enabled: bool):

@@ -37,6 +37,19 @@ class ActionsReport:
 
 
 @dataclasses.dataclass(frozen=True)
+class CopyReport:
+    """What a copy did: series visited, months copied, months skipped as already copied,
+    rows and corporate action versions copied, wall time."""
+
+    series: int
+    months: int
+    skipped: int
+    rows: int
+    actions: int
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
 class VerifyReport:
     """How the store compares with source files, one row per series (symbol, timeframe,
     adjustment) in ``series``."""

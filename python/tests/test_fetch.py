@@ -87,7 +87,7 @@ def test_fetch_equals_the_reference_on_the_typed_layout(original_table):
     host, port, ks, session = original_table
     with barstore.connect(f"cql://{host}:{port}/{ks}?table=minute_bars&layout=text") as old:
         copied = old.copy_to(f"cql://{host}:{port}/{ks}?table=bars_1m")
-    assert copied["rows"] == 8507
+    assert (copied.series, copied.months, copied.rows) == (1, 2, 8507)
     # a 5-minute series of the same symbol beside it: fetch_minute_data reads the 1min one
     with barstore.connect(f"cql://{host}:{port}/{ks}?table=bars_1m") as typed:
         five = typed.load(barstore_data() / "AAPL_5min_sample.csv", progress=False)

@@ -97,3 +97,27 @@ def test_the_embedded_store_is_a_hive_dataset_of_series(tmp_path, data):
     assert counts == [("1d", "adjsplit", 11), ("1h", "adjsplit", 176),
                       ("1min", "adjsplit", 8507), ("1min", "unadjusted", 2337),
                       ("5min", "adjsplit", 2046)]
+
+
+def test_listings_have_one_schema_whatever_their_rows(store, download):
+    """Listings arrive as the library's tables: the same column types on every store and
+    whether or not a column holds a null."""
+    listed = store.symbols()
+    assert dict(listed.dtypes.astype(str)) == {
+        "symbol": "object", "timeframe": "object", "adjustment": "object", "rows": "int64",
+        "first": "datetime64[ns]", "last": "datetime64[ns]", "tz": "object"}
+    daily = listed.set_index("timeframe").loc["1d"]
+    assert (daily["first"], daily["last"]) == (pd.Timestamp("2024-04-29"),
+                                               pd.Timestamp("2024-05-13"))
+    days = store.check("AAPL", "2024-05-01", "2024-05-03", timeframe="1min",
+                       adjustment="adjsplit")
+    assert days["date"].dtype == "datetime64[ns]"
+    assert days["expected"].dtype == "Int64" and days["present"].dtype == "int64"
+    hourly = store.check("AAPL", "2024-05-01", "2024-05-03", timeframe="1h")
+    assert hourly["expected"].isna().all() and hourly["expected"].dtype == "Int64"
+    checked = store.verify(download).series
+    assert dict(checked.dtypes.astype(str)) == {
+        "symbol": "object", "timeframe": "object", "adjustment": "object",
+        "source_rows": "int64", "store_rows": "int64", "missing": "int64", "extra": "int64",
+        "different": "int64"}
+    assert store.actions().dtypes["recorded"] == "datetime64[ns, UTC]"

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 
 /// What to read of a symbol, as `Store.read` takes it (`check` uses the range and the
 /// series). `None` leaves the library's default.
-#[derive(FromPyObject)]
+#[derive(Clone, FromPyObject)]
 #[pyo3(from_item_all)]
 pub(crate) struct Slice {
     start: Option<String>,

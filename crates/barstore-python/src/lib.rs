@@ -1,31 +1,30 @@
 //! `barstore._native`: the Python package's bridge to the barstore library.
 //!
 //! Only translation lives here: Python arguments to library options, library results
-//! to Python values, library errors to the `barstore.Error` family. Bars cross into
-//! Python as an Arrow C stream in a PyCapsule, so pyarrow adopts the Rust buffers
-//! without copying them. Long calls run with the GIL released; a load runs on its own
+//! to Python values, library errors to the `barstore.Error` family. Results cross in
+//! two shapes ([`crossing`]): tables (bars and every listing) as Arrow, reports as
+//! JSON. Long calls run with the GIL released; a load runs on its own
 //! thread while the calling thread reports progress and watches for Ctrl-C.
 
 mod args;
+mod crossing;
 mod errors;
 mod progress;
-mod rows;
 
 use args::{Input, Slice};
+use crossing::{reader, report, stream, table};
 use errors::to_py;
 use progress::Counters;
-use rows::{ActionRow, ActionsLoaded, SeriesRow, VerifyResult};
 
-use arrow::array::{RecordBatchIterator, RecordBatchReader};
-use arrow::ffi_stream::FFI_ArrowArrayStream;
+use arrow::array::RecordBatchReader;
 use barstore::exchange::Calendar;
 use barstore::load::{load, NoProgress};
 use barstore::panel::{pivot_column, read_panel, PanelRequest, PanelStream, Symbols};
 use barstore::read::read;
 use barstore::settings::{CqlChoices, LoadChoices};
 use barstore::store::{self, Store};
+use barstore::tables;
 use barstore::verify::verify;
-use barstore::zone::Zone;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
@@ -97,7 +96,7 @@ impl NativeStore {
         self.store.location()
     }
 
-    /// Loads files; returns the report as a dict. `progress(dict)` is called about ten
+    /// Loads files; returns the report. `progress(dict)` is called about ten
     /// times a second from the calling thread.
     #[pyo3(signature = (paths, input, force=false, errors=None, progress=None))]
     fn load<'py>(
@@ -108,7 +107,7 @@ impl NativeStore {
         force: bool,
         errors: Option<PathBuf>,
         progress: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<String> {
         let opts = LoadChoices {
             input: input.choices(),
             force,
@@ -144,25 +143,10 @@ impl NativeStore {
         }
         let report = report.map_err(to_py)?;
         counters.report(py, &progress)?;
-        let d = PyDict::new(py);
-        d.set_item("files", report.files)?;
-        d.set_item("loaded", report.loaded)?;
-        d.set_item("skipped", report.skipped)?;
-        let failed: Vec<(String, String)> = report
-            .failed
-            .iter()
-            .map(|(file, why)| (file.clone(), why.to_string()))
-            .collect();
-        d.set_item("failed", failed)?;
-        d.set_item("rows", report.rows)?;
-        d.set_item("rejected", report.rejected)?;
-        d.set_item("warnings", report.warnings)?;
-        d.set_item("seconds", report.seconds)?;
-        d.set_item("error_log", report.error_log)?;
-        Ok(d)
+        Ok(crossing::report(&report))
     }
 
-    /// Reads one symbol as an Arrow C stream capsule.
+    /// Reads one symbol: a table.
     fn read_arrow<'py>(
         &self,
         py: Python<'py>,
@@ -175,14 +159,11 @@ impl NativeStore {
         let batch = py
             .detach(move || read(store.as_ref(), &req).map(|f| f.into_batch(utc)))
             .map_err(to_py)?;
-        let schema = batch.schema();
-        let stream =
-            FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new(vec![Ok(batch)], schema)));
-        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+        table(py, batch)
     }
 
-    /// Reads many symbols (all when `symbols` is `None`) in parallel: an Arrow C stream
-    /// capsule and the symbols left out as not stored. With `pivot`, one wide table;
+    /// Reads many symbols (all when `symbols` is `None`) in parallel: a table stream
+    /// and the symbols left out as not stored. With `pivot`, one wide table;
     /// else `form` says which long one: `long` (one table), `indexed` (its timestamps
     /// dictionary-encoded, for a pandas index) or `batches` (a stream read a few
     /// symbols at a time).
@@ -236,115 +217,83 @@ impl NativeStore {
                     None if indexed => panel.into_long_indexed(utc),
                     None => panel.into_long(utc),
                 };
-                let schema = batch.schema();
-                Ok((
-                    Box::new(RecordBatchIterator::new(vec![Ok(batch)], schema)) as _,
-                    missing,
-                ))
+                Ok((reader(batch), missing))
             })
             .map_err(to_py)?;
-        let stream = FFI_ArrowArrayStream::new(reader);
-        Ok((
-            PyCapsule::new_with_value(py, stream, c"arrow_array_stream")?,
-            missing,
-        ))
+        Ok((stream(py, reader)?, missing))
     }
 
-    /// Checks one symbol's series day by day; the report as JSON (see
-    /// `barstore::check::SeriesReport`).
-    fn check(&self, py: Python<'_>, symbol: String, slice: Slice) -> PyResult<String> {
-        let req = slice.choices(symbol).resolve().map_err(to_py)?;
-        let store = self.store.clone();
-        let report = py
-            .detach(move || barstore::check::check(store.as_ref(), &req))
-            .map_err(to_py)?;
-        Ok(serde_json::to_string(&report).expect("a report serialises"))
-    }
-
-    /// `(symbol, timeframe, adjustment, rows, first, last, zone)` per series; first and
-    /// last as exchange wall-clock milliseconds.
-    fn symbols(&self, py: Python<'_>) -> PyResult<Vec<SeriesRow>> {
-        let store = self.store.clone();
-        let infos = py.detach(move || store.series()).map_err(to_py)?;
-        // a zone per name, not per series: the whole market shares a few
-        let mut zones: std::collections::HashMap<String, Zone> = Default::default();
-        infos
+    /// Checks each symbol's series day by day: a table of days
+    /// ([`barstore::tables::checked`]).
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        symbols: Vec<String>,
+        slice: Slice,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let requests = symbols
             .into_iter()
-            .map(|s| {
-                let z = match zones.entry(s.zone.clone()) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(Zone::new(&s.zone).map_err(to_py)?)
-                    }
-                };
-                let (first, last) = (z.utc_ms_to_local(s.first), z.utc_ms_to_local(s.last));
-                let series = s.series;
-                Ok((
-                    series.symbol,
-                    series.timeframe.to_string(),
-                    series.adjustment.to_string(),
-                    s.rows,
-                    first * 1000,
-                    last * 1000,
-                    s.zone,
-                ))
+            .map(|symbol| slice.clone().choices(symbol).resolve())
+            .collect::<barstore::Result<Vec<_>>>()
+            .map_err(to_py)?;
+        let store = self.store.clone();
+        let reports = py
+            .detach(move || {
+                requests
+                    .iter()
+                    .map(|req| barstore::check::check(store.as_ref(), req))
+                    .collect::<barstore::Result<Vec<_>>>()
             })
-            .collect()
+            .map_err(to_py)?;
+        table(py, tables::checked(&reports))
     }
 
-    /// Loads an actions CSV: `(rows, added, changed, unchanged, [(line, reason)])`.
+    /// The stored series: a table ([`barstore::tables::series`]).
+    fn symbols<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        let store = self.store.clone();
+        let batch = py
+            .detach(move || tables::series(&store.series()?))
+            .map_err(to_py)?;
+        table(py, batch)
+    }
+
+    /// Loads an actions CSV; returns the report.
     #[pyo3(signature = (path, calendar=None))]
     fn load_actions(
         &self,
         py: Python<'_>,
         path: PathBuf,
         calendar: Option<String>,
-    ) -> PyResult<ActionsLoaded> {
+    ) -> PyResult<String> {
         let calendar = match calendar {
             Some(c) => c.parse().map_err(to_py)?,
-            None => barstore::exchange::Calendar::UsEquity,
+            None => Calendar::UsEquity,
         };
         let store = self.store.clone();
         let r = py
             .detach(move || barstore::adjust::load_actions(store.as_ref(), &path, calendar))
             .map_err(to_py)?;
-        Ok((r.rows, r.added, r.changed, r.unchanged, r.rejected))
+        Ok(report(&r))
     }
 
-    /// The stored action versions of `symbol` (all symbols for `None`), sorted:
-    /// `(symbol, ex_date, kind, split_from, split_to, dividend, source, recorded ms)`;
-    /// only the versions in effect now unless `history`.
+    /// The stored action versions of `symbol` (all symbols for `None`), sorted; only the
+    /// versions in effect now unless `history`: a table ([`barstore::tables::actions`]).
     #[pyo3(signature = (symbol=None, history=false))]
-    fn actions(
+    fn actions<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         symbol: Option<String>,
         history: bool,
-    ) -> PyResult<Vec<ActionRow>> {
+    ) -> PyResult<Bound<'py, PyCapsule>> {
         let store = self.store.clone();
         let rows = py
             .detach(move || barstore::adjust::listed(store.as_ref(), symbol.as_deref(), history))
             .map_err(to_py)?;
-        Ok(rows
-            .iter()
-            .map(|a| {
-                let (from, to, cash) = a.event.values();
-                (
-                    a.symbol.clone(),
-                    barstore::zone::format_date(a.ex_date),
-                    a.event.kind(),
-                    from,
-                    to,
-                    cash,
-                    a.source.clone(),
-                    a.recorded,
-                )
-            })
-            .collect())
+        table(py, tables::actions(&rows))
     }
 
-    /// Copies the series of some symbols (all when empty) to another store; returns
-    /// `(series, months copied, months skipped, rows)`.
+    /// Copies the series of some symbols (all when empty) to another store; returns the
+    /// report.
     #[pyo3(signature = (target, symbols=Vec::new(), force=false))]
     fn copy_to(
         &self,
@@ -352,58 +301,48 @@ impl NativeStore {
         target: &NativeStore,
         symbols: Vec<String>,
         force: bool,
-    ) -> PyResult<(u64, u64, u64, u64)> {
+    ) -> PyResult<String> {
         let (from, to) = (self.store.clone(), target.store.clone());
         let r = py
             .detach(move || {
                 barstore::copy::copy(from.as_ref(), to.as_ref(), &symbols, force, &NoProgress)
             })
             .map_err(to_py)?;
-        Ok((r.series, r.months, r.skipped, r.rows))
+        Ok(report(&r))
     }
 
-    /// Compares files with the store: `(identical, [(symbol, timeframe, adjustment,
-    /// source_rows, store_rows, missing, extra, different)], [(file, reason)])`.
-    fn verify(&self, py: Python<'_>, paths: Vec<PathBuf>, input: Input) -> PyResult<VerifyResult> {
+    /// Compares files with the store: the report and its series as a table
+    /// ([`barstore::tables::verified`]).
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        input: Input,
+    ) -> PyResult<(String, Bound<'py, PyCapsule>)> {
         let opts = input.choices().resolve().map_err(to_py)?;
         let store = self.store.clone();
-        let report = py
+        let r = py
             .detach(move || verify(store.as_ref(), &paths, &opts))
             .map_err(to_py)?;
-        Ok((
-            report.identical(),
-            report
-                .series
-                .iter()
-                .map(|d| {
-                    (
-                        d.series.symbol.clone(),
-                        d.series.timeframe.to_string(),
-                        d.series.adjustment.to_string(),
-                        d.source_rows,
-                        d.store_rows,
-                        d.missing,
-                        d.extra,
-                        d.different,
-                    )
-                })
-                .collect(),
-            report.failed,
-        ))
+        Ok((report(&r), table(py, tables::verified(&r))?))
     }
 }
 
-/// The trading days of a calendar between two dates (inclusive):
-/// `(YYYY-MM-DD, open, close)` with open and close in seconds after local midnight.
+/// The trading days of a calendar between two dates (inclusive): a table
+/// ([`barstore::tables::sessions`]).
 #[pyfunction]
-fn sessions(start: &str, end: &str, calendar: &str) -> PyResult<Vec<(String, i64, i64)>> {
+fn sessions<'py>(
+    py: Python<'py>,
+    start: &str,
+    end: &str,
+    calendar: &str,
+) -> PyResult<Bound<'py, PyCapsule>> {
     let calendar: Calendar = calendar.parse().map_err(to_py)?;
     let day = |s: &str| barstore::read::day_of(s).map_err(to_py);
-    Ok(calendar
-        .sessions(day(start)?, day(end)?)
-        .into_iter()
-        .map(|(d, s)| (barstore::zone::format_date(d), s.open, s.close))
-        .collect())
+    table(
+        py,
+        tables::sessions(&calendar.sessions(day(start)?, day(end)?)),
+    )
 }
 
 #[pymodule]

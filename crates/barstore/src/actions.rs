@@ -16,6 +16,7 @@ use crate::exchange::Calendar;
 use crate::parse::parse_date;
 use crate::symbol;
 use crate::zone::{format_date, DAY};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 /// What happened on the ex-date.
@@ -100,7 +101,7 @@ pub fn in_effect(versions: &[Action], as_of: Option<i64>) -> Vec<&Action> {
 }
 
 /// What loading an actions file did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize)]
 pub struct ActionsReport {
     /// Rows read (after the header).
     pub rows: u64,

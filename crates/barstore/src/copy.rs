@@ -15,11 +15,12 @@ use crate::load::Progress;
 use crate::series::Series;
 use crate::store::{ManifestEntry, MonthBars, Store};
 use crate::zone::Zone;
+use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 /// The outcome of a copy.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CopyReport {
     /// Series visited.
     pub series: u64,

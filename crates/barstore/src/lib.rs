@@ -23,6 +23,9 @@
 //!   [`adjust`] keep corporate actions and adjust raw series with them on read; [`verify`] compares a store with its source files, [`check`] with its
 //!   calendar, and [`chart`] draws what it holds.
 //!
+//! [`tables`] gives the listings (series, actions, a verification, a check, sessions)
+//! as Arrow tables, the form the Python package hands to pandas.
+//!
 //! [`settings`] holds every default and turns what a user chose into validated options;
 //! the CLI and the Python module only map their arguments onto it.
 //!
@@ -55,6 +58,7 @@ pub mod settings;
 pub mod source;
 pub mod store;
 pub mod symbol;
+pub mod tables;
 #[doc(hidden)]
 pub mod testing;
 pub mod verify;

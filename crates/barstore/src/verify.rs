@@ -12,6 +12,7 @@ use crate::source::discover;
 use crate::store::{MonthBars, Store};
 use crate::zone::{Zone, DAY};
 use rayon::prelude::*;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -40,6 +41,17 @@ pub struct VerifyReport {
     pub series: Vec<SeriesDiff>,
     /// Source files that could not be read, with the reason.
     pub failed: Vec<(String, String)>,
+}
+
+/// Serialised as its verdict, `{"identical": bool, "failed": [[file, reason]]}`; the
+/// series go as a table ([`crate::tables::verified`]).
+impl Serialize for VerifyReport {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut out = s.serialize_struct("VerifyReport", 2)?;
+        out.serialize_field("identical", &self.identical())?;
+        out.serialize_field("failed", &self.failed)?;
+        out.end()
+    }
 }
 
 impl VerifyReport {

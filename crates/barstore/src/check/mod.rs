@@ -145,6 +145,7 @@ fn day_report(
     let gridded = !daily && 1800 % step == 0;
     let b = &frame.bars;
     let mut report = DayReport {
+        day,
         date: format_date(day),
         trading: session.is_some(),
         close: session.map(|s| hhmm(s.close)).unwrap_or_default(),

@@ -23,6 +23,9 @@ pub struct SeriesReport {
 /// One day of a series.
 #[derive(Clone, Debug, Serialize)]
 pub struct DayReport {
+    /// The day, days since 1970-01-01 (the exchange's date).
+    #[serde(skip)]
+    pub day: i64,
     /// `YYYY-MM-DD`.
     pub date: String,
     /// False on holidays and weekends.
@@ -83,6 +86,23 @@ pub struct Split {
     pub ratio: f64,
     /// The split it looks like (`2:1`: two new shares for one, the price halves).
     pub looks_like: &'static str,
+}
+
+impl Run {
+    /// `HH:MM` for one bar, `HH:MM-HH:MM` for more.
+    pub fn label(&self) -> String {
+        match self.bars {
+            1 => self.from.clone(),
+            _ => format!("{}-{}", self.from, self.to),
+        }
+    }
+}
+
+impl Jump {
+    /// `spike 11:00 +30.0%`.
+    pub fn label(&self) -> String {
+        format!("{} {} {:+.1}%", self.kind, self.time, self.change * 100.0)
+    }
 }
 
 impl Split {
@@ -153,22 +173,14 @@ impl DayReport {
                 ));
             }
             runs => {
-                let runs: Vec<String> = runs
-                    .iter()
-                    .map(|r| match r.bars {
-                        1 => r.from.clone(),
-                        _ => format!("{}-{}", r.from, r.to),
-                    })
-                    .collect();
+                let runs: Vec<String> = runs.iter().map(Run::label).collect();
                 out.push(format!("missing {}", runs.join(" ")));
             }
         }
         if self.zero_volume > 0 {
             out.push(format!("{} zero-volume", self.zero_volume));
         }
-        for j in &self.jumps {
-            out.push(format!("{} {} {:+.1}%", j.kind, j.time, j.change * 100.0));
-        }
+        out.extend(self.jumps.iter().map(Jump::label));
         if let Some(s) = &self.split {
             out.push(format!(
                 "overnight x{:.3}: unadjusted {} split?",

@@ -22,6 +22,7 @@ use crate::series::{Series, Timeframe};
 use crate::source::{discover, Blocks, Source};
 use crate::store::{ManifestEntry, MonthBars, Store};
 use rayon::prelude::*;
+use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -59,8 +60,9 @@ impl Default for LoadOptions {
     }
 }
 
-/// The outcome of a load.
-#[derive(Debug, Default)]
+/// The outcome of a load; serialised as an object of these fields, each failure as
+/// `[file, reason]`.
+#[derive(Debug, Default, Serialize)]
 pub struct LoadReport {
     /// Input files found.
     pub files: u64,
@@ -69,6 +71,7 @@ pub struct LoadReport {
     /// Files skipped as already loaded.
     pub skipped: u64,
     /// Files that could not be loaded, with the reason.
+    #[serde(serialize_with = "reasons")]
     pub failed: Vec<(String, FileError)>,
     /// Rows written.
     pub rows: u64,
@@ -80,6 +83,14 @@ pub struct LoadReport {
     pub seconds: f64,
     /// The error log, when anything was written to it.
     pub error_log: Option<PathBuf>,
+}
+
+/// Failures as `(file, reason)` pairs of strings.
+fn reasons<S: Serializer>(
+    failed: &[(String, FileError)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(failed.iter().map(|(file, why)| (file, why.to_string())))
 }
 
 impl LoadReport {
