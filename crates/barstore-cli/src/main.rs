@@ -6,6 +6,7 @@
 
 mod actions;
 mod load;
+mod pages;
 mod progress;
 mod quality;
 mod read;
@@ -213,6 +214,9 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Load(_)) && store::cql::is_cql_url(&cli.store) {
+        pages::off();
+    }
     let result = cli
         .cql
         .choices()
