@@ -1,4 +1,5 @@
-//! What the test suites share: the one switch for the cases that need a database.
+//! What the test suites share: the one switch for the cases that need a database, and
+//! how many cases a property test runs.
 //!
 //! A case that needs a CQL node asks [`cql_node`] for it. With `BARSTORE_TEST_CQL=host:port`
 //! (which `scripts/test` sets after starting a node) it runs; without it, it is skipped
@@ -7,6 +8,14 @@
 //! missing node into a failure, so that the full suite can never skip silently.
 
 use std::io::Write;
+
+/// Cases per property test: `PROPTEST_CASES` when set (a long campaign), else `default`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// The `host:port` of the node for `case`, or `None` when the case is to be skipped.
 pub fn cql_node(case: &str) -> Option<String> {

@@ -20,12 +20,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
     ProptestConfig {
-        cases,
+        cases: barstore::testing::proptest_cases(64),
         failure_persistence: None,
         ..ProptestConfig::default()
     }

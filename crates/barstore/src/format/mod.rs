@@ -87,6 +87,16 @@ pub struct Layout {
     pub fields: Vec<Field>,
 }
 
+/// The reference layout's fields: `YYYY-MM-DD HH:MM:SS,open,high,low,close,volume`.
+pub const FIRSTRATE: [Field; 6] = [
+    Field::DateTime,
+    Field::Open,
+    Field::High,
+    Field::Low,
+    Field::Close,
+    Field::Volume,
+];
+
 /// How the layout of input files is chosen.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum FormatSpec {
@@ -106,16 +116,7 @@ impl std::str::FromStr for FormatSpec {
         let bad = |reason: String| OptionError::new("format", spec, reason);
         match spec.trim().to_ascii_lowercase().as_str() {
             "auto" => return Ok(FormatSpec::Auto),
-            "firstrate" => {
-                return Ok(FormatSpec::Fields(vec![
-                    Field::DateTime,
-                    Field::Open,
-                    Field::High,
-                    Field::Low,
-                    Field::Close,
-                    Field::Volume,
-                ]))
-            }
+            "firstrate" => return Ok(FormatSpec::Fields(FIRSTRATE.to_vec())),
             _ => {}
         }
         let fields = spec

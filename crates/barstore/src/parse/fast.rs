@@ -11,18 +11,7 @@
 //! decimal parse.
 
 use super::Parser;
-use crate::format::Field;
 use crate::zone::DAY;
-
-/// The layout the fast path reads (with any delimiter).
-pub(super) const FIELDS: [Field; 6] = [
-    Field::DateTime,
-    Field::Open,
-    Field::High,
-    Field::Low,
-    Field::Close,
-    Field::Volume,
-];
 
 /// The most digits a number may have: its digits as an integer stay below 2^53.
 const MAX_DIGITS: usize = 15;
@@ -151,7 +140,7 @@ mod tests {
         let layout = Layout {
             delimiter,
             header: false,
-            fields: super::FIELDS.to_vec(),
+            fields: crate::format::FIRSTRATE.to_vec(),
         };
         Parser::new(layout, Zone::new("America/New_York").unwrap())
     }
@@ -177,12 +166,8 @@ mod tests {
     }
 
     fn config() -> ProptestConfig {
-        let cases = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(256);
         ProptestConfig {
-            cases,
+            cases: crate::testing::proptest_cases(256),
             failure_persistence: None,
             ..ProptestConfig::default()
         }

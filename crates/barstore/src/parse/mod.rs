@@ -153,7 +153,7 @@ impl Parser {
     /// A parser for `layout` whose wall-clock times are in `zone`.
     pub fn new(layout: Layout, zone: Zone) -> Self {
         Parser {
-            fast: layout.fields == fast::FIELDS,
+            fast: layout.fields == crate::format::FIRSTRATE,
             layout,
             zone,
             month_cache: (i64::MIN, Month { year: 0, month: 1 }),
