@@ -105,11 +105,11 @@ impl Parser {
         let (c, pos) = price(data, pos, delimiter)?;
         let (v, end) = number(data, pos)?;
         // the line ends at `\n`, at `\r\n` or with the data
-        match data.get(end) {
-            None | Some(b'\n') => {}
-            Some(b'\r') if matches!(data.get(end + 1), None | Some(b'\n')) => {}
+        let line_end = match data.get(end) {
+            None | Some(b'\n') => end,
+            Some(b'\r') if matches!(data.get(end + 1), None | Some(b'\n')) => end + 1,
             _ => return None,
-        }
+        };
         // positive, high >= low, open and close within [low, high]: else a reason or a
         // warning the general parser words
         if !(lo > 0.0 && hi >= lo && (lo..=hi).contains(&o) && (lo..=hi).contains(&c)) {
@@ -117,12 +117,7 @@ impl Parser {
         }
         let local = days * DAY + h * 3600 + m * 60 + s;
         let utc = self.zone.local_to_utc_ms(local).ok()?;
-        let line_end = if data.get(end) == Some(&b'\r') {
-            end + 1
-        } else {
-            end
-        };
-        Some((line_end.min(data.len()), local, utc, [o, hi, lo, c, v]))
+        Some((line_end, local, utc, [o, hi, lo, c, v]))
     }
 }
 

@@ -182,6 +182,15 @@ impl Parser {
         self.month_cache.1
     }
 
+    /// Adds a good row at `line_no` (local seconds `local`) to `out`.
+    #[inline]
+    fn keep(&mut self, out: &mut Parsed, line_no: u32, local: i64, row: crate::bars::Row) {
+        out.bars.push(row);
+        let month = self.month(local);
+        out.months.push(month);
+        out.lines.push(line_no);
+    }
+
     /// Parses every line of `chunk` (which must end at a line boundary) into `out`.
     pub fn parse_chunk(&mut self, chunk: &[u8]) -> Parsed {
         let mut out = Parsed {
@@ -205,10 +214,7 @@ impl Parser {
             if self.fast {
                 if let Some((end, local, ts, values)) = self.fast_line(data) {
                     start += end + 1;
-                    out.bars.push((ts, values));
-                    let month = self.month(local);
-                    out.months.push(month);
-                    out.lines.push(line_no);
+                    self.keep(&mut out, line_no, local, (ts, values));
                     continue;
                 }
             }
@@ -220,10 +226,7 @@ impl Parser {
             };
             match result {
                 Ok((local, ts, values, warning)) => {
-                    out.bars.push((ts, values));
-                    let month = self.month(local);
-                    out.months.push(month);
-                    out.lines.push(line_no);
+                    self.keep(&mut out, line_no, local, (ts, values));
                     if let Some(reason) = warning {
                         out.rejects.push(Reject {
                             line: line_no as u64,
