@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from . import _native
 from ._convert import (COLUMNS, _ArrowStream, _columns, _frame, _input, _is_one, _long_frame,
-                       _paths, _progress_bar, _report, _slice)
+                       _paths, _progress_bar, _report, _slice, _time_indexed)
 from ._notebook import fetch_minute_data
 from ._reports import ActionsReport, CopyReport, LoadReport, VerifyReport
 from ._errors import (ConnectionError, Error, FileError, InputError, OpenError, OptionError,
@@ -197,8 +197,7 @@ class Store:
         table = self._table(symbols, sel, pivot, missing, "indexed")
         if pivot is None and not _is_one(symbols):
             return _columns(_long_frame(table), cols)
-        df = table.to_pandas(coerce_temporal_nanoseconds=True, split_blocks=True,
-                             self_destruct=True).set_index("timestamp")
+        df = _time_indexed(table)
         if pivot is not None:
             df.columns.name = "symbol"
             return df

@@ -57,7 +57,8 @@ impl Frame {
         if utc {
             bars.into_batch(Some(self.zone.as_str().into()))
         } else {
-            bars.ts = self.local.iter().map(|s| s * 1000).collect();
+            bars.ts = self.local;
+            bars.ts.iter_mut().for_each(|s| *s *= 1000);
             bars.into_batch(None)
         }
     }

@@ -269,8 +269,7 @@ impl TableLayout for Chunked {
             let part = Partition::of(series, month);
             let (key, bucket) = (part.key(series), &part.bucket);
             let (lo, hi) = day_bounds(series, zone, month, start, end);
-            let mut bars = Bars::default();
-            let mut failed = None;
+            let mut rows: Vec<Row> = Vec::new();
             db.pages(
                 || format!("reading {series} {bucket}"),
                 &self.range,
@@ -278,19 +277,16 @@ impl TableLayout for Chunked {
                     key: &key,
                     rest: (cql_date(lo), cql_date(hi)),
                 },
-                |row: Row| {
-                    if failed.is_none() {
-                        if let Err(e) = Self::decode(db, series, row, &mut bars) {
-                            failed = Some(e);
-                        }
-                    }
-                },
+                |row: Row| rows.push(row),
             )
             .await?;
-            match failed {
-                Some(e) => Err(e),
-                None => Ok(trimmed(bars, start, end)),
+            // the month's bars take their final size at once: growing them chunk by chunk
+            // copied each column about twice and faulted in fresh pages at every step
+            let mut bars = Bars::with_capacity(rows.iter().map(|r| r.1.max(0) as usize).sum());
+            for row in rows {
+                Self::decode(db, series, row, &mut bars)?;
             }
+            Ok(trimmed(bars, start, end))
         }
         .boxed_local()
     }
