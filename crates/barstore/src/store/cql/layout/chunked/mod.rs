@@ -221,6 +221,18 @@ impl Chunked {
             ))
         })
     }
+
+    /// Decodes the stored chunks of one month of `series` (sorted by day) into its bars
+    /// with `start <= ts <= end`. The bars take their final size at once: growing them
+    /// chunk by chunk copied each column about twice and faulted in fresh pages at every
+    /// step.
+    fn decoded(db: &Db, series: &Series, rows: Vec<Row>, start: i64, end: i64) -> Result<Bars> {
+        let mut out = Bars::with_capacity(rows.iter().map(|r| r.1.max(0) as usize).sum());
+        for row in rows {
+            Self::decode(db, series, row, &mut out)?;
+        }
+        Ok(trimmed(out, start, end))
+    }
 }
 
 impl TableLayout for Chunked {
@@ -280,13 +292,7 @@ impl TableLayout for Chunked {
                 |row: Row| rows.push(row),
             )
             .await?;
-            // the month's bars take their final size at once: growing them chunk by chunk
-            // copied each column about twice and faulted in fresh pages at every step
-            let mut bars = Bars::with_capacity(rows.iter().map(|r| r.1.max(0) as usize).sum());
-            for row in rows {
-                Self::decode(db, series, row, &mut bars)?;
-            }
-            Ok(trimmed(bars, start, end))
+            Self::decoded(db, series, rows, start, end)
         }
         .boxed_local()
     }
@@ -307,8 +313,7 @@ impl TableLayout for Chunked {
             let (lo, hi) = day_bounds(one, zone, month, start, end);
             let symbols: Vec<&str> = series.iter().map(|s| s.symbol.as_str()).collect();
             let (tf, bucket) = (one.timeframe.to_string(), month.to_string());
-            let mut by_symbol: HashMap<String, Bars> = HashMap::new();
-            let mut failed = None;
+            let mut by_symbol: HashMap<String, Vec<Row>> = HashMap::new();
             db.pages(
                 || format!("reading {} symbols {bucket}", symbols.len()),
                 &self.group,
@@ -321,29 +326,20 @@ impl TableLayout for Chunked {
                     cql_date(hi),
                 ),
                 |r: Named| {
-                    if failed.is_some() {
-                        return;
-                    }
                     let row = (
                         r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12,
                     );
-                    let Some(s) = series.iter().find(|s| s.symbol == r.0) else {
-                        return;
-                    };
-                    let bars = by_symbol.entry(r.0).or_default();
-                    if let Err(e) = Self::decode(db, s, row, bars) {
-                        failed = Some(e);
-                    }
+                    by_symbol.entry(r.0).or_default().push(row);
                 },
             )
             .await?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            Ok(series
+            series
                 .iter()
-                .map(|s| trimmed(by_symbol.remove(&s.symbol).unwrap_or_default(), start, end))
-                .collect())
+                .map(|s| {
+                    let rows = by_symbol.remove(&s.symbol).unwrap_or_default();
+                    Self::decoded(db, s, rows, start, end)
+                })
+                .collect()
         }
         .boxed_local()
     }
