@@ -7,9 +7,13 @@ use super::*;
 /// Attempts a write of one month makes while other writers keep changing it.
 pub(super) const ATTEMPTS: u32 = 30;
 
-/// Blob bytes per conditional batch: under Cassandra's default batch size limit (50 KiB),
-/// so that a month of chunks goes in a few transactions on any cluster.
-pub(super) const BATCH_BYTES: usize = 40 * 1024;
+/// Blob bytes per conditional batch. A batch of one partition is exempt from the
+/// servers' batch size thresholds (Cassandra and ScyllaDB check only batches spanning
+/// partitions), and each transaction costs the node a Paxos round whatever its size, so
+/// a month of minute bars (a few hundred KB at most) goes in one; the bound keeps a batch
+/// far below the largest mutation a node accepts (half a commit-log segment, 16 MiB by
+/// default).
+pub(super) const BATCH_BYTES: usize = 2 * 1024 * 1024;
 
 /// Months written at once by one write.
 pub(super) const MONTH_CONCURRENCY: usize = 4;
