@@ -53,6 +53,14 @@ impl Bars {
         }
     }
 
+    /// Makes room for `n` more bars (as [`Vec::reserve`]).
+    pub fn reserve(&mut self, n: usize) {
+        self.ts.reserve(n);
+        for c in self.values_mut() {
+            c.reserve(n);
+        }
+    }
+
     /// Number of bars.
     pub fn len(&self) -> usize {
         self.ts.len()
@@ -214,6 +222,26 @@ impl Bars {
         a..b.max(a)
     }
 
+    /// Drops the bars from index `at` on with a `ts` outside `start..=end`: a read's
+    /// output trims what it just appended, moving no more than that.
+    pub fn keep_within(&mut self, at: usize, start: i64, end: i64) {
+        let r = {
+            let tail = &self.ts[at..];
+            let a = tail.partition_point(|&t| t < start);
+            a..tail.partition_point(|&t| t <= end).max(a)
+        };
+        if r == (0..self.len() - at) {
+            return;
+        }
+        let (keep_to, drop_to) = (at + r.end, at + r.start);
+        self.ts.truncate(keep_to);
+        self.ts.drain(at..drop_to);
+        for c in self.values_mut() {
+            c.truncate(keep_to);
+            c.drain(at..drop_to);
+        }
+    }
+
     /// A copy of the bars in an index range.
     pub fn slice(&self, r: std::ops::Range<usize>) -> Bars {
         Bars {
@@ -264,5 +292,20 @@ mod tests {
         let r = a.range(0, 1);
         assert_eq!(r, 0..1);
         assert_eq!(a.range(2, 5), 1..1);
+    }
+
+    #[test]
+    fn keep_within_trims_only_the_tail() {
+        let all = bars(&[(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0), (5, 5.0), (6, 6.0)]);
+        let mut b = all.clone();
+        b.keep_within(2, 4, 5);
+        assert_eq!(b, bars(&[(1, 1.0), (2, 2.0), (4, 4.0), (5, 5.0)]));
+        let mut b = all.clone();
+        b.keep_within(3, i64::MIN, i64::MAX);
+        assert_eq!(b, all);
+        b.keep_within(4, 7, 9);
+        assert_eq!(b, bars(&[(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]));
+        b.keep_within(0, 2, 3);
+        assert_eq!(b, bars(&[(2, 2.0), (3, 3.0)]));
     }
 }

@@ -121,6 +121,7 @@ contract! {
     the_manifest_records_files_with_their_series: [embedded, chunked, typed, text];
     many_symbols_read_as_one_panel_exactly: [embedded, chunked, typed, text];
     appended_days_read_back_with_the_history_and_counts: [embedded, chunked, typed, text];
+    a_long_history_reads_exactly_whole_and_in_ranges: [embedded, chunked, typed, text];
     action_versions_are_kept_and_listed_by_symbol: [embedded, chunked, typed, text];
 }
 
@@ -433,6 +434,36 @@ fn appended_days_read_back_with_the_history_and_counts(subject: &Subject) {
     store.compact().unwrap();
     assert_exact(&all(store, &s), &want, "after compact");
     assert_eq!(store.series().unwrap()[0].rows, want.len() as u64);
+}
+
+/// Five years of months: reads fetch them several months to a request, appended in
+/// order to one output; a range from the middle of one month to the middle of another
+/// is trimmed at both ends.
+fn a_long_history_reads_exactly_whole_and_in_ranges(subject: &Subject) {
+    let store = subject.store.as_ref();
+    let s = subject.series("IBM", "1min", "adjsplit");
+    let months: Vec<MonthBars> = (0..60)
+        .map(|i| month_bars(2019 + i / 12, (i % 12 + 1) as u32, 10, 30, 60, i as f64))
+        .collect();
+    store.upsert(&s, &ny(), months.clone()).unwrap();
+    let mut want = Bars::default();
+    for m in &months {
+        want.append(&mut m.bars.clone());
+    }
+    let want = subject.stored(&want);
+    let found = store.lookup(&s.symbol).unwrap();
+    let found = found.iter().find(|f| f.series == s).unwrap();
+    let ranges = [
+        (i64::MIN, i64::MAX, 0..want.len()),
+        (want.ts[45], want.ts[1700], 45..1701),
+        (want.ts[29] + 1, want.ts[30] - 1, 30..30),
+    ];
+    for (lo, hi, r) in ranges {
+        let what = format!("{} {r:?}", store.location());
+        let expected = want.slice(r);
+        assert_exact(&store.scan(&s, lo, hi).unwrap(), &expected, &what);
+        assert_exact(&store.scan_found(found, lo, hi).unwrap(), &expected, &what);
+    }
 }
 
 fn action_versions_are_kept_and_listed_by_symbol(subject: &Subject) {

@@ -82,8 +82,9 @@ pub struct Found {
     pub series: Series,
     /// The zone it was loaded with.
     pub zone: String,
-    /// Its stored months, sorted, when the lookup gave them.
-    pub months: Option<Vec<Month>>,
+    /// Its stored months, sorted, each with its bars as the store counts them (0 when
+    /// it has no count), when the lookup gave them: a read sizes its output by them.
+    pub months: Option<Vec<(Month, u64)>>,
 }
 
 /// What a store holds for one series.

@@ -277,12 +277,18 @@ impl Index {
     /// many-symbol read pays one round trip and one request's work on the node for a
     /// hundred symbols instead of each.
     pub async fn lookup_many(&self, s: &Db, symbols: &[&str]) -> Result<Vec<Vec<Found>>> {
-        type Months = BTreeMap<(String, String, String), (Option<String>, Vec<Month>)>;
+        type Months = BTreeMap<(String, String, String), (Option<String>, Vec<(Month, u64)>)>;
         let mut found: Months = BTreeMap::new();
-        let mut add = |sym: String, tf: String, adj: String, bucket: &str, zone: Option<String>| {
+        let mut add = |sym: String,
+                       tf: String,
+                       adj: String,
+                       bucket: &str,
+                       zone: Option<String>,
+                       bars: Option<i64>| {
             let e = found.entry((sym, tf, adj)).or_default();
             e.0 = e.0.take().or(zone);
-            e.1.extend(Month::parse(bucket));
+            let bars = bars.map_or(0, |n| n.max(0) as u64);
+            e.1.extend(Month::parse(bucket).map(|m| (m, bars)));
         };
         let what = || match symbols {
             [one] => format!("looking up {one}"),
@@ -303,7 +309,7 @@ impl Index {
                             ((n, lo.0, hi.0), at),
                         ));
                     }
-                    add(sym, tf, adj, &bucket, zone)
+                    add(sym, tf, adj, &bucket, zone, n)
                 },
             )
             .await?;
@@ -320,6 +326,7 @@ impl Index {
                         Adjustment::NONE.to_string(),
                         &bucket,
                         zone,
+                        None,
                     )
                 },
             )
@@ -340,7 +347,7 @@ impl Index {
             };
             if zone.is_some() {
                 let mut known = self.known();
-                for m in &months {
+                for (m, _) in &months {
                     known.entry((series.clone(), *m)).or_insert(None);
                 }
             }

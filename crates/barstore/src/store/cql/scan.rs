@@ -3,8 +3,13 @@
 
 use super::*;
 
-/// Months read at once.
+/// Requests of a read at once.
 pub(super) const READ_CONCURRENCY: usize = 16;
+
+/// Months one request of a read asks for, at most. The node's work per request
+/// outweighs its work per month: reading 87 months of minute bars 6 to a request took
+/// it 40% less CPU than a request a month, and 15 to a request little less again.
+pub(super) const MONTHS_PER_REQUEST: usize = 12;
 
 /// Symbols whose month one request of a many-symbol read reads, at most.
 pub(super) const GROUP_READ: usize = 50;
@@ -18,10 +23,14 @@ impl Cql {
         };
         let (first, last) = month_bounds(&zone, start, end);
         let months = layout.months(&self.db, series, first, last).await?;
-        self.scan_months(series, &zone, months, start, end).await
+        self.scan_months(series, &zone, months, start, end, 0).await
     }
 
-    /// The bars of `series` in `months` with `start <= ts <= end`, months in parallel.
+    /// The bars of `series` in `months` with `start <= ts <= end`: runs of months
+    /// fetched concurrently (as few requests as keep [`READ_CONCURRENCY`] of them busy)
+    /// and appended in order to one output with room for `bars` (the index's count of
+    /// the months' bars; pages beyond what is written are never touched, so a count
+    /// above the bars in range costs nothing).
     pub(super) async fn scan_months(
         &self,
         series: &Series,
@@ -29,16 +38,19 @@ impl Cql {
         months: Vec<Month>,
         start: i64,
         end: i64,
+        bars: usize,
     ) -> Result<Bars> {
         let layout = self.layout().await?;
-        let parts: Vec<Bars> = futures::stream::iter(months)
-            .map(|m| layout.read(&self.db, series, zone, m, start, end))
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let mut out = Bars::with_capacity(parts.iter().map(Bars::len).sum());
-        for mut p in parts {
-            out.append(&mut p);
+        let mut out = Bars::with_capacity(bars);
+        let run = months
+            .len()
+            .div_ceil(READ_CONCURRENCY)
+            .clamp(1, MONTHS_PER_REQUEST);
+        let mut fetched = futures::stream::iter(months.chunks(run))
+            .map(|run| layout.fetch(&self.db, series, zone, run, start, end))
+            .buffered(READ_CONCURRENCY);
+        while let Some(append) = fetched.try_next().await? {
+            append(&mut out)?;
         }
         Ok(out)
     }
@@ -63,7 +75,7 @@ impl Cql {
             };
             let (first, last) = month_bounds(zone, *start, *end);
             let s = &found.series;
-            for m in months.iter().filter(|m| m.within(first, last)) {
+            for (m, _) in months.iter().filter(|(m, _)| m.within(first, last)) {
                 let key = (
                     s.timeframe.to_string(),
                     s.adjustment.to_string(),
@@ -134,12 +146,13 @@ impl Cql {
         symbol::validate(&found.series.symbol)?;
         let zone = Zone::new(&found.zone)?;
         let (first, last) = month_bounds(&zone, start, end);
-        let months = months
+        let (months, bars): (Vec<Month>, Vec<u64>) = months
             .iter()
+            .filter(|(m, _)| m.within(first, last))
             .copied()
-            .filter(|m| m.within(first, last))
-            .collect();
-        self.block_on(self.scan_months(&found.series, &zone, months, start, end))
+            .unzip();
+        let bars = bars.iter().sum::<u64>() as usize;
+        self.block_on(self.scan_months(&found.series, &zone, months, start, end, bars))
     }
 }
 

@@ -29,6 +29,10 @@ use scylla::serialize::row::SerializeRow;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 
+/// Months' bars as [`TableLayout::fetch`] gets them: appending them to an output
+/// decodes them.
+pub type Fetched<'a> = Box<dyn FnOnce(&mut Bars) -> Result<()> + 'a>;
+
 /// The statements that create the tables of layout `kind` (besides the manifest), when
 /// barstore creates them; `auto` means chunked.
 pub fn create(kind: Kind, t: &Target, compaction: &str) -> Vec<String> {
@@ -98,6 +102,37 @@ pub trait TableLayout: Send + Sync {
         start: i64,
         end: i64,
     ) -> LocalBoxFuture<'a, Result<Bars>>;
+
+    /// [`TableLayout::read`] of a run of `months` (consecutive months of a read,
+    /// sorted), fetched but not yet decoded: the returned step appends their bars to the
+    /// read's output. A read fetches its runs concurrently and appends them in order to
+    /// one output sized by the index's counts, so that no month's bars are decoded into
+    /// memory of their own and copied again. Layouts that can read a run in one request
+    /// do; the others read its months one after another.
+    fn fetch<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a Series,
+        zone: &'a Zone,
+        months: &'a [Month],
+        start: i64,
+        end: i64,
+    ) -> LocalBoxFuture<'a, Result<Fetched<'a>>> {
+        async move {
+            let mut parts = Vec::with_capacity(months.len());
+            for &m in months {
+                parts.push(self.read(db, series, zone, m, start, end).await?);
+            }
+            let append: Fetched<'a> = Box::new(move |out: &mut Bars| {
+                for mut p in parts {
+                    out.append(&mut p);
+                }
+                Ok(())
+            });
+            Ok(append)
+        }
+        .boxed_local()
+    }
 
     /// [`TableLayout::read`] of one month of each of `series` (all of one timeframe and
     /// adjustment, in zone `zone`); layouts that can read them in one request do.

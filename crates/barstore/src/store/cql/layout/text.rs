@@ -142,8 +142,9 @@ impl TableLayout for Text {
             let key = [series.symbol.as_str(), &bucket];
             let mut zone = self.zone.clone();
             let (mut lo, mut hi) = (String::new(), String::new());
+            // times are stored to the second: the first bound rounds up to one
             format_local(
-                zone.utc_ms_to_local(start.max(-62_135_596_800_000)),
+                zone.utc_ms_to_local(start.max(-62_135_596_800_000) + 999),
                 &mut lo,
             );
             format_local(zone.utc_ms_to_local(end.min(253_402_300_799_000)), &mut hi);

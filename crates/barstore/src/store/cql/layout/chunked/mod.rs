@@ -26,7 +26,7 @@
 //! The month's stats go to the index with the version as their write time, so the stats
 //! of the latest version win whatever order writers finish in.
 
-use super::{Kind, TableLayout};
+use super::{Fetched, Kind, TableLayout};
 use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::chunk;
@@ -69,6 +69,7 @@ pub fn create(t: &Target, compaction: &str) -> Vec<String> {
 pub struct Chunked {
     index: Index,
     range: PreparedStatement,
+    run: PreparedStatement,
     group: PreparedStatement,
     writes: tokio::sync::OnceCell<Writes>,
 }
@@ -150,16 +151,6 @@ fn day_bounds(series: &Series, zone: &Zone, month: Month, start: i64, end: i64) 
     )
 }
 
-/// `bars` with `start <= ts <= end`.
-fn trimmed(bars: Bars, start: i64, end: i64) -> Bars {
-    let r = bars.range(start, end);
-    if r.len() == bars.len() {
-        bars
-    } else {
-        bars.slice(r)
-    }
-}
-
 /// A stored chunk with its symbol, as a read of several symbols gets it.
 type Named = (
     String,
@@ -204,6 +195,7 @@ impl Chunked {
                     "SELECT {COLUMNS} FROM {ks}.{tb} WHERE {key} AND day >= ? AND day <= ?"
                 ))
                 .await?,
+            run: db.prepare(format!("SELECT {COLUMNS} FROM {ks}.{tb} WHERE symbol = ? AND timeframe = ? AND adjustment = ? AND bucket IN ? AND day >= ? AND day <= ?")).await?,
             group: db.prepare(format!("SELECT symbol, {COLUMNS} FROM {ks}.{tb} WHERE symbol IN ? AND timeframe = ? AND adjustment = ? AND bucket = ? AND day >= ? AND day <= ?")).await?,
             writes: tokio::sync::OnceCell::new(),
         })
@@ -222,16 +214,64 @@ impl Chunked {
         })
     }
 
-    /// Decodes the stored chunks of one month of `series` (sorted by day) into its bars
-    /// with `start <= ts <= end`. The bars take their final size at once: growing them
-    /// chunk by chunk copied each column about twice and faulted in fresh pages at every
-    /// step.
-    fn decoded(db: &Db, series: &Series, rows: Vec<Row>, start: i64, end: i64) -> Result<Bars> {
-        let mut out = Bars::with_capacity(rows.iter().map(|r| r.1.max(0) as usize).sum());
+    /// Appends the bars with `start <= ts <= end` of the stored chunks of one month of
+    /// `series` (sorted by day) to `out`, which makes room for the chunks' bar count at
+    /// once: growing it chunk by chunk copied each column about twice and faulted in
+    /// fresh pages at every step.
+    fn decode_into(
+        db: &Db,
+        series: &Series,
+        rows: Vec<Row>,
+        start: i64,
+        end: i64,
+        out: &mut Bars,
+    ) -> Result<()> {
+        let at = out.len();
+        out.reserve(rows.iter().map(|r| r.1.max(0) as usize).sum());
         for row in rows {
-            Self::decode(db, series, row, &mut out)?;
+            Self::decode(db, series, row, out)?;
         }
-        Ok(trimmed(out, start, end))
+        out.keep_within(at, start, end);
+        Ok(())
+    }
+
+    /// The stored chunks of `months` (sorted) of `series` that `start..=end` touches,
+    /// sorted by day: one request, by the partition's key where it is one month (the
+    /// driver then sends it to a replica of that partition).
+    async fn rows(
+        &self,
+        db: &Db,
+        series: &Series,
+        zone: &Zone,
+        months: &[Month],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Row>> {
+        let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
+            return Ok(Vec::new());
+        };
+        let days = (
+            cql_date(day_bounds(series, zone, first, start, end).0),
+            cql_date(day_bounds(series, zone, last, start, end).1),
+        );
+        let part = Partition::of(series, first);
+        let what = || format!("reading {series} {} to {last}", part.bucket);
+        let mut rows: Vec<Row> = Vec::new();
+        let add = |row: Row| rows.push(row);
+        if months.len() == 1 {
+            let rest = days;
+            let key = part.key(series);
+            db.pages(what, &self.range, Keyed { key: &key, rest }, add)
+                .await?;
+        } else {
+            let buckets: Vec<String> = months.iter().map(Month::to_string).collect();
+            let [symbol, timeframe, adjustment, _] = part.key(series);
+            let values = (symbol, timeframe, adjustment, &buckets, days.0, days.1);
+            db.pages(what, &self.run, values, add).await?;
+            // the node returns partitions in its own order
+            rows.sort_unstable_by_key(|r| r.0 .0);
+        }
+        Ok(rows)
     }
 }
 
@@ -278,21 +318,29 @@ impl TableLayout for Chunked {
         end: i64,
     ) -> LocalBoxFuture<'a, Result<Bars>> {
         async move {
-            let part = Partition::of(series, month);
-            let (key, bucket) = (part.key(series), &part.bucket);
-            let (lo, hi) = day_bounds(series, zone, month, start, end);
-            let mut rows: Vec<Row> = Vec::new();
-            db.pages(
-                || format!("reading {series} {bucket}"),
-                &self.range,
-                Keyed {
-                    key: &key,
-                    rest: (cql_date(lo), cql_date(hi)),
-                },
-                |row: Row| rows.push(row),
-            )
-            .await?;
-            Self::decoded(db, series, rows, start, end)
+            let rows = self.rows(db, series, zone, &[month], start, end).await?;
+            let mut out = Bars::default();
+            Self::decode_into(db, series, rows, start, end, &mut out)?;
+            Ok(out)
+        }
+        .boxed_local()
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        db: &'a Db,
+        series: &'a Series,
+        zone: &'a Zone,
+        months: &'a [Month],
+        start: i64,
+        end: i64,
+    ) -> LocalBoxFuture<'a, Result<Fetched<'a>>> {
+        async move {
+            let rows = self.rows(db, series, zone, months, start, end).await?;
+            let append: Fetched<'a> = Box::new(move |out: &mut Bars| {
+                Self::decode_into(db, series, rows, start, end, out)
+            });
+            Ok(append)
         }
         .boxed_local()
     }
@@ -337,7 +385,9 @@ impl TableLayout for Chunked {
                 .iter()
                 .map(|s| {
                     let rows = by_symbol.remove(&s.symbol).unwrap_or_default();
-                    Self::decoded(db, s, rows, start, end)
+                    let mut out = Bars::default();
+                    Self::decode_into(db, s, rows, start, end, &mut out)?;
+                    Ok(out)
                 })
                 .collect()
         }
