@@ -112,15 +112,36 @@ pub fn decode(
     result
 }
 
-/// The smallest scale at which every value is a whole number of ticks, if any.
-fn scale_of(values: &[f64]) -> Option<u32> {
-    (0..=MAX_SCALE).find(|&s| {
+/// The smallest scale at which every value is a whole number of ticks, if any, with the
+/// values as ticks of that scale.
+fn ticks_of(values: &[f64]) -> Option<(u32, Vec<i64>)> {
+    let mut ticks = Vec::with_capacity(values.len());
+    (0..=MAX_SCALE).find_map(|s| {
         let p = 10f64.powi(s as i32);
-        values.iter().all(|&x| {
-            let t = (x * p).round();
-            t.abs() < 9.0e15 && (t / p).to_bits() == x.to_bits()
-        })
+        ticks.clear();
+        for &x in values {
+            let t = whole(x * p);
+            if !(t.abs() < 9.0e15 && (t / p).to_bits() == x.to_bits()) {
+                return None;
+            }
+            ticks.push(t as i64);
+        }
+        Some((s, std::mem::take(&mut ticks)))
     })
+}
+
+/// `x` rounded to a whole number (ties to even) by adding and taking away 2^52, where
+/// the fraction bits run out: inline arithmetic, where `f64::round` is a call into libm
+/// on the baseline x86-64 target. Values too large to have a fraction come back as they
+/// are (NaN and infinities included).
+fn whole(x: f64) -> f64 {
+    const FRACTIONLESS: f64 = 4_503_599_627_370_496.0;
+    if x.abs() < FRACTIONLESS {
+        let b = FRACTIONLESS.copysign(x);
+        (x + b) - b
+    } else {
+        x
+    }
 }
 
 #[cfg(test)]

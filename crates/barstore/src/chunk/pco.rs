@@ -11,7 +11,7 @@
 //! prices let it look for a common multiple (a day of whole cents in a file of four
 //! decimals), which is worth a fifth of their size on real files.
 
-use super::{scale_of, ChunkError, MAX_SCALE, RAW};
+use super::{ticks_of, ChunkError, MAX_SCALE, RAW};
 use crate::bars::Bars;
 use pco::standalone::{simple_compress, simple_decompress_into};
 use pco::{ChunkConfig, DeltaSpec, ModeSpec};
@@ -48,10 +48,8 @@ fn compressed<T: pco::data_types::Number>(values: &[T], column: Column) -> Vec<u
 /// The blobs of bars `range`: `ts, open, high, low, close, volume`.
 pub(super) fn encode(bars: &Bars, r: Range<usize>) -> [Vec<u8>; 6] {
     let floats = |values: &[f64], column: Column| -> Vec<u8> {
-        match scale_of(values) {
-            Some(s) => {
-                let p = 10f64.powi(s as i32);
-                let ticks: Vec<i64> = values.iter().map(|&x| (x * p).round() as i64).collect();
+        match ticks_of(values) {
+            Some((s, ticks)) => {
                 let mut out = vec![s as u8];
                 out.extend(compressed(&ticks, column));
                 out

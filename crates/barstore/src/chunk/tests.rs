@@ -69,6 +69,15 @@ fn any_value_round_trips_through_the_raw_fallback() {
 }
 
 #[test]
+fn a_negative_zero_among_whole_values_keeps_its_sign() {
+    let b = bars(&[
+        (0, [-0.0, 2.0, 1.0, -0.0, 0.0]),
+        (60_000, [3.0, -0.0, 1.0, 4.0, -0.0]),
+    ]);
+    assert_bits(&round_trip(&b), &b);
+}
+
+#[test]
 fn corruption_is_caught_and_leaves_the_output_untouched() {
     let b = bars(&[(0, [1.5; 5]), (60_000, [1.25; 5])]);
     let mut c = encode(&b, 0..2);

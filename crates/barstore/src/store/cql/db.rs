@@ -18,6 +18,7 @@ use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
 use scylla::statement::Consistency;
 use scylla::value::CqlDate;
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -395,6 +396,30 @@ pub async fn schema_query(
     query.set_is_idempotent(true);
     db.retry(what, || db.session.query_unpaged(query.clone(), &values))
         .await
+}
+
+/// The column names of every table of a keyspace, by table (none when it does not
+/// exist): one request where a lookup a table took one each.
+pub async fn keyspace_columns(db: &Db, keyspace: &str) -> Result<HashMap<String, Vec<String>>> {
+    let context = || format!("looking up the tables of keyspace {keyspace}");
+    let rows = schema_query(
+        db,
+        context,
+        "SELECT table_name, column_name FROM system_schema.columns WHERE keyspace_name = ?",
+        (keyspace,),
+    )
+    .await?
+    .into_rows_result()
+    .map_err(|e| cql_error(context(), e))?;
+    let mut tables: HashMap<String, Vec<String>> = HashMap::new();
+    for row in rows
+        .rows::<(String, String)>()
+        .map_err(|e| cql_error(context(), e))?
+    {
+        let (table, column) = row.map_err(|e| cql_error(context(), e))?;
+        tables.entry(table).or_default().push(column);
+    }
+    Ok(tables)
 }
 
 /// The column names of a table (none when it does not exist).

@@ -8,7 +8,7 @@
 //!              rows bigint, symbol text, timeframe text, adjustment text)
 //! ```
 
-use super::db::{columns, cql_error, schema_query, Db};
+use super::db::{cql_error, keyspace_columns, schema_query, Db};
 use super::layout::Kind;
 use super::target::Replication;
 use crate::error::{OpenError, Result};
@@ -83,42 +83,59 @@ pub async fn ensure(db: &Db) -> Result<()> {
         ))
         .await?;
     }
+    // only what is missing is created: a statement that changes nothing still costs
+    // the node a schema digest of every keyspace (a tenth of a CPU-second on a node
+    // with a few dozen tables), which every load and copy used to pay on connecting
+    let tables = keyspace_columns(db, ks).await?;
+    let cols = |table: &str| tables.get(table).map_or(&[][..], Vec::as_slice);
     let kind = match t.layout {
-        Kind::Auto => Kind::of_columns(&columns(db, ks, tb).await?).unwrap_or(Kind::Chunked),
+        Kind::Auto => Kind::of_columns(cols(tb)).unwrap_or(Kind::Chunked),
         named => named,
     };
-    let index = columns(db, ks, &format!("{tb}_symbols")).await?;
-    let had_catalog = !columns(db, ks, &format!("{tb}_catalog")).await?.is_empty();
-    for ddl in super::layout::create(kind, t, opts.compaction.cql()) {
-        run(ddl).await?;
+    let index = cols(&format!("{tb}_symbols"));
+    let mut ddl = Vec::new();
+    if cols(tb).is_empty() || (kind != Kind::Text && index.is_empty()) {
+        ddl.extend(super::layout::create(kind, t, opts.compaction.cql()));
     }
     // an index keyed by series (a new one is) gets its catalog, filled from the index
     // when the index is older than it
-    if kind != Kind::Text && (index.is_empty() || index.iter().any(|c| c == "timeframe")) {
-        run(super::catalog::create_catalog(ks, tb)).await?;
-        if !had_catalog && !index.is_empty() {
-            s.await_schema_agreement()
-                .await
-                .map_err(|e| cql_error("waiting for schema agreement".into(), e))?;
-            super::catalog::fill_catalog(db).await?;
-        }
+    let catalog = kind != Kind::Text
+        && (index.is_empty() || index.iter().any(|c| c == "timeframe"))
+        && cols(&format!("{tb}_catalog")).is_empty();
+    if catalog {
+        ddl.push(super::catalog::create_catalog(ks, tb));
     }
     // a chunked table made before writes were fenced gets the months' version
-    if kind == Kind::Chunked && !columns(db, ks, tb).await?.iter().any(|c| c == "version") {
-        run(format!("ALTER TABLE {ks}.{tb} ADD version bigint static")).await?;
+    let table = cols(tb);
+    if kind == Kind::Chunked && !table.is_empty() && !table.iter().any(|c| c == "version") {
+        ddl.push(format!("ALTER TABLE {ks}.{tb} ADD version bigint static"));
     }
-    run(super::actions::create(db)).await?;
+    if cols(&format!("{tb}_actions")).is_empty() {
+        ddl.push(super::actions::create(db));
+    }
     let manifest = format!("{tb}_manifest");
-    run(format!("CREATE TABLE IF NOT EXISTS {ks}.{manifest} (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text, timeframe text, adjustment text)")).await?;
-    // a manifest made before series existed gets their columns (null: 1min, none)
-    let have = columns(db, ks, &manifest).await?;
-    for column in ["timeframe", "adjustment"] {
-        if !have.iter().any(|c| c == column) {
-            run(format!("ALTER TABLE {ks}.{manifest} ADD {column} text")).await?;
+    let have = cols(&manifest);
+    if have.is_empty() {
+        ddl.push(format!("CREATE TABLE IF NOT EXISTS {ks}.{manifest} (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text, timeframe text, adjustment text)"));
+    } else {
+        // a manifest made before series existed gets their columns (null: 1min, none)
+        for column in ["timeframe", "adjustment"] {
+            if !have.iter().any(|c| c == column) {
+                ddl.push(format!("ALTER TABLE {ks}.{manifest} ADD {column} text"));
+            }
         }
+    }
+    if ddl.is_empty() {
+        return Ok(());
+    }
+    for cql in ddl {
+        run(cql).await?;
     }
     s.await_schema_agreement()
         .await
         .map_err(|e| cql_error("waiting for schema agreement".into(), e))?;
+    if catalog && !index.is_empty() {
+        super::catalog::fill_catalog(db).await?;
+    }
     Ok(())
 }

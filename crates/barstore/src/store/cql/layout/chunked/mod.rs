@@ -106,11 +106,22 @@ fn chunk_day(series: &Series, local: i64) -> i64 {
 /// The bars of each chunk day, by index: consecutive, since bars are sorted.
 fn chunk_days(series: &Series, bars: &Bars, zone: &mut Zone) -> BTreeMap<i64, Range<usize>> {
     let mut days: BTreeMap<i64, Range<usize>> = BTreeMap::new();
+    let mut add = |day: i64, r: Range<usize>| days.entry(day).or_insert(r.clone()).end = r.end;
+    // the day in hand, put in the map when the next begins: not a lookup a bar
+    let mut current: Option<(i64, Range<usize>)> = None;
     for (i, &t) in bars.ts.iter().enumerate() {
-        let r = days
-            .entry(chunk_day(series, zone.utc_ms_to_local(t)))
-            .or_insert(i..i);
-        r.end = i + 1;
+        let day = chunk_day(series, zone.utc_ms_to_local(t));
+        match &mut current {
+            Some((d, r)) if *d == day => r.end = i + 1,
+            _ => {
+                if let Some((d, r)) = current.replace((day, i..i + 1)) {
+                    add(d, r);
+                }
+            }
+        }
+    }
+    if let Some((d, r)) = current {
+        add(d, r);
     }
     days
 }

@@ -236,12 +236,14 @@ impl Chunked {
         let chunks: Vec<(i64, chunk::Chunk)> = days
             .iter()
             .map(|(day, r)| {
-                let new = bars.slice(r.clone());
-                let merged = match stored.bars.remove(day) {
-                    Some(before) => Bars::merge(&before, &new),
-                    None => new,
+                let chunk = match stored.bars.remove(day) {
+                    Some(before) => {
+                        let merged = Bars::merge(&before, &bars.slice(r.clone()));
+                        chunk::encode(&merged, 0..merged.len())
+                    }
+                    None => chunk::encode(bars, r.clone()),
                 };
-                (*day, chunk::encode(&merged, 0..merged.len()))
+                (*day, chunk)
             })
             .collect();
         let mut version = stored.version;
