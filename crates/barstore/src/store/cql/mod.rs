@@ -5,11 +5,12 @@
 //! - [`schema`]: the keyspace and tables barstore creates, and the manifest.
 //! - [`layout`]: how a table holds bars, one module per layout (typed, text, chunked);
 //!   [`index`]: the `_symbols` index of months per series beside a table.
-//! - `connect` (the session, TLS), `scan` (one series month by month, many series a
-//!   month of a group of symbols per request), `manifest` (the manifest table),
+//! - `connect` (the session, TLS), `scan` (one series in runs of months a request,
+//!   many series a month of a group of symbols per request), `manifest` (the manifest
+//!   table),
 //!   `actions` (the corporate actions table).
 //! - This module: the [`Cql`] store, which resolves the table's layout once and hands
-//!   it whole months to write and read (months in parallel).
+//!   it whole months to write and runs of months to read (in parallel).
 //!
 //! The driver is asynchronous; the [`Store`] trait is not, so each call blocks on the
 //! store's own Tokio runtime. Callers on several threads (the loader's pool) share one

@@ -1,5 +1,5 @@
-//! Reading bars: one series month by month, many series a month of up to
-//! [`GROUP_READ`] symbols per request.
+//! Reading bars: one series in runs of up to [`MONTHS_PER_REQUEST`] months per
+//! request, many series a month of up to [`GROUP_READ`] symbols per request.
 
 use super::*;
 
