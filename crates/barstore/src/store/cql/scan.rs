@@ -2,6 +2,7 @@
 //! request, many series a month of up to [`GROUP_READ`] symbols per request.
 
 use super::*;
+use crate::zone::DAY;
 
 /// Requests of a read at once.
 pub(super) const READ_CONCURRENCY: usize = 16;
@@ -41,7 +42,9 @@ impl Cql {
         bars: usize,
     ) -> Result<Bars> {
         let layout = self.layout().await?;
-        let mut out = Bars::with_capacity(bars);
+        // a count no month of the series' timeframe can hold is not trusted
+        let most = months.len() * (32 * DAY / series.timeframe.seconds()) as usize;
+        let mut out = Bars::with_capacity(bars.min(most));
         let run = months
             .len()
             .div_ceil(READ_CONCURRENCY)
