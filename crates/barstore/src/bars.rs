@@ -217,19 +217,13 @@ impl Bars {
 
     /// The index range of bars with `start <= ts <= end` (both in UTC ms).
     pub fn range(&self, start: i64, end: i64) -> std::ops::Range<usize> {
-        let a = self.ts.partition_point(|&t| t < start);
-        let b = self.ts.partition_point(|&t| t <= end);
-        a..b.max(a)
+        within(&self.ts, start, end)
     }
 
     /// Drops the bars from index `at` on with a `ts` outside `start..=end`: a read's
     /// output trims what it just appended, moving no more than that.
     pub fn keep_within(&mut self, at: usize, start: i64, end: i64) {
-        let r = {
-            let tail = &self.ts[at..];
-            let a = tail.partition_point(|&t| t < start);
-            a..tail.partition_point(|&t| t <= end).max(a)
-        };
+        let r = within(&self.ts[at..], start, end);
         if r == (0..self.len() - at) {
             return;
         }
@@ -253,6 +247,12 @@ impl Bars {
             volume: self.volume[r].to_vec(),
         }
     }
+}
+
+/// The index range of sorted times `ts` with `start <= t <= end`.
+fn within(ts: &[i64], start: i64, end: i64) -> std::ops::Range<usize> {
+    let a = ts.partition_point(|&t| t < start);
+    a..ts.partition_point(|&t| t <= end).max(a)
 }
 
 #[cfg(test)]

@@ -398,25 +398,38 @@ pub async fn schema_query(
         .await
 }
 
+/// The rows of a query on the schema tables, each deserialised as `R`.
+async fn schema_rows<R>(
+    db: &Db,
+    what: impl Fn() -> String,
+    cql: &str,
+    values: impl SerializeRow,
+) -> Result<Vec<R>>
+where
+    R: for<'f> scylla::deserialize::row::DeserializeRow<'f, 'f>,
+{
+    let rows = schema_query(db, &what, cql, values)
+        .await?
+        .into_rows_result()
+        .map_err(|e| cql_error(what(), e))?;
+    let typed = rows.rows::<R>().map_err(|e| cql_error(what(), e))?;
+    typed
+        .map(|row| row.map_err(|e| cql_error(what(), e)))
+        .collect()
+}
+
 /// The column names of every table of a keyspace, by table (none when it does not
 /// exist): one request where a lookup a table took one each.
 pub async fn keyspace_columns(db: &Db, keyspace: &str) -> Result<HashMap<String, Vec<String>>> {
-    let context = || format!("looking up the tables of keyspace {keyspace}");
-    let rows = schema_query(
+    let rows: Vec<(String, String)> = schema_rows(
         db,
-        context,
+        || format!("looking up the tables of keyspace {keyspace}"),
         "SELECT table_name, column_name FROM system_schema.columns WHERE keyspace_name = ?",
         (keyspace,),
     )
-    .await?
-    .into_rows_result()
-    .map_err(|e| cql_error(context(), e))?;
+    .await?;
     let mut tables: HashMap<String, Vec<String>> = HashMap::new();
-    for row in rows
-        .rows::<(String, String)>()
-        .map_err(|e| cql_error(context(), e))?
-    {
-        let (table, column) = row.map_err(|e| cql_error(context(), e))?;
+    for (table, column) in rows {
         tables.entry(table).or_default().push(column);
     }
     Ok(tables)
@@ -424,24 +437,14 @@ pub async fn keyspace_columns(db: &Db, keyspace: &str) -> Result<HashMap<String,
 
 /// The column names of a table (none when it does not exist).
 pub async fn columns(db: &Db, keyspace: &str, table: &str) -> Result<Vec<String>> {
-    let context = || format!("looking up table {keyspace}.{table}");
-    let rows = schema_query(
+    let rows: Vec<(String,)> = schema_rows(
         db,
-        context,
+        || format!("looking up table {keyspace}.{table}"),
         "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
         (keyspace, table),
     )
-    .await?
-    .into_rows_result()
-    .map_err(|e| cql_error(context(), e))?;
-    let mut names = Vec::new();
-    for row in rows
-        .rows::<(String,)>()
-        .map_err(|e| cql_error(context(), e))?
-    {
-        names.push(row.map_err(|e| cql_error(context(), e))?.0);
-    }
-    Ok(names)
+    .await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
 }
 
 #[cfg(test)]

@@ -270,10 +270,12 @@ impl Chunked {
         let mut rows: Vec<Row> = Vec::new();
         let add = |row: Row| rows.push(row);
         if months.len() == 1 {
-            let rest = days;
             let key = part.key(series);
-            db.pages(what, &self.range, Keyed { key: &key, rest }, add)
-                .await?;
+            let values = Keyed {
+                key: &key,
+                rest: days,
+            };
+            db.pages(what, &self.range, values, add).await?;
         } else {
             let buckets: Vec<String> = months.iter().map(Month::to_string).collect();
             let [symbol, timeframe, adjustment, _] = part.key(series);
