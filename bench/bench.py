@@ -17,15 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
 WORK = ROOT / "target" / "bench"
 WARMUP_LOADS = 4
-# the chunked load's own code paths on the node (lightweight transactions, blob cells)
-# keep compiling well after the alternating warm-up: on a fresh node its CPU per load of
-# 3.6M rows fell from 1.9-2.8 CPU-s over the first eight loads to 1.1-1.8 after
-CHUNKED_WARMUP_LOADS = 8
+# A node compiles a code path once it has run some thousands of times. A chunked load
+# sends one transaction a month (about 180 for the bench's files), so its batch path is
+# still being compiled after a dozen loads: measured on a fresh node, the compiler
+# threads took 0.3-1.1 of the 1.2-2.7 CPU-s the node spent per load over loads 12-25, and
+# under 0.2 of 0.7-0.9 CPU-s from about load 30 on. COPY's 100 s runs and the notebook
+# reader's 10 s ones warm their own paths as they go. So warm-ups run until the node's
+# compilers are quiet: below QUIET of the node's CPU over a step, twice in a row.
+QUIET = 0.15
+CHUNKED_WARMUP_LOADS = (8, 60)
 LOAD_RUNS = 3
 COPY_RUNS = 2
-# likewise a chunked read: its node CPU fell from about 0.10 to 0.05 CPU-s over the
-# first few dozen reads of a fresh node
-WARMUP_READS = 40
+WARMUP_READS = 10
+WARMUP_READ_STEPS = (4, 40)
 NAMES = ["timestamp", "open", "high", "low", "close", "volume"]
 
 
@@ -134,6 +138,32 @@ class Node:
     def cpu(self):
         return proc_cpu_seconds(self.pid)
 
+    def compiler_cpu(self):
+        """CPU seconds the node's JIT compiler threads have used so far."""
+        total = 0.0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except FileNotFoundError:
+                continue
+            if "CompilerThre" in stat[stat.index("("):stat.rindex(")")]:
+                total += proc_cpu_seconds(f"{self.pid}/task/{task.name}")
+        return total
+
+    def warm(self, step, steps):
+        """Runs `step` until the node's compilers are quiet: below QUIET of the node's CPU
+        over a step, twice in a row, after at least steps[0] steps and at most steps[1].
+        Returns (steps run, the compilers' share of the last step)."""
+        quiet, share = 0, 1.0
+        for n in range(1, steps[1] + 1):
+            cpu0, jit0 = self.cpu(), self.compiler_cpu()
+            step()
+            share = (self.compiler_cpu() - jit0) / max(self.cpu() - cpu0, 1e-9)
+            quiet = quiet + 1 if share < QUIET else 0
+            if n >= steps[0] and quiet >= 2:
+                break
+        return n, share
+
     def stop(self):
         subprocess.run([ROOT / "scripts/cassandra/stop", self.state], check=True)
 
@@ -207,11 +237,21 @@ def cql_bench(args, files, repeat):
         session.default_timeout = 120
         # Warm the node's JIT first (every method then runs on the same warm node): the
         # typed load rate climbs for about 15M rows before it levels off.
-        for i in range(WARMUP_LOADS + CHUNKED_WARMUP_LOADS):
-            layout = "typed" if i % 2 == 0 and i < WARMUP_LOADS else "chunked"
+        for i in range(WARMUP_LOADS):
+            layout = "typed" if i % 2 == 0 else "chunked"
             subprocess.run(load_command(f"cql://{node.addr}/warmup{i}?layout={layout}", *files),
                            check=True, stderr=subprocess.DEVNULL)
             session.execute(f"DROP KEYSPACE warmup{i}")
+        loads = iter(range(WARMUP_LOADS, WARMUP_LOADS + CHUNKED_WARMUP_LOADS[1]))
+
+        def chunked_warmup():
+            keyspace = f"warmup{next(loads)}"
+            subprocess.run(load_command(f"cql://{node.addr}/{keyspace}?layout=chunked", *files),
+                           check=True, stderr=subprocess.DEVNULL)
+            session.execute(f"DROP KEYSPACE {keyspace}")
+        n, share = node.warm(chunked_warmup, CHUNKED_WARMUP_LOADS)
+        print(f"  (node warmed by {WARMUP_LOADS} alternating loads and {n} chunked ones; its "
+              f"compilers took {share:.0%} of its CPU in the last)")
         # Each run starts on a settled node (no compaction left from the one before) and
         # counts the node's CPU while it lasts. Its keyspace and tables exist before the
         # clock starts (a one-bar load of another symbol makes them), as COPY's table
@@ -287,11 +327,14 @@ def cql_bench(args, files, repeat):
         # reads are timed on a settled node: no compaction left from the loads
         wait_compactions(session)
         urls = {layout: f"cql://{node.addr}/bench_{layout}" for layout in ("chunked", "typed")}
-        # the read path has its own code to compile on the node, for every reader
-        for url in urls.values():
+        # the read path has its own code to compile on the node, for every reader: a
+        # chunked read's node CPU falls from about 0.10 to 0.05 CPU-s over its first dozens
+        for layout, url in urls.items():
             with barstore.connect(url) as warm:
-                for _ in range(WARMUP_READS):
-                    warm.read(symbol)
+                n, share = node.warm(lambda: [warm.read(symbol) for _ in range(WARMUP_READS)],
+                                     WARMUP_READ_STEPS)
+            print(f"  ({layout} reads warmed by {n * WARMUP_READS}; the node's compilers took "
+                  f"{share:.0%} of its CPU in the last {WARMUP_READS})")
         ref = best(lambda: reference_fetch(session, symbol, start, end, "bench", "bars_text",
                                            False, False), 2)
         print(f"  reference reader (Python driver, month by month, text layout) {ref:8.2f} s")
