@@ -441,18 +441,33 @@ fn appended_days_read_back_with_the_history_and_counts(subject: &Subject) {
 /// is trimmed at both ends.
 fn a_long_history_reads_exactly_whole_and_in_ranges(subject: &Subject) {
     let store = subject.store.as_ref();
-    let s = subject.series("IBM", "1min", "adjsplit");
-    let months: Vec<MonthBars> = (0..60)
-        .map(|i| month_bars(2019 + i / 12, (i % 12 + 1) as u32, 10, 30, 60, i as f64))
-        .collect();
-    store.upsert(&s, &ny(), months.clone()).unwrap();
-    let mut want = Bars::default();
-    for m in &months {
-        want.append(&mut m.bars.clone());
-    }
-    let want = subject.stored(&want);
-    let found = store.lookup(&s.symbol).unwrap();
-    let found = found.iter().find(|f| f.series == s).unwrap();
+    // a second symbol holds the last three years of the first's span: read with it in
+    // one many-symbol scan, each symbol's months come back whole and in order
+    let history = |symbol: &str, from: i64, seed: f64| {
+        let s = subject.series(symbol, "1min", "adjsplit");
+        let months: Vec<MonthBars> = (from..60)
+            .map(|i| {
+                month_bars(
+                    2019 + i / 12,
+                    (i % 12 + 1) as u32,
+                    10,
+                    30,
+                    60,
+                    seed + i as f64,
+                )
+            })
+            .collect();
+        store.upsert(&s, &ny(), months.clone()).unwrap();
+        let mut want = Bars::default();
+        for m in &months {
+            want.append(&mut m.bars.clone());
+        }
+        let found = store.lookup(symbol).unwrap();
+        let found = found.into_iter().find(|f| f.series == s).unwrap();
+        (s, subject.stored(&want), found)
+    };
+    let (s, want, found) = history("IBM", 0, 0.0);
+    let (_, other, other_found) = history("MSFT", 24, 0.5);
     let ranges = [
         (i64::MIN, i64::MAX, 0..want.len()),
         (want.ts[45], want.ts[1700], 45..1701),
@@ -462,7 +477,12 @@ fn a_long_history_reads_exactly_whole_and_in_ranges(subject: &Subject) {
         let what = format!("{} {r:?}", store.location());
         let expected = want.slice(r);
         assert_exact(&store.scan(&s, lo, hi).unwrap(), &expected, &what);
-        assert_exact(&store.scan_found(found, lo, hi).unwrap(), &expected, &what);
+        assert_exact(&store.scan_found(&found, lo, hi).unwrap(), &expected, &what);
+        let many = store
+            .scan_many(&[(&found, lo, hi), (&other_found, lo, hi)])
+            .unwrap();
+        assert_exact(&many[0], &expected, &what);
+        assert_exact(&many[1], &other.slice(other.range(lo, hi)), &what);
     }
 }
 

@@ -133,8 +133,13 @@ impl Cql {
                 continue;
             }
             months.sort_by_key(|(m, _)| *m);
-            let mut bars = Bars::with_capacity(months.iter().map(|(_, b)| b.len()).sum());
-            for (_, mut b) in months {
+            // the first month's bars become the symbol's (a read of one month, the usual
+            // many-symbol read, copies nothing); later months are appended to them
+            let total = months.iter().map(|(_, b)| b.len()).sum::<usize>();
+            let mut parts = months.into_iter().map(|(_, b)| b);
+            let mut bars = parts.next().unwrap_or_default();
+            bars.reserve(total - bars.len());
+            for mut b in parts {
                 bars.append(&mut b);
             }
             out.push(bars);
