@@ -29,8 +29,12 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How often a load's progress is reported and Ctrl-C looked for.
+const PROGRESS_TICK: Duration = Duration::from_millis(100);
 
 /// The same allocator as the `barstore` binary: large column buffers are reused
 /// instead of being faulted in afresh on every read.
@@ -118,13 +122,29 @@ impl NativeStore {
         .map_err(to_py)?;
         let counters = Arc::new(Counters::default());
         let store = self.store.clone();
+        // the load sends its report when it ends: the wait ends then, not at the next
+        // progress tick (a day's append of a few series takes well under a tick)
+        let (send, receive) = mpsc::channel();
         let worker = {
             let (opts, counters) = (opts.clone(), counters.clone());
-            std::thread::spawn(move || load(store.as_ref(), &paths, &opts, counters.as_ref()))
+            std::thread::spawn(move || {
+                // fails only when the caller is gone (its progress callback raised)
+                let _ = send.send(load(store.as_ref(), &paths, &opts, counters.as_ref()));
+            })
         };
         let mut interrupted = None;
-        while !worker.is_finished() {
-            py.detach(|| std::thread::sleep(Duration::from_millis(100)));
+        let mut waiting = receive;
+        let report = loop {
+            let (ended, back) = py.detach(move || (waiting.recv_timeout(PROGRESS_TICK), waiting));
+            waiting = back;
+            match ended {
+                Ok(report) => break report,
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = worker.join();
+                    return Err(PyRuntimeError::new_err("the load thread panicked"));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
             if let Err(e) = py.check_signals() {
                 opts.input
                     .cancel
@@ -134,10 +154,8 @@ impl NativeStore {
             if interrupted.is_none() {
                 counters.report(py, &progress)?;
             }
-        }
-        let report = worker
-            .join()
-            .map_err(|_| PyRuntimeError::new_err("the load thread panicked"))?;
+        };
+        let _ = worker.join();
         if let Some(e) = interrupted {
             return Err(e);
         }
