@@ -197,9 +197,8 @@ def append_scaling(release, work, stores, n, line, quiet, runs=2):
     """One day appended to `n` series holding a year, against the same append to `n`
     series holding a month (the update day in the history's last month both times):
     an append costs what the new day costs, not what the history holds. Best of `runs`,
-    each on a fresh history, appended once `quiet(name)` says the node settled, as every
-    other CQL step: a single unsettled run once put the CQL year at x2.3 the month,
-    where three settled runs of the same appends from the CLI gave x0.66-0.76."""
+    each on a fresh history, appended once `quiet(name)` says the node settled, as in
+    every other CQL step."""
     import barstore
     for name, store in stores:
         took = {}
