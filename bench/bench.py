@@ -5,6 +5,7 @@ above 1 mean barstore is faster.
 """
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -20,10 +21,10 @@ WARMUP_LOADS = 4
 # A node compiles a code path once it has run some thousands of times. A chunked load
 # sends one transaction a month (about 180 for the bench's files), so its batch path is
 # still being compiled after a dozen loads: measured on a fresh node, the compiler
-# threads took 0.3-1.1 of the 1.2-2.7 CPU-s the node spent per load over loads 12-25, and
-# under 0.2 of 0.7-0.9 CPU-s from about load 30 on. COPY's 100 s runs and the notebook
-# reader's 10 s ones warm their own paths as they go. So warm-ups run until the node's
-# compilers are quiet: below QUIET of the node's CPU over a step, twice in a row.
+# threads took 0.4-1.4 of the 1.1-2.7 CPU-s the node spent per load over its first 15
+# loads, and at most 0.26 of 0.65-1.1 CPU-s over loads 25-44. COPY's 100 s runs and the
+# notebook reader's 10 s ones warm their own paths as they go. So warm-ups run until the
+# node's compilers are quiet: below QUIET of the node's CPU over a step, twice in a row.
 QUIET = 0.15
 CHUNKED_WARMUP_LOADS = (8, 60)
 LOAD_RUNS = 3
@@ -119,7 +120,12 @@ def write_chart():
 
 def proc_cpu_seconds(pid):
     """CPU seconds (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
+
+
+def stat_cpu_seconds(stat):
+    """CPU seconds (user + system) of a /proc stat line."""
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -147,7 +153,7 @@ class Node:
             except FileNotFoundError:
                 continue
             if "CompilerThre" in stat[stat.index("("):stat.rindex(")")]:
-                total += proc_cpu_seconds(f"{self.pid}/task/{task.name}")
+                total += stat_cpu_seconds(stat)
         return total
 
     def warm(self, step, steps):
@@ -237,19 +243,16 @@ def cql_bench(args, files, repeat):
         session.default_timeout = 120
         # Warm the node's JIT first (every method then runs on the same warm node): the
         # typed load rate climbs for about 15M rows before it levels off.
-        for i in range(WARMUP_LOADS):
-            layout = "typed" if i % 2 == 0 else "chunked"
-            subprocess.run(load_command(f"cql://{node.addr}/warmup{i}?layout={layout}", *files),
-                           check=True, stderr=subprocess.DEVNULL)
-            session.execute(f"DROP KEYSPACE warmup{i}")
-        loads = iter(range(WARMUP_LOADS, WARMUP_LOADS + CHUNKED_WARMUP_LOADS[1]))
-
-        def chunked_warmup():
-            keyspace = f"warmup{next(loads)}"
-            subprocess.run(load_command(f"cql://{node.addr}/{keyspace}?layout=chunked", *files),
+        def warm_load(keyspace, layout):
+            subprocess.run(load_command(f"cql://{node.addr}/{keyspace}?layout={layout}", *files),
                            check=True, stderr=subprocess.DEVNULL)
             session.execute(f"DROP KEYSPACE {keyspace}")
-        n, share = node.warm(chunked_warmup, CHUNKED_WARMUP_LOADS)
+
+        for i in range(WARMUP_LOADS):
+            warm_load(f"warmup{i}", "typed" if i % 2 == 0 else "chunked")
+        loads = itertools.count(WARMUP_LOADS)
+        n, share = node.warm(lambda: warm_load(f"warmup{next(loads)}", "chunked"),
+                             CHUNKED_WARMUP_LOADS)
         print(f"  (node warmed by {WARMUP_LOADS} alternating loads and {n} chunked ones; its "
               f"compilers took {share:.0%} of its CPU in the last)")
         # Each run starts on a settled node (no compaction left from the one before) and

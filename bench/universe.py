@@ -103,15 +103,18 @@ def run(a, release: Path, work: Path, line, best, settle) -> None:
     stores = [("embedded", work / "universe-store")]
     if a.universe_cql:
         stores.append(("CQL", f"cql://{a.universe_cql}/universe_{os.getpid()}"))
+
+    def quiet(name):
+        if name == "CQL":
+            settle(a.universe_cql)
+
     for name, store in stores:
         if name == "embedded":
             shutil.rmtree(store, ignore_errors=True)
-        quiet = (lambda: settle(a.universe_cql)) if name == "CQL" else (lambda: None)
         measure_store(name, store, history, update, symbols, (mid, month, hundred), rows,
-                      arctic, release, a.repeat, line, best, quiet)
+                      arctic, release, a.repeat, line, best, lambda: quiet(name))
     listing(work, stores, a.listed, line, best, a.repeat)
-    append_scaling(release, work, stores, a.scaling, line,
-                   lambda name: settle(a.universe_cql) if name == "CQL" else None)
+    append_scaling(release, work, stores, a.scaling, line, quiet)
     out = work / "universe.parquet"
     _, rss, _ = measured([release / "barstore", "--store", stores[0][1], "read", "--all",
                           "-o", out])

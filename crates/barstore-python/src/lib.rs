@@ -125,22 +125,22 @@ impl NativeStore {
         // the load sends its report when it ends: the wait ends then, not at the next
         // progress tick (a day's append of a few series takes well under a tick)
         let (send, receive) = mpsc::channel();
-        let worker = {
+        {
             let (opts, counters) = (opts.clone(), counters.clone());
             std::thread::spawn(move || {
                 // fails only when the caller is gone (its progress callback raised)
                 let _ = send.send(load(store.as_ref(), &paths, &opts, counters.as_ref()));
-            })
-        };
+            });
+        }
         let mut interrupted = None;
         let mut waiting = receive;
         let report = loop {
+            // a receiver is not shared between threads: it goes into the wait and back
             let (ended, back) = py.detach(move || (waiting.recv_timeout(PROGRESS_TICK), waiting));
             waiting = back;
             match ended {
                 Ok(report) => break report,
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = worker.join();
                     return Err(PyRuntimeError::new_err("the load thread panicked"));
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -155,7 +155,6 @@ impl NativeStore {
                 counters.report(py, &progress)?;
             }
         };
-        let _ = worker.join();
         if let Some(e) = interrupted {
             return Err(e);
         }
