@@ -5,6 +5,7 @@ mod actions;
 mod cluster;
 mod common;
 mod cql;
+mod faults;
 mod inputs;
 mod load;
 mod quality;
