@@ -76,18 +76,22 @@ class Store:
              pattern: str | None = None, format: str | None = None, tz: str | None = None,
              timeframe: str | None = None, adjustment: str | None = None,
              jobs: int | None = None, force: bool = False, progress: bool = True,
-             errors: str | os.PathLike | None = None) -> LoadReport:
+             errors: str | os.PathLike | None = None, epoch_unit: str | None = None,
+             years: str | None = None) -> LoadReport:
         """Loads bar files or directories (plain, .gz, .zip). Each file feeds one series:
         its timeframe is ``timeframe``, else named in the file name (``AAPL_full_5min_...``),
         else the spacing of its bars; its adjustment is ``adjustment``, else named in the
         file name (``adjsplit``, ``adjsplitdiv``, ``unadjusted``), else ``none``. Times are
-        wall-clock in ``tz`` (default America/New_York). The GIL is released while
+        wall-clock in ``tz`` (default America/New_York); epoch numbers are in
+        ``epoch_unit`` (``s``, ``ms``, ``us``, ``ns``; default: their magnitude says), and
+        rows outside ``years`` (``"1900..2100"``) are rejected. The GIL is released while
         loading; Ctrl-C stops at the next batch and keeps completed files, so running
         the same load again resumes."""
         update, close = _progress_bar(progress)
         try:
             r = self._native.load(_paths(paths),
-                                  _input(pattern, format, tz, timeframe, adjustment, jobs),
+                                  _input(pattern, format, tz, timeframe, adjustment, jobs,
+                                         epoch_unit, years),
                                   force=force,
                                   errors=None if errors is None else os.fspath(errors),
                                   progress=update)

@@ -89,10 +89,11 @@ def _paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
 
 
 def _input(pattern: str | None, format: str | None, tz: str | None, timeframe: str | None,
-           adjustment: str | None, jobs: int | None) -> dict[str, Any]:
+           adjustment: str | None, jobs: int | None, epoch_unit: str | None = None,
+           years: str | None = None) -> dict[str, Any]:
     """The input options ``load`` and ``verify`` share; ``None`` takes barstore's default."""
     return {"pattern": pattern, "format": format, "tz": tz, "timeframe": timeframe,
-            "adjustment": adjustment, "jobs": jobs}
+            "adjustment": adjustment, "jobs": jobs, "epoch_unit": epoch_unit, "years": years}
 
 
 def _time(t: Any) -> str | None:

@@ -39,6 +39,12 @@ pub struct InputArgs {
     /// [default: from each file's name, else none].
     #[arg(long)]
     adjustment: Option<String>,
+    /// Unit of epoch numbers: s, ms, us or ns [default: each number's magnitude says].
+    #[arg(long)]
+    epoch_unit: Option<String>,
+    /// Years bars may fall in, FIRST..LAST; rows outside are rejected [default: 1900..2100].
+    #[arg(long)]
+    years: Option<String>,
     /// Worker threads [default: one per core on the embedded store, 16 on CQL].
     #[arg(long, short, default_value_t = 0)]
     jobs: usize,
@@ -52,6 +58,8 @@ impl InputArgs {
             tz: self.tz.clone(),
             timeframe: self.timeframe.clone(),
             adjustment: self.adjustment.clone(),
+            epoch_unit: self.epoch_unit.clone(),
+            years: self.years.clone(),
             jobs: Some(self.jobs),
         }
     }

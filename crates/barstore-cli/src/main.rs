@@ -18,6 +18,7 @@ use anyhow::Context;
 
 use barstore::defaults;
 use barstore::settings::CqlChoices;
+use barstore::store::cql::Secret;
 use barstore::store::{self, Store};
 use barstore::zone;
 use clap::{Args, Parser, Subcommand};
@@ -103,7 +104,7 @@ impl CqlArgs {
     fn choices(&self) -> CqlChoices {
         CqlChoices {
             user: self.cql_user.clone(),
-            password: std::env::var("BARSTORE_CQL_PASSWORD").ok(),
+            password: std::env::var("BARSTORE_CQL_PASSWORD").ok().map(Secret),
             tls: self.tls,
             tls_ca: self.tls_ca.clone(),
             tls_cert: self.tls_cert.clone(),

@@ -71,10 +71,13 @@ pub fn run_check(store: &dyn Store, args: &CheckArgs) -> anyhow::Result<u8> {
         .map(|s| Ok(check(store, &args.range.choices(s).resolve()?)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
     if let Some(path) = &args.suggest_actions {
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let n = write_suggested_actions(&reports, &mut std::io::BufWriter::new(file))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let n = barstore::atomic::write(path, |file| {
+            let mut out = std::io::BufWriter::new(file);
+            let n = write_suggested_actions(&reports, &mut out)?;
+            out.flush()?;
+            Ok::<_, anyhow::Error>(n)
+        })
+        .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("{}: {n} splits to review", path.display());
     }
     let mut out = std::io::stdout().lock();

@@ -7,6 +7,7 @@ use barstore::read::{read, write_csv, write_parquet};
 use barstore::settings::ReadChoices;
 use barstore::store::Store;
 use clap::Args;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -113,12 +114,12 @@ pub fn write_output<T>(
 ) -> anyhow::Result<u8> {
     let result = match output {
         Some(path) if path.extension().is_some_and(|e| e == "parquet") => parquet(&mut read, path),
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            csv(&mut read, &mut std::io::BufWriter::new(file))
+        Some(path) => barstore::atomic::write(path, |file| {
+            let mut out = std::io::BufWriter::new(file);
+            csv(&mut read, &mut out)
+                .and_then(|()| Ok(out.flush()?))
                 .with_context(|| format!("cannot write {}", path.display()))
-        }
+        }),
         None => csv(&mut read, &mut std::io::stdout().lock()),
     };
     let broken_pipe = |e: &anyhow::Error| {

@@ -52,6 +52,8 @@ pub(crate) struct Input {
     timeframe: Option<String>,
     adjustment: Option<String>,
     jobs: Option<usize>,
+    epoch_unit: Option<String>,
+    years: Option<String>,
 }
 
 impl Input {
@@ -62,6 +64,8 @@ impl Input {
             tz: self.tz,
             timeframe: self.timeframe,
             adjustment: self.adjustment,
+            epoch_unit: self.epoch_unit,
+            years: self.years,
             jobs: self.jobs,
         }
     }

@@ -22,6 +22,7 @@ use barstore::load::{load, NoProgress};
 use barstore::panel::{pivot_column, read_panel, PanelRequest, PanelStream, Symbols};
 use barstore::read::read;
 use barstore::settings::{CqlChoices, LoadChoices};
+use barstore::store::cql::Secret;
 use barstore::store::{self, Store};
 use barstore::tables;
 use barstore::verify::verify;
@@ -74,7 +75,7 @@ impl NativeStore {
     ) -> PyResult<Self> {
         let opts = CqlChoices {
             user,
-            password,
+            password: password.map(Secret),
             tls,
             tls_ca,
             tls_cert,

@@ -207,6 +207,10 @@ pub fn parse(
     Ok((out, report))
 }
 
+/// The widest split ratio an action may have, either way (10,000 new shares for one, or
+/// one for 10,000): a wider one is a typo, and would scale prices out of any sense.
+pub const MAX_SPLIT: f64 = 10_000.0;
+
 /// The actions of one row, or why it is rejected.
 fn row(file: &str, cols: &Columns, text: &str, calendar: Calendar) -> Result<Vec<Action>, String> {
     let fields: Vec<&str> = text.split(',').map(str::trim).collect();
@@ -238,6 +242,13 @@ fn row(file: &str, cols: &Columns, text: &str, calendar: Calendar) -> Result<Vec
         match (number("split_from", f)?, number("split_to", t)?) {
             (Some(from), Some(to)) if from == to => {
                 return Err(format!("a {to}:{from} split changes nothing"))
+            }
+            (Some(from), Some(to)) if !(1.0 / MAX_SPLIT..=MAX_SPLIT).contains(&(to / from)) => {
+                return Err(format!(
+                    "split_from {} and split_to {} make a ratio outside 1:{MAX_SPLIT}..{MAX_SPLIT}:1; check them",
+                    field(f),
+                    field(t)
+                ))
             }
             (Some(from), Some(to)) => events.push(Event::Split { from, to }),
             (None, None) => {}

@@ -41,7 +41,19 @@ pub fn load_actions(store: &dyn Store, path: &Path, calendar: Calendar) -> Resul
     }
     let now = now_ms();
     let mut new = Vec::new();
-    for (_, mut a) in parsed {
+    for (line, mut a) in parsed {
+        if let Event::Dividend { cash } = a.event {
+            if let Some((series, close)) = close_below(store, &a, cash, calendar)? {
+                report.rejected.push((
+                    line,
+                    format!(
+                        "the dividend of {cash} on {} is not below the close before it ({close}, {series}); check the amount",
+                        format_date(a.ex_date)
+                    ),
+                ));
+                continue;
+            }
+        }
         match latest.get(&a.key()) {
             Some(old) if old.event == a.event => report.unchanged += 1,
             Some(_) => {
@@ -58,6 +70,29 @@ pub fn load_actions(store: &dyn Store, path: &Path, calendar: Calendar) -> Resul
     }
     store.put_actions(&new)?;
     Ok(report)
+}
+
+/// A stored raw series of the action's symbol whose last close before the ex-date is
+/// not above the dividend `cash`, with that close: such a dividend would make the
+/// adjustment factor zero or negative.
+fn close_below(
+    store: &dyn Store,
+    action: &Action,
+    cash: f64,
+    calendar: Calendar,
+) -> Result<Option<(Series, f64)>> {
+    for found in store.lookup(&action.symbol)? {
+        if !is_raw(&found.series) {
+            continue;
+        }
+        let zone = Zone::new(&found.zone)?;
+        if let Some(close) = last_close(store, &found, &zone, calendar, action.ex_date)? {
+            if close <= cash {
+                return Ok(Some((found.series, close)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn now_ms() -> i64 {
@@ -151,15 +186,13 @@ pub fn factors(
             Event::Dividend { cash } if adjust == Adjust::SplitDiv => {
                 match last_close(store, found, &zone, calendar, a.ex_date)? {
                     Some(close) if close > cash => (1.0 - cash / close, 1.0),
+                    // stored before its bars were (a load refuses it once they are)
                     Some(close) => {
-                        return Err(ReadError::Adjust {
-                            series: series.to_string(),
-                            detail: format!(
-                                "the dividend of {cash} on {} is not below the close before it ({close})",
-                                format_date(a.ex_date)
-                            ),
-                        }
-                        .into())
+                        tracing::warn!(
+                            "{series}: the dividend of {cash} on {} is not below the close before it ({close}); read without it",
+                            format_date(a.ex_date)
+                        );
+                        continue;
                     }
                     None => continue,
                 }

@@ -23,6 +23,8 @@
 //!   [`adjust`] keep corporate actions and adjust raw series with them on read; [`verify`] compares a store with its source files, [`check`] with its
 //!   calendar, and [`chart`] draws what it holds.
 //!
+//! [`atomic`] writes output files that appear whole or not at all.
+//!
 //! [`tables`] gives the listings (series, actions, a verification, a check, sessions)
 //! as Arrow tables, the form the Python package hands to pandas.
 //!
@@ -36,6 +38,7 @@
 
 pub mod actions;
 pub mod adjust;
+pub mod atomic;
 pub mod bars;
 pub mod bucket;
 pub mod chart;

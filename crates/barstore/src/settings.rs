@@ -34,6 +34,10 @@ pub struct InputChoices {
     pub timeframe: Option<String>,
     /// Adjustment of every file (else from the name, or none).
     pub adjustment: Option<String>,
+    /// Unit of epoch numbers: `s`, `ms`, `us` or `ns` (else each number's magnitude says).
+    pub epoch_unit: Option<String>,
+    /// Years bars may fall in, `FIRST..LAST` (else 1900..2100).
+    pub years: Option<String>,
     /// Worker threads (0 or `None`: one per core).
     pub jobs: Option<usize>,
 }
@@ -48,6 +52,8 @@ impl InputChoices {
             zone: crate::zone::Zone::new(zone)?,
             timeframe: parse(&self.timeframe)?,
             adjustment: parse(&self.adjustment)?,
+            epoch_unit: parse(&self.epoch_unit)?,
+            years: parse(&self.years)?.unwrap_or_default(),
             jobs: self.jobs.unwrap_or(0),
             ..InputOptions::default()
         })
@@ -150,8 +156,8 @@ impl ReadChoices {
 pub struct CqlChoices {
     /// User name for password authentication.
     pub user: Option<String>,
-    /// The password (never logged).
-    pub password: Option<String>,
+    /// The password (never logged: its `Debug` is `***`).
+    pub password: Option<Secret>,
     /// Connect with TLS (implied by `tls_ca`).
     pub tls: bool,
     /// CA certificate (PEM) to verify the nodes with.
@@ -193,7 +199,7 @@ impl CqlChoices {
         };
         Ok(CqlOptions {
             user: self.user.clone(),
-            password: self.password.clone().map(Secret),
+            password: self.password.clone(),
             tls: self.tls || self.tls_ca.is_some() || tls_client.is_some(),
             tls_ca: self.tls_ca.clone(),
             tls_client,
@@ -229,6 +235,18 @@ mod tests {
         );
         let r = ReadChoices::default().resolve().unwrap();
         assert_eq!((r.timeframe, r.adjustment), (None, None));
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let choices = CqlChoices {
+            user: Some("loader".into()),
+            password: Some(Secret("hunter2".into())),
+            ..CqlChoices::default()
+        };
+        let shown = format!("{choices:?} {:?}", choices.resolve().unwrap());
+        assert!(shown.contains("loader") && shown.contains("***"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]

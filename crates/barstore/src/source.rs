@@ -6,6 +6,7 @@
 //! a line that crossed the block edge.
 
 use crate::error::{FileError, Result};
+use crate::parse::{MAX_LINE, RAW_MAX};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -120,43 +121,94 @@ fn hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with("__MACOSX")
 }
 
-/// Expands files and directories (recursively, in name order) into inputs; a `.zip`
-/// becomes one input per member file.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>> {
-    let mut out = Vec::new();
+/// What a walk of the input paths found: the inputs, and the paths that cannot be
+/// inputs, each a failure of its own so that the rest still loads.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The inputs, in path order (members of a `.zip` in name order).
+    pub sources: Vec<Source>,
+    /// Paths that could not be read (a dangling symlink, a symlink loop, an unreadable
+    /// directory or archive), with the reason.
+    pub failed: Vec<(String, FileError)>,
+}
+
+/// Expands files and directories (recursively, in name order, following symlinks) into
+/// inputs; a `.zip` becomes one input per member file.
+///
+/// Only regular files are inputs: a FIFO, a socket or a device is skipped with a
+/// warning naming it (opening a FIFO would block until some writer appeared), and a
+/// directory reached again through a symlink is not walked twice.
+pub fn discover(paths: &[PathBuf]) -> Found {
+    let mut walk = Walk::default();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| FileError::io(path, e))?;
-        if meta.is_dir() {
-            walk(path, &mut out)?;
-        } else {
-            add_file(path, &meta, &mut out)?;
-        }
+        walk.visit(path, true);
     }
-    Ok(out)
+    walk.found
 }
 
-fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| FileError::io(dir, e))?
-        .collect::<io::Result<_>>()
-        .map_err(|e| FileError::io(dir, e))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        if hidden(&entry.file_name().to_string_lossy()) {
-            continue;
-        }
-        let path = entry.path();
-        let meta = std::fs::metadata(&path).map_err(|e| FileError::io(&path, e))?;
-        if meta.is_dir() {
-            walk(&path, out)?;
-        } else if EXTENSIONS.iter().any(|e| has_extension(&path, e)) {
-            add_file(&path, &meta, out)?;
-        }
-    }
-    Ok(())
+#[derive(Default)]
+struct Walk {
+    found: Found,
+    /// Directories walked so far, resolved, so that a symlink loop ends.
+    seen: std::collections::HashSet<PathBuf>,
 }
 
-fn add_file(path: &Path, meta: &std::fs::Metadata, out: &mut Vec<Source>) -> Result<()> {
+impl Walk {
+    /// Adds `path`: a directory's inputs, or the file itself when `named` (given by the
+    /// user) or when its extension is one a walk picks up.
+    fn visit(&mut self, path: &Path, named: bool) {
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => return self.fail(path, e),
+        };
+        if meta.is_dir() {
+            return self.walk(path);
+        }
+        if !meta.is_file() {
+            tracing::warn!(
+                "{}: skipped: not a regular file (a FIFO, socket or device)",
+                path.display()
+            );
+            return;
+        }
+        if named || EXTENSIONS.iter().any(|e| has_extension(path, e)) {
+            if let Err(e) = add_file(path, &meta, &mut self.found.sources) {
+                self.found.failed.push((path.display().to_string(), e));
+            }
+        }
+    }
+
+    fn walk(&mut self, dir: &Path) {
+        match std::fs::canonicalize(dir) {
+            Ok(real) => {
+                if !self.seen.insert(real) {
+                    return;
+                }
+            }
+            Err(e) => return self.fail(dir, e),
+        }
+        let entries = std::fs::read_dir(dir).and_then(|r| r.collect::<io::Result<Vec<_>>>());
+        let mut entries = match entries {
+            Ok(entries) => entries,
+            Err(e) => return self.fail(dir, e),
+        };
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            if !hidden(&entry.file_name().to_string_lossy()) {
+                self.visit(&entry.path(), false);
+            }
+        }
+    }
+
+    fn fail(&mut self, path: &Path, e: io::Error) {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.found
+            .failed
+            .push((path.display().to_string(), FileError::io(path, e)));
+    }
+}
+
+fn add_file(path: &Path, meta: &std::fs::Metadata, out: &mut Vec<Source>) -> Result<(), FileError> {
     let path = std::path::absolute(path).map_err(|e| FileError::io(path, e))?;
     let mtime_ns = meta
         .modified()
@@ -195,13 +247,73 @@ fn add_file(path: &Path, meta: &std::fs::Metadata, out: &mut Vec<Source>) -> Res
     Ok(())
 }
 
+/// A line longer than [`MAX_LINE`] that a [`Block`] holds as an empty line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LongLine {
+    /// Offset in the block of the `\n` that stands for the line.
+    pub at: usize,
+    /// The line's length in bytes.
+    pub len: u64,
+    /// Its first [`RAW_MAX`] bytes and one more (so that it shows as cut).
+    pub head: Vec<u8>,
+}
+
+/// Whole lines of an input, `\n`-terminated but maybe the last.
+#[derive(Debug, Default)]
+pub struct Block {
+    /// The lines' bytes.
+    pub bytes: Vec<u8>,
+    /// Lines cut out for their length, in order.
+    pub long_lines: Vec<LongLine>,
+}
+
+/// The first line of an input has no end within [`MAX_LINE`] bytes: it is not a file of
+/// bar rows, and reading it further would only waste time.
+#[derive(Debug, thiserror::Error)]
+#[error("no line end in its first {} KiB: not a text file of bar rows", MAX_LINE / 1024)]
+pub struct NoLineEnd;
+
+impl Source {
+    /// The error of a failed [`Blocks::next_block`] on this input.
+    pub fn block_error(&self, e: io::Error) -> FileError {
+        if e.get_ref().is_some_and(|inner| inner.is::<NoLineEnd>()) {
+            FileError::NoLineEnd { file: self.id() }
+        } else {
+            FileError::io(&self.path, e)
+        }
+    }
+}
+
+/// The xxh3 hash of everything `reader` gives, as hex: the content hash [`Blocks::hash`]
+/// gives of the same bytes.
+pub fn content_hash(reader: &mut dyn Read) -> io::Result<String> {
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(format!("{:032x}", hasher.digest128())),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Cuts a byte stream into blocks that end at a line boundary, hashing the content.
+///
+/// Lines may end in `\n`, `\r\n` or, in a file whose first lines end in a lone `\r`
+/// (old Mac exports), `\r`: such a file's `\r`s read as `\n`. The hash is of the
+/// bytes as stored.
 pub struct Blocks<'a> {
     reader: &'a mut dyn Read,
     carry: Vec<u8>,
     hasher: Xxh3,
     eof: bool,
     first: bool,
+    /// Whether a line has ended yet: a first line longer than [`MAX_LINE`] fails the input.
+    ended: bool,
+    /// Whether lines end in a lone `\r`; `None` until the first line end is read.
+    cr_only: Option<bool>,
 }
 
 impl<'a> Blocks<'a> {
@@ -213,53 +325,144 @@ impl<'a> Blocks<'a> {
             hasher: Xxh3::new(),
             eof: false,
             first: true,
+            ended: false,
+            cr_only: None,
         }
     }
 
-    /// The next block of about `size` bytes of whole lines (longer if one line is), or
-    /// `None` at the end. A UTF-8 byte-order mark at the start is dropped.
-    pub fn next_block(&mut self, size: usize) -> io::Result<Option<Vec<u8>>> {
-        let mut buf = std::mem::take(&mut self.carry);
-        let mut searched = 0;
-        loop {
-            while !self.eof && buf.len() < size.max(searched + 1) {
-                let old = buf.len();
-                // grow by what is there (64 KiB at first), so that a day's file of 45 KB
-                // never zeroes and faults in a whole block
-                buf.reserve(size.saturating_sub(old));
-                buf.resize(
-                    old + old.max(64 * 1024).min(size.max(searched + 1) - old),
-                    0,
-                );
-                let n = self.reader.read(&mut buf[old..])?;
-                buf.truncate(old + n);
-                self.hasher.update(&buf[old..]);
-                self.eof = n == 0;
+    /// Appends the next read to `buf` (as much as is there, 64 KiB at first, so that a
+    /// day's file of 45 KB never zeroes and faults in a whole block).
+    fn fill(&mut self, buf: &mut Vec<u8>, size: usize) -> io::Result<()> {
+        let old = buf.len();
+        let want = old.max(64 * 1024).min(size.max(old + 64 * 1024) - old);
+        buf.reserve(want);
+        buf.resize(old + want, 0);
+        let n = loop {
+            match self.reader.read(&mut buf[old..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r,
             }
-            if self.first {
-                self.first = false;
-                if buf.starts_with(b"\xEF\xBB\xBF") {
-                    buf.drain(..3);
+        };
+        buf.truncate(old + *n.as_ref().unwrap_or(&0));
+        let n = n?;
+        self.hasher.update(&buf[old..]);
+        self.eof = n == 0;
+        if self.first && n > 0 {
+            self.first = false;
+            if buf.starts_with(b"\xEF\xBB\xBF") {
+                buf.drain(..3);
+            }
+        }
+        match self.cr_only {
+            Some(true) => translate_cr(&mut buf[old..]),
+            Some(false) => {}
+            None => {
+                self.cr_only = line_ends(buf);
+                if self.cr_only == Some(true) {
+                    translate_cr(buf);
                 }
             }
-            if self.eof {
-                return Ok((!buf.is_empty()).then_some(buf));
+        }
+        Ok(())
+    }
+
+    /// The next block of about `size` bytes of whole lines, or `None` at the end. A
+    /// UTF-8 byte-order mark at the start is dropped; a line longer than [`MAX_LINE`]
+    /// becomes an empty line and a [`LongLine`]; a first line that long is an error
+    /// ([`NoLineEnd`], as [`io::ErrorKind::InvalidData`]).
+    pub fn next_block(&mut self, size: usize) -> io::Result<Option<Block>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut long_lines = Vec::new();
+        // where the line at the end of `buf` starts, and how far it was searched
+        let mut line_start = 0;
+        let mut searched = 0;
+        loop {
+            while !self.eof && buf.len() < size {
+                self.fill(&mut buf, size)?;
             }
             match memchr::memrchr(b'\n', &buf[searched..]) {
                 Some(i) => {
-                    let cut = searched + i + 1;
-                    self.carry = buf[cut..].to_vec();
-                    buf.truncate(cut);
-                    return Ok(Some(buf));
+                    self.ended = true;
+                    line_start = searched + i + 1;
+                    searched = buf.len();
+                    if !self.eof {
+                        self.carry = buf.split_off(line_start);
+                        return Ok(Some(Block {
+                            bytes: buf,
+                            long_lines,
+                        }));
+                    }
                 }
                 None => searched = buf.len(),
             }
+            if buf.len() - line_start > MAX_LINE {
+                if !self.ended {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, NoLineEnd));
+                }
+                long_lines.push(self.skip_line(&mut buf, line_start, size)?);
+                line_start += 1;
+                searched = line_start;
+                continue;
+            }
+            if self.eof {
+                return Ok((!buf.is_empty()).then_some(Block {
+                    bytes: buf,
+                    long_lines,
+                }));
+            }
+            self.fill(&mut buf, size)?;
         }
+    }
+
+    /// Replaces the over-long line from `start` to the end of `buf` by a `\n`, reading on
+    /// to the line's end (keeping what follows it).
+    fn skip_line(&mut self, buf: &mut Vec<u8>, start: usize, size: usize) -> io::Result<LongLine> {
+        let head = buf[start..start + RAW_MAX + 1].to_vec();
+        let mut len = (buf.len() - start) as u64;
+        buf.truncate(start);
+        let mut scratch = Vec::with_capacity(size);
+        loop {
+            scratch.clear();
+            self.fill(&mut scratch, size)?;
+            if let Some(i) = memchr::memchr(b'\n', &scratch) {
+                len += i as u64;
+                buf.extend_from_slice(&scratch[i..]);
+                break;
+            }
+            len += scratch.len() as u64;
+            if self.eof {
+                buf.push(b'\n');
+                break;
+            }
+        }
+        Ok(LongLine {
+            at: start,
+            len,
+            head,
+        })
     }
 
     /// The xxh3 hash of everything read so far, as hex.
     pub fn hash(&self) -> String {
         format!("{:032x}", self.hasher.digest128())
+    }
+}
+
+/// Whether the first line end in `buf` is a lone `\r` (`None`: no line end read yet).
+fn line_ends(buf: &[u8]) -> Option<bool> {
+    let i = memchr::memchr2(b'\n', b'\r', buf)?;
+    match (buf[i], buf.get(i + 1)) {
+        (b'\n', _) | (_, Some(b'\n')) => Some(false),
+        (_, Some(_)) => Some(true),
+        (_, None) => None,
+    }
+}
+
+fn translate_cr(bytes: &mut [u8]) {
+    for b in bytes {
+        if *b == b'\r' {
+            *b = b'\n';
+        }
     }
 }
 
@@ -274,7 +477,7 @@ mod tests {
         let mut blocks = Blocks::new(&mut r);
         let mut got = Vec::new();
         while let Some(b) = blocks.next_block(4).unwrap() {
-            got.push(String::from_utf8(b).unwrap());
+            got.push(String::from_utf8(b.bytes).unwrap());
         }
         assert_eq!(got.concat(), "aaaa\nbb\ncccccccccc\nd");
         for block in &got[..got.len() - 1] {
@@ -286,12 +489,78 @@ mod tests {
         let mut n = 0;
         let mut joined = String::new();
         while let Some(b) = blocks.next_block(4096).unwrap() {
-            assert!(b.ends_with(b"\n") && b.len() < 4096 + 70 * 1024);
-            joined.push_str(std::str::from_utf8(&b).unwrap());
+            assert!(b.bytes.ends_with(b"\n") && b.bytes.len() < 4096 + 70 * 1024);
+            joined.push_str(std::str::from_utf8(&b.bytes).unwrap());
             n += 1;
         }
         assert!(n > 10);
         assert_eq!(joined, big);
+    }
+
+    /// Reads at most `chunk` bytes a call, as a pipe or a decompressor may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn all_blocks(text: &[u8], chunk: usize, size: usize) -> io::Result<Vec<Block>> {
+        let mut r = Trickle(text, chunk);
+        let mut blocks = Blocks::new(&mut r);
+        let mut out = Vec::new();
+        while let Some(b) = blocks.next_block(size)? {
+            out.push(b);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn long_lines_become_empty_lines_and_a_first_one_fails_the_input() {
+        let mut text = b"a\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 3 * MAX_LINE));
+        text.extend_from_slice(b"\nb\n");
+        text.extend(std::iter::repeat_n(b'y', MAX_LINE + 1));
+        // a long line that ends inside a block is left to the parser, which rejects it
+        // too; one that runs past the block is cut out here
+        for (chunk, size) in [(7, 1000), (1 << 16, 4096), (1 << 20, 1000)] {
+            let blocks = all_blocks(&text, chunk, size).unwrap();
+            let bytes: Vec<u8> = blocks.iter().flat_map(|b| b.bytes.clone()).collect();
+            assert!(
+                bytes == b"a\n\nb\n\n",
+                "chunk {chunk}, size {size}: {} bytes",
+                bytes.len()
+            );
+            let long: Vec<(u64, usize)> = blocks
+                .iter()
+                .flat_map(|b| b.long_lines.iter().map(|l| (l.len, l.head.len())))
+                .collect();
+            assert_eq!(
+                long,
+                [
+                    (3 * MAX_LINE as u64, RAW_MAX + 1),
+                    (MAX_LINE as u64 + 1, RAW_MAX + 1)
+                ]
+            );
+        }
+        let e = all_blocks(&vec![0; 4 * MAX_LINE], 4096, 1 << 20).unwrap_err();
+        assert!(e.get_ref().is_some_and(|i| i.is::<NoLineEnd>()), "{e}");
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_when_the_file_starts_so() {
+        for chunk in [1, 3, 1 << 16] {
+            let blocks = all_blocks(b"a,1\rb,2\rc,3", chunk, 4).unwrap();
+            let bytes: Vec<u8> = blocks.iter().flat_map(|b| b.bytes.clone()).collect();
+            assert_eq!(bytes, b"a,1\nb,2\nc,3", "chunk {chunk}");
+            let crlf = all_blocks(b"a,1\r\nb\r2\n", chunk, 4).unwrap();
+            let bytes: Vec<u8> = crlf.iter().flat_map(|b| b.bytes.clone()).collect();
+            assert_eq!(bytes, b"a,1\r\nb\r2\n", "chunk {chunk}");
+        }
     }
 
     #[test]
@@ -319,7 +588,9 @@ mod tests {
         gz.finish().unwrap();
         std::fs::write(dir.path().join("notes.md"), "ignored").unwrap();
 
-        let sources = discover(&[dir.path().to_path_buf()]).unwrap();
+        let found = discover(&[dir.path().to_path_buf()]);
+        assert!(found.failed.is_empty(), "{:?}", found.failed);
+        let sources = found.sources;
         let names: Vec<_> = sources.iter().map(|s| s.file_name()).collect();
         assert_eq!(
             names,

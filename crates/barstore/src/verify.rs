@@ -116,8 +116,8 @@ type Failed = Vec<(String, String)>;
 /// The bars of each series the inputs under `paths` make, read as a load reads them
 /// (later files win for the same bar), and the files that could not be read.
 fn sources(paths: &[PathBuf], opts: &InputOptions) -> Result<(BTreeMap<Series, Bars>, Failed)> {
-    let zone = &opts.zone;
-    let sources = with_hints(discover(paths)?, opts);
+    let found = discover(paths);
+    let sources = with_hints(found.sources, opts);
     let read_one = |(source, hint): &(
         crate::source::Source,
         Result<crate::ingest::Hint, crate::FileError>,
@@ -132,11 +132,9 @@ fn sources(paths: &[PathBuf], opts: &InputOptions) -> Result<(BTreeMap<Series, B
             Ok(())
         };
         let ctx = ReadContext {
-            format: &opts.format,
-            zone,
+            input: opts,
             log: None,
             progress: &NoProgress,
-            cancel: &opts.cancel,
             admit: None,
             sink: &sink,
         };
@@ -160,7 +158,11 @@ fn sources(paths: &[PathBuf], opts: &InputOptions) -> Result<(BTreeMap<Series, B
     };
     let parsed: Vec<_> = pool(opts.jobs)?.install(|| sources.par_iter().map(read_one).collect());
     let mut expected: BTreeMap<Series, Bars> = BTreeMap::new();
-    let mut failed = Vec::new();
+    let mut failed: Failed = found
+        .failed
+        .into_iter()
+        .map(|(path, why)| (path, why.to_string()))
+        .collect();
     for ((source, _), result) in sources.iter().zip(parsed) {
         match result {
             // an empty file makes no series

@@ -59,14 +59,14 @@ fn render(drawing: &impl Drawing, path: &Path) -> Result<()> {
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("svg") => {
-            let area = SVGBackend::new(path, size).into_drawing_area();
+        Some("svg") => crate::atomic::write_path(path, |tmp| {
+            let area = SVGBackend::new(tmp, size).into_drawing_area();
             paint(drawing, &area).map_err(|e| failed(e.to_string()))
-        }
-        Some("png") => {
-            let area = BitMapBackend::new(path, size).into_drawing_area();
+        }),
+        Some("png") => crate::atomic::write_path(path, |tmp| {
+            let area = BitMapBackend::new(tmp, size).into_drawing_area();
             paint(drawing, &area).map_err(|e| failed(e.to_string()))
-        }
+        }),
         _ => Err(failed("name a .svg or .png file".into())),
     }
 }

@@ -16,6 +16,13 @@ pub enum FileError {
         /// The operating system's (or the archive's) error.
         source: std::io::Error,
     },
+    /// The file's first line has no end within [`crate::parse::MAX_LINE`] bytes (a binary
+    /// file, a stream of NULs): it is not read further.
+    #[error("{file}: no line end in its first {} KiB: not a text file of bar rows", crate::parse::MAX_LINE / 1024)]
+    NoLineEnd {
+        /// The input file (or `archive.zip!member`).
+        file: String,
+    },
     /// The layout of the file could not be recognised.
     #[error("{file}: cannot recognise the layout: {reason}; state the format (e.g. datetime,open,high,low,close,volume)")]
     Unrecognised {

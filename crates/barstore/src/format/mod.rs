@@ -17,13 +17,9 @@ pub enum Field {
     Date,
     /// A time of day: `HH:MM` or `HH:MM:SS`.
     Time,
-    /// Seconds or milliseconds since 1970-01-01 UTC, told apart by magnitude
-    /// (12 or more digits are milliseconds: seconds that large are past the year 5000).
-    Epoch,
-    /// Seconds since 1970-01-01 UTC.
-    EpochSeconds,
-    /// Milliseconds since 1970-01-01 UTC.
-    EpochMillis,
+    /// A time since 1970-01-01 UTC in the unit given, or (`None`) in the unit its
+    /// magnitude says ([`EpochUnit::of_magnitude`]).
+    Epoch(Option<EpochUnit>),
     /// Opening price.
     Open,
     /// Highest price.
@@ -44,9 +40,11 @@ impl Field {
             "datetime" | "timestamp" => Field::DateTime,
             "date" => Field::Date,
             "time" => Field::Time,
-            "epoch" => Field::Epoch,
-            "epoch_s" => Field::EpochSeconds,
-            "epoch_ms" => Field::EpochMillis,
+            "epoch" => Field::Epoch(None),
+            "epoch_s" => Field::Epoch(Some(EpochUnit::Seconds)),
+            "epoch_ms" => Field::Epoch(Some(EpochUnit::Millis)),
+            "epoch_us" => Field::Epoch(Some(EpochUnit::Micros)),
+            "epoch_ns" => Field::Epoch(Some(EpochUnit::Nanos)),
             "open" => Field::Open,
             "high" => Field::High,
             "low" => Field::Low,
@@ -63,9 +61,11 @@ impl Field {
             Field::DateTime => "datetime",
             Field::Date => "date",
             Field::Time => "time",
-            Field::Epoch => "epoch",
-            Field::EpochSeconds => "epoch_s",
-            Field::EpochMillis => "epoch_ms",
+            Field::Epoch(None) => "epoch",
+            Field::Epoch(Some(EpochUnit::Seconds)) => "epoch_s",
+            Field::Epoch(Some(EpochUnit::Millis)) => "epoch_ms",
+            Field::Epoch(Some(EpochUnit::Micros)) => "epoch_us",
+            Field::Epoch(Some(EpochUnit::Nanos)) => "epoch_ns",
             Field::Open => "open",
             Field::High => "high",
             Field::Low => "low",
@@ -73,6 +73,68 @@ impl Field {
             Field::Volume => "volume",
             Field::Skip => "skip",
         }
+    }
+}
+
+/// The unit of an epoch number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EpochUnit {
+    /// Seconds.
+    Seconds,
+    /// Milliseconds.
+    Millis,
+    /// Microseconds.
+    Micros,
+    /// Nanoseconds.
+    Nanos,
+}
+
+impl EpochUnit {
+    /// The unit a number's magnitude says: below 10^11 seconds (up to the year 5138),
+    /// below 10^14 milliseconds, below 10^17 microseconds, else nanoseconds. Times
+    /// of the years 1973 to 5138 are told apart without fail.
+    pub fn of_magnitude(v: i64) -> EpochUnit {
+        match v.unsigned_abs() {
+            ..100_000_000_000 => EpochUnit::Seconds,
+            100_000_000_000..100_000_000_000_000 => EpochUnit::Millis,
+            100_000_000_000_000..100_000_000_000_000_000 => EpochUnit::Micros,
+            _ => EpochUnit::Nanos,
+        }
+    }
+
+    /// `v` of this unit in milliseconds (rounded down), or `None` when out of range.
+    pub fn to_ms(self, v: i64) -> Option<i64> {
+        match self {
+            EpochUnit::Seconds => v.checked_mul(1000),
+            EpochUnit::Millis => Some(v),
+            EpochUnit::Micros => Some(v.div_euclid(1000)),
+            EpochUnit::Nanos => Some(v.div_euclid(1_000_000)),
+        }
+    }
+
+    /// The unit's name in messages and options.
+    pub fn name(self) -> &'static str {
+        match self {
+            EpochUnit::Seconds => "seconds",
+            EpochUnit::Millis => "milliseconds",
+            EpochUnit::Micros => "microseconds",
+            EpochUnit::Nanos => "nanoseconds",
+        }
+    }
+}
+
+impl std::str::FromStr for EpochUnit {
+    type Err = OptionError;
+
+    /// `s`, `ms`, `us` or `ns` (or the unit's name).
+    fn from_str(s: &str) -> Result<Self, OptionError> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "s" | "seconds" => EpochUnit::Seconds,
+            "ms" | "milliseconds" => EpochUnit::Millis,
+            "us" | "µs" | "microseconds" => EpochUnit::Micros,
+            "ns" | "nanoseconds" => EpochUnit::Nanos,
+            _ => return Err(OptionError::new("epoch unit", s, "use s, ms, us or ns")),
+        })
     }
 }
 
@@ -85,6 +147,18 @@ pub struct Layout {
     pub header: bool,
     /// The role of each field, in order; a row must have exactly this many fields.
     pub fields: Vec<Field>,
+}
+
+impl Layout {
+    /// The layout with epoch numbers of no stated unit read in `unit`.
+    pub fn with_epoch_unit(mut self, unit: EpochUnit) -> Self {
+        for f in &mut self.fields {
+            if *f == Field::Epoch(None) {
+                *f = Field::Epoch(Some(unit));
+            }
+        }
+        self
+    }
 }
 
 /// The reference layout's fields: `YYYY-MM-DD HH:MM:SS,open,high,low,close,volume`.
@@ -111,7 +185,8 @@ impl std::str::FromStr for FormatSpec {
     type Err = OptionError;
 
     /// `auto`, `firstrate` (= `datetime,open,high,low,close,volume`), or a comma-separated
-    /// list of `datetime date time epoch epoch_s epoch_ms open high low close volume skip`.
+    /// list of `datetime date time epoch epoch_s epoch_ms epoch_us epoch_ns open high low close
+    /// volume skip`.
     fn from_str(spec: &str) -> Result<Self, OptionError> {
         let bad = |reason: String| OptionError::new("format", spec, reason);
         match spec.trim().to_ascii_lowercase().as_str() {
@@ -124,7 +199,7 @@ impl std::str::FromStr for FormatSpec {
             .map(|n| {
                 Field::from_spec_name(n.trim().to_ascii_lowercase().as_str()).ok_or_else(|| {
                     bad(format!(
-                        "unknown field {n:?}; use auto, firstrate, or fields among datetime, date, time, epoch, epoch_s, epoch_ms, open, high, low, close, volume, skip"
+                        "unknown field {n:?}; use auto, firstrate, or fields among datetime, date, time, epoch, epoch_s, epoch_ms, epoch_us, epoch_ns, open, high, low, close, volume, skip"
                     ))
                 })
             })
@@ -138,15 +213,16 @@ impl std::str::FromStr for FormatSpec {
 fn check_fields(fields: &[Field]) -> Result<(), String> {
     let count = |f: Field| fields.iter().filter(|&&x| x == f).count();
     let single = count(Field::DateTime)
-        + count(Field::Epoch)
-        + count(Field::EpochSeconds)
-        + count(Field::EpochMillis);
+        + fields
+            .iter()
+            .filter(|f| matches!(f, Field::Epoch(_)))
+            .count();
     // a date alone is the date of a daily bar
     let time_ok = single == 1 && count(Field::Date) == 0 && count(Field::Time) == 0
         || count(Field::Date) == 1 && count(Field::Time) <= 1 && single == 0;
     if !time_ok {
         return Err(
-            "needs exactly one of: datetime, epoch, epoch_s, epoch_ms, date and time, or date"
+            "needs exactly one of: datetime, an epoch (epoch, epoch_s, epoch_ms, epoch_us, epoch_ns), date and time, or date"
                 .into(),
         );
     }
@@ -217,7 +293,7 @@ fn time_field(s: Shape) -> Option<Field> {
         Shape::DateTime => Field::DateTime,
         Shape::Date => Field::Date,
         Shape::Time => Field::Time,
-        Shape::Epoch => Field::Epoch,
+        Shape::Epoch => Field::Epoch(None),
         Shape::Other => return None,
     })
 }

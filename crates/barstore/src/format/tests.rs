@@ -40,11 +40,11 @@ fn split_date_time_tabs_epochs_and_no_volume() {
     );
     assert_eq!(
         auto("1704205800,1,2,0.5,1.5,10\n").fields,
-        vec![Epoch, Open, High, Low, Close, Volume]
+        vec![Epoch(None), Open, High, Low, Close, Volume]
     );
     assert_eq!(
         auto("time,open,high,low,close\n1704205800000,1,2,0.5,1.5\n").fields,
-        vec![Epoch, Open, High, Low, Close]
+        vec![Epoch(None), Open, High, Low, Close]
     );
     assert_eq!(
         auto("2024/01/02 09:30:00, 1, 2, 0.5, 1.5\n").fields,

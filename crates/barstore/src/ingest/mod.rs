@@ -8,10 +8,10 @@ use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::defaults;
 use crate::error::{Error, FileError, Result};
-use crate::format::{detect, FormatSpec};
-use crate::parse::{Parsed, Parser, Reject, Severity};
+use crate::format::{detect, EpochUnit, FormatSpec};
+use crate::parse::{raw_text, too_long, Parsed, Parser, Reject, Severity, Years};
 use crate::series::{self, Adjustment, Series, Timeframe};
-use crate::source::{Blocks, Source};
+use crate::source::{Block, Blocks, Source};
 use crate::store::{ManifestEntry, MonthBars};
 use crate::symbol;
 use crate::zone::Zone;
@@ -99,6 +99,10 @@ pub struct InputOptions {
     pub timeframe: Option<Timeframe>,
     /// The adjustment of every file; `None`: from each file's name, else none.
     pub adjustment: Option<Adjustment>,
+    /// The unit of epoch numbers; `None`: each number's magnitude says.
+    pub epoch_unit: Option<EpochUnit>,
+    /// The years bars may fall in; rows outside are rejected.
+    pub years: Years,
     /// Worker threads; 0 means the store's choice ([`crate::store::Store::concurrent_files`]:
     /// one per core on the embedded store, more on CQL).
     pub jobs: usize,
@@ -114,6 +118,8 @@ impl Default for InputOptions {
             zone: Zone::new(defaults::ZONE).expect("the default zone exists"),
             timeframe: None,
             adjustment: None,
+            epoch_unit: None,
+            years: Years::default(),
             jobs: 0,
             cancel: Arc::default(),
         }

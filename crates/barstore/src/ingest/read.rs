@@ -55,11 +55,10 @@ pub(crate) type Admit<'a> = dyn Fn(&str, &Series) -> Result<()> + Sync + 'a;
 
 /// Everything a file read needs besides the file.
 pub(crate) struct ReadContext<'a> {
-    pub format: &'a FormatSpec,
-    pub zone: &'a Zone,
+    /// How the files are read (layout, zone, epoch unit, years) and the cancel flag.
+    pub input: &'a InputOptions,
     pub log: Option<&'a ErrorLog>,
     pub progress: &'a dyn Progress,
-    pub cancel: &'a AtomicBool,
     /// Called once a file's series is known, before any of its bars reach the sink.
     pub admit: Option<&'a Admit<'a>>,
     pub sink: &'a Sink<'a>,
@@ -75,19 +74,30 @@ pub(crate) fn read_source(
     let read_bytes = AtomicU64::new(0);
     source.with_reader(&read_bytes, |reader| {
         let mut blocks = Blocks::new(reader);
-        let io = |e| FileError::io(&source.path, e);
+        let io = |e| source.block_error(e);
         let mut stats = FileStats::default();
         let Some(mut first) = blocks.next_block(BLOCK).map_err(io)? else {
             return Ok((stats, blocks.hash(), None));
         };
-        let layout = detect(&first[..first.len().min(64 * 1024)], ctx.format, &id)?;
+        let input = ctx.input;
+        let mut layout = detect(
+            &first.bytes[..first.bytes.len().min(64 * 1024)],
+            &input.format,
+            &id,
+        )?;
+        if let Some(unit) = input.epoch_unit {
+            layout = layout.with_epoch_unit(unit);
+        }
         let mut base = 0u64;
         if layout.header {
-            let cut = memchr::memchr(b'\n', &first).map_or(first.len(), |i| i + 1);
-            first.drain(..cut);
+            let cut = memchr::memchr(b'\n', &first.bytes).map_or(first.bytes.len(), |i| i + 1);
+            first.bytes.drain(..cut);
+            for long in &mut first.long_lines {
+                long.at -= cut;
+            }
             base = 1;
         }
-        let parser = Parser::new(layout, ctx.zone.clone());
+        let parser = Parser::new(layout, input.zone.clone()).with_years(input.years);
         let mut pending = Pending::default();
         let mut batch = vec![first];
         let mut reported = 0u64;
@@ -132,7 +142,14 @@ pub(crate) fn read_source(
             }
             let mut parsed: Vec<Parsed> = batch
                 .par_iter()
-                .map(|b| parser.clone().parse_chunk(b))
+                .map(|b| {
+                    let mut p = parser.clone().parse_chunk(&b.bytes);
+                    if !b.long_lines.is_empty() {
+                        p.rejects.extend(long_line_rejects(b));
+                        p.rejects.sort_by_key(|r| r.line);
+                    }
+                    p
+                })
                 .collect();
             batch.clear();
             let series = match &series {
@@ -164,7 +181,7 @@ pub(crate) fn read_source(
             let now = read_bytes.load(Ordering::Relaxed);
             ctx.progress.advance(now - reported, rows);
             reported = now;
-            if ctx.cancel.load(Ordering::Relaxed) {
+            if input.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled);
             }
             if pending.rows >= FLUSH_ROWS {
@@ -175,6 +192,22 @@ pub(crate) fn read_source(
             flush(&mut pending, true, &mut stats, series)?;
         }
         Ok((stats, blocks.hash(), series))
+    })
+}
+
+/// The rejects of the lines a block cut out for their length, numbered within the block.
+fn long_line_rejects(block: &Block) -> impl Iterator<Item = Reject> + '_ {
+    let mut line = 1;
+    let mut from = 0;
+    block.long_lines.iter().map(move |long| {
+        line += memchr::memchr_iter(b'\n', &block.bytes[from..long.at]).count() as u64;
+        from = long.at;
+        Reject {
+            line,
+            raw: raw_text(&long.head),
+            reason: too_long(long.len),
+            severity: Severity::Rejected,
+        }
     })
 }
 

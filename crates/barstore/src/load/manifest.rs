@@ -2,7 +2,7 @@
 //! entries of loaded files, recorded in groups.
 
 use super::*;
-use crate::ingest::BLOCK;
+use crate::source::content_hash;
 
 /// Loaded files recorded in the manifest together.
 pub(super) const RECORD_FILES: usize = 64;
@@ -54,13 +54,7 @@ pub(super) fn unchanged(source: &Source, entry: &ManifestEntry) -> Result<bool> 
         return Ok(true);
     }
     let hash = source.with_reader(&AtomicU64::new(0), |r| {
-        let mut blocks = Blocks::new(r);
-        while blocks
-            .next_block(BLOCK)
-            .map_err(|e| FileError::io(&source.path, e))?
-            .is_some()
-        {}
-        Ok(blocks.hash())
+        content_hash(r).map_err(|e| FileError::io(&source.path, e).into())
     })?;
     Ok(hash == entry.hash)
 }

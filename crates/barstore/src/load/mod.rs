@@ -19,7 +19,7 @@
 use crate::defaults;
 use crate::error::{Error, FileError, OptionError, Result, StoreError};
 use crate::series::{Series, Timeframe};
-use crate::source::{discover, Blocks, Source};
+use crate::source::{discover, Source};
 use crate::store::{ManifestEntry, MonthBars, Store};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
@@ -120,7 +120,8 @@ pub fn load(
 ) -> Result<LoadReport> {
     let started = Instant::now();
     let zone = &opts.input.zone;
-    let mut sources = with_hints(discover(paths)?, &opts.input);
+    let found = discover(paths);
+    let mut sources = with_hints(found.sources, &opts.input);
     if let Some((i, n)) = opts.shard {
         if n == 0 || i >= n {
             return Err(
@@ -139,26 +140,29 @@ pub fn load(
         std::fs::remove_file(&opts.errors).map_err(|e| Error::output(&opts.errors, e))?;
     }
     let log = ErrorLog::new(opts.errors.clone());
-    progress.start(
-        sources.len() as u64,
-        sources.iter().map(|(s, _)| s.size).sum(),
-    );
+    let files = (sources.len() + found.failed.len()) as u64;
+    progress.start(files, sources.iter().map(|(s, _)| s.size).sum());
     let mut report = LoadReport {
-        files: sources.len() as u64,
+        files,
         ..LoadReport::default()
     };
+    let mut fail = |input: String, e: FileError| {
+        let outcome = FileOutcome::Failed(e);
+        progress.file_done(&input, &outcome);
+        if let FileOutcome::Failed(e) = outcome {
+            report.failed.push((input, e));
+        }
+    };
+    // paths that cannot be inputs (a dangling symlink, an unreadable directory) fail alone
+    for (path, e) in found.failed {
+        fail(path, e);
+    }
     // files whose name gives no usable symbol fail before anything is read
     let mut named: Vec<(Source, Hint)> = Vec::with_capacity(sources.len());
     for (source, hint) in sources {
         match hint {
             Ok(hint) => named.push((source, hint)),
-            Err(e) => {
-                let outcome = FileOutcome::Failed(e);
-                progress.file_done(&source.id(), &outcome);
-                if let FileOutcome::Failed(e) = outcome {
-                    report.failed.push((source.id(), e));
-                }
-            }
+            Err(e) => fail(source.id(), e),
         }
     }
     let sources = named;
@@ -198,11 +202,9 @@ pub fn load(
         }
     };
     let ctx = ReadContext {
-        format: &opts.input.format,
-        zone,
+        input: &opts.input,
         log: Some(&log),
         progress,
-        cancel: &opts.input.cancel,
         admit: Some(&admit),
         sink: &sink,
     };

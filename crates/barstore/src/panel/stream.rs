@@ -119,19 +119,20 @@ pub fn write_parquet<S: Deref<Target = dyn Store>>(
         .collect();
     fields[0] = Field::new("symbol", DataType::Utf8, false);
     let schema = Arc::new(Schema::new(fields));
-    let file = std::fs::File::create(path).map_err(|e| Error::output(path, e))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)
-        .map_err(|e| Error::output(path, e))?;
-    while let Some(batch) = stream.next_batch()? {
-        let mut columns = batch.columns().to_vec();
-        columns[0] = arrow::compute::cast(&columns[0], &DataType::Utf8)
+    crate::atomic::write(path, |file| {
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)
             .map_err(|e| Error::output(path, e))?;
-        let batch =
-            RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema");
-        w.write(&batch).map_err(|e| Error::output(path, e))?;
-        // a row group per group of symbols: the writer holds no more than one
-        w.flush().map_err(|e| Error::output(path, e))?;
-    }
-    w.close().map_err(|e| Error::output(path, e))?;
-    Ok(())
+        while let Some(batch) = stream.next_batch()? {
+            let mut columns = batch.columns().to_vec();
+            columns[0] = arrow::compute::cast(&columns[0], &DataType::Utf8)
+                .map_err(|e| Error::output(path, e))?;
+            let batch =
+                RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema");
+            w.write(&batch).map_err(|e| Error::output(path, e))?;
+            // a row group per group of symbols: the writer holds no more than one
+            w.flush().map_err(|e| Error::output(path, e))?;
+        }
+        w.close().map_err(|e| Error::output(path, e))?;
+        Ok(())
+    })
 }

@@ -117,6 +117,9 @@ impl Parser {
         }
         let local = days * DAY + h * 3600 + m * 60 + s;
         let utc = self.zone.local_to_utc_ms(local).ok()?;
+        if !(self.bounds.0..self.bounds.1).contains(&utc) {
+            return None;
+        }
         Some((line_end, local, utc, [o, hi, lo, c, v]))
     }
 }

@@ -10,8 +10,89 @@ mod fast;
 
 use crate::bars::Bars;
 use crate::bucket::Month;
-use crate::format::{Field, Layout};
-use crate::zone::{days_from_civil, days_in_month, LocalTimeError, Zone, DAY};
+use crate::error::OptionError;
+use crate::format::{EpochUnit, Field, Layout};
+use crate::zone::{civil_from_days, days_from_civil, days_in_month, LocalTimeError, Zone, DAY};
+
+/// The longest line a bar file may have. A bar row is under 200 bytes; a longer line is
+/// rejected (its first [`RAW_MAX`] bytes logged), and the reader of a file cuts out a
+/// line that runs past its block, so that a file without line ends (a binary file, a
+/// stream of NULs) costs bounded memory and time.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// How much of a rejected line the error log keeps, in bytes.
+pub const RAW_MAX: usize = 256;
+
+/// A rejected line as the error log keeps it: its first [`RAW_MAX`] bytes, with `…` when
+/// there were more.
+pub(crate) fn raw_text(line: &[u8]) -> String {
+    if line.len() <= RAW_MAX {
+        return String::from_utf8_lossy(line).into_owned();
+    }
+    let mut raw = String::from_utf8_lossy(&line[..RAW_MAX]).into_owned();
+    raw.push('…');
+    raw
+}
+
+/// Why a line longer than [`MAX_LINE`] is rejected.
+pub(crate) fn too_long(len: u64) -> String {
+    format!(
+        "line is {len} bytes long, more than the {} KiB a bar row may have",
+        MAX_LINE / 1024
+    )
+}
+
+/// The years, inclusive, that a bar's time may fall in. A time outside them is rejected
+/// with its line: an epoch number in an unexpected unit, or a typo in a year, must not
+/// load as a bar of the far future or past (which some stores cannot even read back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Years {
+    /// The first year.
+    pub first: i64,
+    /// The last year.
+    pub last: i64,
+}
+
+impl Default for Years {
+    fn default() -> Self {
+        Years {
+            first: 1900,
+            last: 2100,
+        }
+    }
+}
+
+impl Years {
+    /// The UTC milliseconds from the first year's start to the end of the last.
+    fn bounds_ms(self) -> (i64, i64) {
+        (
+            days_from_civil(self.first, 1, 1) * DAY * 1000,
+            days_from_civil(self.last + 1, 1, 1) * DAY * 1000,
+        )
+    }
+}
+
+impl std::str::FromStr for Years {
+    type Err = OptionError;
+
+    /// `FIRST..LAST` (or `FIRST-LAST`), years of four digits.
+    fn from_str(s: &str) -> Result<Self, OptionError> {
+        let bad = || OptionError::new("years", s, "use FIRST..LAST, e.g. 1900..2100");
+        let (first, last) = s
+            .split_once("..")
+            .or_else(|| s.split_once('-'))
+            .ok_or_else(bad)?;
+        let year = |y: &str| match y.trim().parse::<i64>() {
+            Ok(y) if (1..=9999).contains(&y) => Ok(y),
+            _ => Err(bad()),
+        };
+        let (first, last) = (year(first)?, year(last)?);
+        if first > last {
+            return Err(bad());
+        }
+        Ok(Years { first, last })
+    }
+}
 
 /// Whether a logged row was dropped or loaded with a warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +136,9 @@ pub struct Parsed {
 pub struct Parser {
     layout: Layout,
     zone: Zone,
+    years: Years,
+    /// `years` as UTC milliseconds, start inclusive, end exclusive.
+    bounds: (i64, i64),
     month_cache: (i64, Month),
     date_cache: ([u8; 10], i64, usize),
     /// Whether lines try the [`fast`] path first.
@@ -150,12 +234,16 @@ enum When {
 }
 
 impl Parser {
-    /// A parser for `layout` whose wall-clock times are in `zone`.
+    /// A parser for `layout` whose wall-clock times are in `zone`, taking times of the
+    /// default [`Years`].
     pub fn new(layout: Layout, zone: Zone) -> Self {
+        let years = Years::default();
         Parser {
             fast: layout.fields == crate::format::FIRSTRATE,
             layout,
             zone,
+            years,
+            bounds: years.bounds_ms(),
             month_cache: (i64::MIN, Month { year: 0, month: 1 }),
             date_cache: ([0; 10], 0, 0),
         }
@@ -165,6 +253,13 @@ impl Parser {
     #[cfg(test)]
     fn general(mut self) -> Self {
         self.fast = false;
+        self
+    }
+
+    /// The same parser taking times of `years`.
+    pub fn with_years(mut self, years: Years) -> Self {
+        self.years = years;
+        self.bounds = years.bounds_ms();
         self
     }
 
@@ -218,11 +313,14 @@ impl Parser {
                     continue;
                 }
             }
-            let (end, result) = self.parse_line(data);
+            let (end, mut result) = self.parse_line(data);
             start += end + 1;
+            if end > MAX_LINE {
+                result = Err(too_long(end as u64));
+            }
             let raw = || {
                 let line = &data[..end];
-                String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned()
+                raw_text(line.strip_suffix(b"\r").unwrap_or(line))
             };
             match result {
                 Ok((local, ts, values, warning)) => {
@@ -246,6 +344,31 @@ impl Parser {
         }
         out.line_count = line_no as u64;
         out
+    }
+
+    /// Refuses a time outside the parser's [`Years`]; `epoch` is the number and unit it
+    /// was read from, if any.
+    fn check_years(&self, utc_ms: i64, epoch: Option<(i64, EpochUnit)>) -> Result<(), String> {
+        if (self.bounds.0..self.bounds.1).contains(&utc_ms) {
+            return Ok(());
+        }
+        let Years { first, last } = self.years;
+        let year = match utc_ms {
+            i64::MAX => "beyond any year".to_string(),
+            ms => format!(
+                "in the year {}",
+                civil_from_days(ms.div_euclid(DAY * 1000)).0
+            ),
+        };
+        Err(match epoch {
+            Some((v, unit)) => format!(
+                "epoch {v} read as {} is {year}, outside the years {first}..{last}: give its unit with --epoch-unit, or the years with --years",
+                unit.name()
+            ),
+            None => format!(
+                "time is {year}, outside the years {first}..{last}: widen them with --years"
+            ),
+        })
     }
 
     /// Parses the line at the start of `data`; returns where it ends (the index of its
@@ -276,6 +399,7 @@ impl Parser {
         let mut date_days: Option<i64> = None;
         let mut time_ms: Option<i64> = None;
         let mut when: Option<When> = None;
+        let mut epoch: Option<(i64, EpochUnit)> = None;
         let mut pos = 0;
         for (k, &field) in self.layout.fields.iter().enumerate() {
             // Fields are short: a plain scan beats memchr's set-up cost here.
@@ -323,19 +447,14 @@ impl Parser {
                     Some((ms, n)) if n == f.len() => time_ms = Some(ms),
                     _ => return Err(bad("a time")),
                 },
-                Field::Epoch | Field::EpochSeconds | Field::EpochMillis => {
+                Field::Epoch(unit) => {
                     let v: i64 = std::str::from_utf8(f)
                         .ok()
                         .and_then(|s| s.parse().ok())
                         .ok_or_else(|| bad("an epoch number"))?;
-                    let seconds = field == Field::EpochSeconds
-                        || (field == Field::Epoch && v.unsigned_abs() < 100_000_000_000);
-                    let ms = if seconds {
-                        v.checked_mul(1000).ok_or_else(|| bad("an epoch number"))?
-                    } else {
-                        v
-                    };
-                    when = Some(When::UtcMs(ms));
+                    let unit = unit.unwrap_or_else(|| EpochUnit::of_magnitude(v));
+                    epoch = Some((v, unit));
+                    when = Some(When::UtcMs(unit.to_ms(v).unwrap_or(i64::MAX)));
                 }
                 Field::Skip => {}
                 Field::Volume if f.is_empty() => {}
@@ -367,9 +486,14 @@ impl Parser {
                     ),
                     LocalTimeError::OutOfRange => "time is out of range".to_string(),
                 })?;
-                (secs, utc + ms.rem_euclid(1000))
+                let utc = utc + ms.rem_euclid(1000);
+                self.check_years(utc, None)?;
+                (secs, utc)
             }
-            When::UtcMs(ms) => (self.zone.utc_ms_to_local(ms), ms),
+            When::UtcMs(ms) => {
+                self.check_years(ms, epoch)?;
+                (self.zone.utc_ms_to_local(ms), ms)
+            }
         };
         let [o, h, l, c, v] = values;
         for (name, p) in [("open", o), ("high", h), ("low", l), ("close", c)] {

@@ -67,10 +67,11 @@ impl Frame {
 /// Writes a frame as a Parquet file with a wall-clock `timestamp` column (no zone).
 pub fn write_parquet(frame: &Frame, path: &Path) -> Result<()> {
     let batch = frame.clone().into_batch(false);
-    let file = std::fs::File::create(path).map_err(|e| Error::output(path, e))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
-        .map_err(|e| Error::output(path, e))?;
-    w.write(&batch).map_err(|e| Error::output(path, e))?;
-    w.close().map_err(|e| Error::output(path, e))?;
-    Ok(())
+    crate::atomic::write(path, |file| {
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
+            .map_err(|e| Error::output(path, e))?;
+        w.write(&batch).map_err(|e| Error::output(path, e))?;
+        w.close().map_err(|e| Error::output(path, e))?;
+        Ok(())
+    })
 }

@@ -23,9 +23,11 @@ use std::collections::HashMap;
 pub use cql::{Cql, CqlOptions};
 pub use embedded::Embedded;
 
-/// Opens the store named by `location`: a `cql://`, `scylla://` or `cassandra://` URL,
-/// or a directory for the embedded store.
+/// Opens the store named by `location`: a `cql://`, `scylla://` or `cassandra://` URL
+/// (any case), or a directory for the embedded store. Any other `scheme:` is refused,
+/// so that a mistyped URL never becomes a directory.
 pub fn open(location: &str, cql: &CqlOptions) -> Result<Box<dyn Store>> {
+    cql::check_location(location)?;
     if cql::is_cql_url(location) {
         Ok(Box::new(Cql::connect(location, cql.clone())?))
     } else {

@@ -52,7 +52,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
-pub use target::{is_cql_url, ClientCert, Compaction, CqlOptions, Replication, Secret, Target};
+pub use target::{
+    check_location, is_cql_url, redact, ClientCert, Compaction, CqlOptions, Replication, Secret,
+    Target,
+};
 
 /// Symbols read at once by a many-symbol read: each waits on a few round trips (its
 /// series, zone, months, then the months' chunks), so many in flight keep the node busy.

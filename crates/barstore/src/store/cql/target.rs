@@ -91,11 +91,61 @@ pub fn identifier(kind: &'static str, name: &str, max: usize) -> Result<String, 
     }
 }
 
+/// The URL schemes of CQL stores (any case).
+pub const SCHEMES: [&str; 3] = ["cql", "scylla", "cassandra"];
+
+/// The scheme of a location that starts with one (`name:`, RFC 3986: a letter, then
+/// letters, digits, `+`, `-` or `.`). A single letter is a drive (`C:`), not a scheme.
+fn scheme(location: &str) -> Option<&str> {
+    let (scheme, _) = location.split_once(':')?;
+    let ok = scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    ok.then_some(scheme)
+}
+
 /// Is `url` a CQL store URL (rather than an embedded store path)?
 pub fn is_cql_url(url: &str) -> bool {
-    ["cql://", "scylla://", "cassandra://"]
-        .iter()
-        .any(|p| url.starts_with(p))
+    scheme(url).is_some_and(|s| SCHEMES.iter().any(|k| k.eq_ignore_ascii_case(s)))
+        && url[url.find(':').expect("a scheme") + 1..].starts_with("//")
+}
+
+/// Refuses a location that starts with a scheme (`name:`) but is not a CQL URL: a
+/// mistyped URL must not become a directory of that name.
+pub fn check_location(location: &str) -> Result<(), OpenError> {
+    match scheme(location) {
+        Some(_) if is_cql_url(location) => Ok(()),
+        Some(scheme) => Err(OpenError::Url {
+            url: redact(location),
+            reason: if SCHEMES.iter().any(|k| k.eq_ignore_ascii_case(scheme)) {
+                format!("write {scheme}://host/keyspace")
+            } else {
+                format!(
+                    "unknown scheme {scheme:?}: barstore knows {}; a directory whose name holds a colon is written ./{location}",
+                    SCHEMES.map(|k| format!("{k}://")).join(", ")
+                )
+            },
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `url` with the password of a `user:password@` part replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => {
+            let user = &url[start..start + at];
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{}{user}:***{}", &url[..start], &url[start + at..])
+        }
+        None => url.to_string(),
+    }
 }
 
 impl std::str::FromStr for Target {
@@ -103,12 +153,18 @@ impl std::str::FromStr for Target {
 
     fn from_str(url: &str) -> Result<Self> {
         let bad = |why: &str| OpenError::Url {
-            url: url.to_string(),
+            url: redact(url),
             reason: why.to_string(),
         };
         let rest = url.split_once("://").ok_or_else(|| bad("no scheme"))?.1;
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (hosts, keyspace) = rest.split_once('/').ok_or_else(|| bad("no keyspace"))?;
+        if hosts.contains('@') {
+            return Err(bad(
+                "credentials do not go in the store URL: give the user with --cql-user (or BARSTORE_CQL_USER, Python: user=) and the password in BARSTORE_CQL_PASSWORD (Python: password=)",
+            )
+            .into());
+        }
         let hosts = hosts
             .split(',')
             .map(|h| {
