@@ -26,10 +26,9 @@ fn summary(run: &Run) -> &str {
     run.stderr.lines().last().unwrap_or("")
 }
 
-/// Copies from an embedded store into `target`, loads more bars of the same month and
-/// corrects one, and copies again each time: the target ends with every bar.
-fn copy_refreshes_months_changed_since_the_last_copy(target: Fixture) {
-    let source = Fixture::new();
+/// Copies from `source` into `target`, loads more bars of the same month and corrects
+/// one, and copies again each time: the target ends with every bar.
+fn copy_refreshes_months_changed_since_the_last_copy(source: Fixture, target: Fixture) {
     let to = target.store_arg();
     let first = days(&["2024-05-01", "2024-05-02"]);
     source.write("in/AAPL_1min_a.txt", first.as_bytes());
@@ -86,13 +85,19 @@ mod copy_refreshes {
 
     #[test]
     fn embedded_to_embedded() {
-        copy_refreshes_months_changed_since_the_last_copy(Fixture::new());
+        copy_refreshes_months_changed_since_the_last_copy(Fixture::new(), Fixture::new());
     }
 
     #[test]
     fn embedded_to_cql() {
         let target = cql_or_skip!("embedded_to_cql");
-        copy_refreshes_months_changed_since_the_last_copy(target);
+        copy_refreshes_months_changed_since_the_last_copy(Fixture::new(), target);
+    }
+
+    #[test]
+    fn cql_to_embedded() {
+        let source = cql_or_skip!("cql_to_embedded");
+        copy_refreshes_months_changed_since_the_last_copy(source, Fixture::new());
     }
 }
 
