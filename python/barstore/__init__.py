@@ -228,7 +228,8 @@ class Store:
                 force: bool = False) -> CopyReport:
         """Copies every series of some symbols (all by default) to another store, e.g. from a table in the
         original text layout to the chunked one, or from the embedded store to a
-        cluster. Resumable: months already copied are skipped unless ``force``."""
+        cluster. Resumable: months copied before and unchanged in this store since are
+        skipped unless ``force``; months that gained or changed bars are copied again."""
         if isinstance(target, str):
             target = connect(target)
         return _report(CopyReport, self._native.copy_to(target._native, list(symbols), force))

@@ -3,21 +3,30 @@
 //! the copied symbols with them.
 //!
 //! Each copied month is recorded in the target's manifest as
-//! `copy:<source>/<symbol>/<timeframe>/<adjustment>/<month>`; a rerun skips recorded
-//! months (unless forced), so
-//! an interrupted copy resumes where it stopped. Writes replace rows by time, so
-//! copying a month twice is harmless.
+//! `copy:<source>/<symbol>/<timeframe>/<adjustment>/<month>` with its bar count and a
+//! hash of its bars as the source held them. A rerun reads each source month again and
+//! skips it (unless forced) only when it still holds exactly the recorded bars, so an
+//! interrupted copy resumes where it stopped and an incremental copy brings over every
+//! month that gained or changed bars since. Writes replace rows by time, so copying a
+//! month twice is harmless.
+//!
+//! After writing, each month is read back from the target and must equal the source's
+//! (at the target's precision); a target that holds bars of its own in the month fails
+//! the copy rather than leaving it looking complete.
 
 use crate::actions::Action;
+use crate::bars::Bars;
 use crate::bucket::Month;
 use crate::error::{ReadError, Result};
 use crate::load::Progress;
 use crate::series::Series;
 use crate::store::{ManifestEntry, MonthBars, Store};
+use crate::verify::diff;
 use crate::zone::Zone;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
+use xxhash_rust::xxh3::Xxh3;
 
 /// The outcome of a copy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -26,7 +35,7 @@ pub struct CopyReport {
     pub series: u64,
     /// Months copied.
     pub months: u64,
-    /// Months skipped as already copied.
+    /// Months skipped as copied before and unchanged in the source since.
     pub skipped: u64,
     /// Rows copied.
     pub rows: u64,
@@ -90,41 +99,75 @@ pub fn copy(
                 series.adjustment
             )
         };
+        let bounds = |m: Month| -> Result<(i64, i64)> {
+            let start = zone.bound_to_utc_ms(m.start_local())?;
+            Ok((start, zone.bound_to_utc_ms(m.next().start_local())? - 1))
+        };
         let mut by_year: BTreeMap<i32, Vec<Month>> = BTreeMap::new();
         for m in from.months(series)? {
-            if !force && done.contains_key(&key(m)) {
-                report.skipped += 1;
-            } else {
-                by_year.entry(m.year).or_default().push(m);
-            }
+            by_year.entry(m.year).or_default().push(m);
         }
         for months in by_year.into_values() {
             let mut batch = Vec::new();
+            // each month to copy: its manifest entry, and the hash of its bars as the
+            // target gives them back
+            let mut copied: Vec<(ManifestEntry, String)> = Vec::new();
             for m in months {
-                let start = zone.bound_to_utc_ms(m.start_local())?;
-                let end = zone.bound_to_utc_ms(m.next().start_local())? - 1;
+                let (start, end) = bounds(m)?;
                 let bars = from.scan(series, start, end)?;
-                progress.advance(0, bars.len() as u64);
+                let hash = fingerprint(&bars);
+                let rows = bars.len() as u64;
+                let unchanged = done
+                    .get(&key(m))
+                    .is_some_and(|e| e.hash == hash && e.rows == rows);
+                if unchanged && !force {
+                    report.skipped += 1;
+                    continue;
+                }
+                let mut stored = bars.clone();
+                to.as_stored(&mut stored)?;
+                copied.push((
+                    ManifestEntry {
+                        source: key(m),
+                        size: 0,
+                        mtime_ns: 0,
+                        hash,
+                        rows,
+                        symbol: series.symbol.clone(),
+                        timeframe: series.timeframe.to_string(),
+                        adjustment: series.adjustment.to_string(),
+                    },
+                    fingerprint(&stored),
+                ));
+                progress.advance(0, rows);
                 batch.push(MonthBars { month: m, bars });
             }
-            let counts: Vec<(Month, u64)> = batch
-                .iter()
-                .map(|m| (m.month, m.bars.len() as u64))
-                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            let months: Vec<Month> = batch.iter().map(|b| b.month).collect();
             to.upsert(series, &zone, batch)?;
-            let entries: Vec<ManifestEntry> = counts
-                .into_iter()
-                .map(|(m, rows)| ManifestEntry {
-                    source: key(m),
-                    size: 0,
-                    mtime_ns: 0,
-                    hash: String::new(),
-                    rows,
-                    symbol: series.symbol.clone(),
-                    timeframe: series.timeframe.to_string(),
-                    adjustment: series.adjustment.to_string(),
-                })
-                .collect();
+            for (&m, (_, want)) in months.iter().zip(&copied) {
+                let (start, end) = bounds(m)?;
+                let have = to.scan(series, start, end)?;
+                if fingerprint(&have) != *want {
+                    let mut source = from.scan(series, start, end)?;
+                    to.as_stored(&mut source)?;
+                    let (missing, extra, different) = diff(&source, &have);
+                    return Err(ReadError::CopyDiffers {
+                        month: format!("{series} {m}"),
+                        from: from.location(),
+                        to: to.location(),
+                        source_rows: source.len() as u64,
+                        target_rows: have.len() as u64,
+                        missing,
+                        extra,
+                        different,
+                    }
+                    .into());
+                }
+            }
+            let entries: Vec<ManifestEntry> = copied.into_iter().map(|(e, _)| e).collect();
             to.record(&entries)?;
             report.months += entries.len() as u64;
             report.rows += entries.iter().map(|e| e.rows).sum::<u64>();
@@ -153,4 +196,43 @@ fn copy_actions(from: &dyn Store, to: &dyn Store, symbols: &[String]) -> Result<
         .collect();
     to.put_actions(&new)?;
     Ok(new.len() as u64)
+}
+
+/// xxh3-128 (hex) of every value of `bars`, column by column: equal for two batches
+/// exactly when they hold the same bars (every missing volume hashes alike).
+fn fingerprint(bars: &Bars) -> String {
+    let mut h = Xxh3::new();
+    let mut bytes = Vec::with_capacity(bars.len() * 8);
+    bytes.extend(bars.ts.iter().flat_map(|t| t.to_le_bytes()));
+    h.update(&bytes);
+    for column in [&bars.open, &bars.high, &bars.low, &bars.close, &bars.volume] {
+        bytes.clear();
+        bytes.extend(column.iter().flat_map(|v| {
+            let v = if v.is_nan() { f64::NAN } else { *v };
+            v.to_bits().to_le_bytes()
+        }));
+        h.update(&bytes);
+    }
+    format!("{:032x}", h.digest128())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_differ_by_any_value_and_agree_on_missing_volumes() {
+        let mut a = Bars::default();
+        a.push((60_000, [1.0, 2.0, 0.5, 1.5, f64::NAN]));
+        let mut b = a.clone();
+        b.volume[0] = -f64::NAN;
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        let mut c = a.clone();
+        c.close[0] = 1.25;
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+        let mut d = a.clone();
+        d.ts[0] += 60_000;
+        assert_ne!(fingerprint(&a), fingerprint(&d));
+        assert_ne!(fingerprint(&a), fingerprint(&Bars::default()));
+    }
 }

@@ -2,7 +2,9 @@
 //! arbitrary bytes or on real files with random byte edits; cutting a stream into
 //! blocks at any read sizes changes nothing; and random bars written in every supported
 //! layout (header or not, separator, date-time, split date and time, epoch seconds or
-//! milliseconds, CRLF, padding, plain, gz or zip) load and read back exactly.
+//! milliseconds, CRLF, padding, plain, gz or zip) load and read back exactly; and any
+//! sequence of edits to overlapping files of one series, each followed by a rerun of the
+//! load, leaves the store as a fresh load of the files as they are then.
 //!
 //! Each property runs `PROPTEST_CASES` cases (64 unless set). A long campaign:
 //! `PROPTEST_CASES=20000 cargo test --release -p barstore --test properties`.
@@ -332,6 +334,114 @@ proptest! {
             let want: Vec<f64> = prices.iter().map(|p| p.parse().unwrap()).collect();
             prop_assert_eq!(vec![b.open[i], b.high[i], b.low[i], b.close[i]], want);
             prop_assert_eq!(b.volume[i], *volume as f64);
+        }
+    }
+}
+
+/// Overlapping files of one series, in path order (`a/`, `b/`, `c/`).
+const DIRS: [&str; 3] = ["a", "b", "c"];
+
+/// Minute slots the files share, from 2024-05-31 23:30 UTC (so that the series spans two
+/// months).
+const SLOTS: i64 = 60;
+
+/// One edit: a file, and the close (1..1000) it now has at some slots (new slots
+/// are bars added, others bars changed).
+type Edit = (usize, Vec<(i64, u32)>);
+
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    let edit = (
+        0..DIRS.len(),
+        prop::collection::vec((0..SLOTS, 1u32..1000), 1..12),
+    );
+    prop::collection::vec(edit, 1..6)
+}
+
+/// Writes a file of bars (close at each slot) with the given mtime, in seconds.
+fn write_bars(path: &Path, bars: &std::collections::BTreeMap<i64, u32>, mtime: u64) {
+    let start = 1_717_198_200; // 2024-05-31 23:30:00 UTC
+    let mut text = String::new();
+    for (slot, close) in bars {
+        let t = utc(start + 60 * slot).strftime("%Y-%m-%d %H:%M:%S");
+        text.push_str(&format!("{t},{close},{close},{close},{close},{close}\n"));
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    // every edit shows in the mtime, however fast the edits come
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+fn sym_bars(store: &Embedded) -> barstore::bars::Bars {
+    read(
+        store,
+        &ReadRequest {
+            symbol: "SYM".into(),
+            ..ReadRequest::default()
+        },
+    )
+    .unwrap()
+    .bars
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: barstore::testing::proptest_cases(24),
+        ..config()
+    })]
+
+    #[test]
+    fn reruns_after_edits_equal_a_fresh_load_of_the_files_as_they_are(
+        first in prop::collection::vec(
+            prop::collection::btree_map(0..SLOTS, 1u32..1000, 1..30),
+            DIRS.len(),
+        ),
+        edits in edits(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = [dir.path().join("in")];
+        let paths: Vec<PathBuf> = DIRS
+            .iter()
+            .map(|d| input[0].join(d).join("SYM_1min.txt"))
+            .collect();
+        let opts = LoadChoices {
+            input: InputChoices {
+                tz: Some("UTC".into()),
+                ..InputChoices::default()
+            },
+            errors: Some(dir.path().join("errors.jsonl")),
+            ..LoadChoices::default()
+        }
+        .resolve()
+        .unwrap();
+        let mut files = first;
+        let mut mtime = 1_700_000_000;
+        for (path, bars) in paths.iter().zip(&files) {
+            write_bars(path, bars, mtime);
+        }
+        let store = Embedded::new(dir.path().join("store"));
+        load(&store, &input, &opts, &NoProgress).unwrap();
+        for (round, (file, changes)) in edits.into_iter().enumerate() {
+            let before = files[file].clone();
+            files[file].extend(changes);
+            mtime += 1;
+            write_bars(&paths[file], &files[file], mtime);
+            let rerun = load(&store, &input, &opts, &NoProgress).unwrap();
+            prop_assert!(rerun.failed.is_empty(), "{:?}", rerun.failed);
+            // the edited file and every later one load again, earlier ones are skipped;
+            // an edit that changed nothing loads nothing
+            let skipped = if files[file] == before { DIRS.len() } else { file };
+            prop_assert_eq!(rerun.skipped, skipped as u64);
+            let fresh = Embedded::new(dir.path().join(format!("fresh{round}")));
+            load(&fresh, &input, &opts, &NoProgress).unwrap();
+            let (have, want) = (sym_bars(&store), sym_bars(&fresh));
+            prop_assert_eq!(&have.ts, &want.ts);
+            prop_assert_eq!(&have.close, &want.close, "after editing {}", DIRS[file]);
         }
     }
 }

@@ -73,6 +73,27 @@ pub enum ReadError {
         /// The zone in `from`.
         from_zone: String,
     },
+    /// After a copy, the target's month is not the source's: the target held bars of
+    /// its own there, which a copy (an upsert) keeps.
+    #[error("copy of {month} from {from} to {to}: the target's month differs from the source's after the copy ({source_rows} bars in the source, {target_rows} in the target: {missing} missing, {extra} the source lacks, {different} different); a copy keeps the target's other bars, so copy into a store or table that holds only copies")]
+    CopyDiffers {
+        /// The series and the month (`YYYY-MM`).
+        month: String,
+        /// The store copied from.
+        from: String,
+        /// The store copied into.
+        to: String,
+        /// Bars of the month in the source.
+        source_rows: u64,
+        /// Bars of the month in the target.
+        target_rows: u64,
+        /// Source bars absent from the target.
+        missing: u64,
+        /// Target bars absent from the source.
+        extra: u64,
+        /// Bars in both with different values.
+        different: u64,
+    },
     /// A series cannot be adjusted on read as asked.
     #[error("cannot adjust {series}: {detail}")]
     Adjust {

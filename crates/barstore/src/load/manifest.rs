@@ -24,11 +24,15 @@ impl<'a> Records<'a> {
         }
     }
 
-    pub(super) fn add(&self, entry: ManifestEntry) -> Result<()> {
+    /// Adds the entries of loaded files, in order; records the group once it is full.
+    pub(super) fn add_all(&self, entries: Vec<ManifestEntry>) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let full = {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            p.1 += entry.rows;
-            p.0.push(entry);
+            p.1 += entries.iter().map(|e| e.rows).sum::<u64>();
+            p.0.extend(entries);
             if p.0.len() >= RECORD_FILES || p.1 >= FLUSH_ROWS as u64 {
                 std::mem::take(&mut *p).0
             } else {

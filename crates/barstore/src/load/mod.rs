@@ -12,7 +12,8 @@
 //!
 //! A file counts as loaded only when all its months are in the store; then it is
 //! recorded in the store's manifest, and later loads skip it while its size and mtime
-//! (or, failing those, its content hash) are unchanged. A crash between the two leaves
+//! (or, failing those, its content hash) are unchanged and no earlier file of its symbol
+//! loads in the same run (which would otherwise win over it). A crash between the two leaves
 //! an unrecorded file whose rows are partly stored; the rerun loads it again, and since
 //! stores replace rows by (symbol, time) the result is exact.
 
@@ -208,47 +209,91 @@ pub fn load(
         admit: Some(&admit),
         sink: &sink,
     };
-    let load_one = |(source, hint): &(Source, Hint)| -> Result<FileOutcome> {
-        let id = source.id();
-        if !opts.force {
-            if let Some(entry) = manifest.get(&id) {
-                if hint.matches(entry) && unchanged(source, entry)? {
+    // Is this file loaded and unchanged since, into the series it would go to?
+    let fresh = |(source, hint): &(Source, Hint)| -> Result<bool> {
+        match manifest.get(&source.id()) {
+            Some(entry) if !opts.force && hint.matches(entry) => unchanged(source, entry),
+            _ => Ok(false),
+        }
+    };
+    // Reads a file into the store: its outcome, and its manifest entry when it loaded.
+    let load_one =
+        |(source, hint): &(Source, Hint)| -> Result<(FileOutcome, Option<ManifestEntry>)> {
+            let id = source.id();
+            match read_source(source, hint, &ctx) {
+                Ok((stats, hash, series)) => {
+                    let series = match series {
+                        Some(s) => s,
+                        None => Series::new(
+                            &hint.symbol,
+                            hint.timeframe.map_or(Timeframe::MINUTE, |t| t.0),
+                            hint.adjustment.clone(),
+                        )?,
+                    };
+                    let entry = ManifestEntry {
+                        source: id,
+                        size: source.size,
+                        mtime_ns: source.mtime_ns,
+                        hash,
+                        rows: stats.rows,
+                        symbol: series.symbol.clone(),
+                        timeframe: series.timeframe.to_string(),
+                        adjustment: series.adjustment.to_string(),
+                    };
+                    Ok((FileOutcome::Loaded(stats), Some(entry)))
+                }
+                Err(e) => match e.in_file(&id) {
+                    Error::File(e) if e.is_per_file() => Ok((FileOutcome::Failed(e), None)),
+                    e => Err(e),
+                },
+            }
+        };
+    // Files of one symbol load one after another, in path order, so that when two of
+    // them hold the same bar the later file wins, as `verify` expects; symbols load in
+    // parallel. Once a file of a symbol loads (new, changed or forced), every later file
+    // of the symbol loads again after it, changed or not: the store then holds what a
+    // fresh load of the files as they are now would. A loaded file is recorded only once
+    // the unchanged files after it have loaded again (or the next file that loads on its
+    // own account starts): were it recorded before, a crash would leave it winning over
+    // a later file that the rerun, finding both recorded, would skip.
+    let load_group = |group: &[usize]| -> Vec<(usize, Result<FileOutcome>)> {
+        let mut outcomes = Vec::with_capacity(group.len());
+        let mut reload = false;
+        let mut held: Vec<ManifestEntry> = Vec::new();
+        for &i in group {
+            let (source, _) = &sources[i];
+            let outcome = fresh(&sources[i]).and_then(|fresh| {
+                if fresh && !reload {
                     progress.advance(source.size, 0);
                     return Ok(FileOutcome::Skipped);
                 }
+                if !fresh {
+                    // the rerun would load this file again, and every file after it
+                    records.add_all(std::mem::take(&mut held))?;
+                }
+                reload = true;
+                let (outcome, entry) = load_one(&sources[i])?;
+                match entry {
+                    Some(entry) => held.push(entry),
+                    // not reloaded: the files before it must load again on the rerun
+                    None => held.clear(),
+                }
+                Ok(outcome)
+            });
+            let fatal = outcome.is_err();
+            if let Ok(o) = &outcome {
+                progress.file_done(&source.id(), o);
+            }
+            outcomes.push((i, outcome));
+            if fatal {
+                return outcomes;
             }
         }
-        match read_source(source, hint, &ctx) {
-            Ok((stats, hash, series)) => {
-                let series = match series {
-                    Some(s) => s,
-                    None => Series::new(
-                        &hint.symbol,
-                        hint.timeframe.map_or(Timeframe::MINUTE, |t| t.0),
-                        hint.adjustment.clone(),
-                    )?,
-                };
-                records.add(ManifestEntry {
-                    source: id,
-                    size: source.size,
-                    mtime_ns: source.mtime_ns,
-                    hash,
-                    rows: stats.rows,
-                    symbol: series.symbol.clone(),
-                    timeframe: series.timeframe.to_string(),
-                    adjustment: series.adjustment.to_string(),
-                })?;
-                Ok(FileOutcome::Loaded(stats))
-            }
-            Err(e) => match e.in_file(&id) {
-                Error::File(e) if e.is_per_file() => Ok(FileOutcome::Failed(e)),
-                e => Err(e),
-            },
+        if let Err(e) = records.add_all(held) {
+            outcomes.push((group[group.len() - 1], Err(e)));
         }
+        outcomes
     };
-    // Files of one symbol load one after another, in order, so that when two of them
-    // hold the same bar the later file wins, as `verify` expects; symbols load in
-    // parallel.
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (_, hint)) in sources.iter().enumerate() {
         groups.entry(hint.symbol.as_str()).or_default().push(i);
@@ -261,15 +306,7 @@ pub fn load(
     let outcomes: Vec<(usize, Result<FileOutcome>)> = pool(jobs)?.install(|| {
         groups
             .par_iter()
-            .flat_map_iter(|group| {
-                group.iter().map(|&i| {
-                    let outcome = load_one(&sources[i]);
-                    if let Ok(o) = &outcome {
-                        progress.file_done(&sources[i].0.id(), o);
-                    }
-                    (i, outcome)
-                })
-            })
+            .flat_map_iter(|group| load_group(group))
             .collect()
     });
     records.flush()?;

@@ -6,4 +6,5 @@
 mod actions;
 mod inputs;
 mod outputs;
+mod sync;
 mod urls;
