@@ -58,8 +58,7 @@ pub struct ReadArgs {
 pub fn run_read(store: &(dyn Store + 'static), args: &ReadArgs) -> anyhow::Result<u8> {
     let mut symbols = args.symbols.clone();
     if let Some(path) = &args.symbols_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = barstore::source::read_listing(path)?;
         symbols.extend(
             text.lines()
                 .map(|l| l.split('#').next().unwrap_or("").trim())

@@ -13,7 +13,7 @@
 
 use crate::actions::{self, Action, ActionsReport, Event};
 use crate::bars::Bars;
-use crate::error::{FileError, OptionError, ReadError, Result};
+use crate::error::{OptionError, ReadError, Result};
 use crate::exchange::Calendar;
 use crate::series::Series;
 use crate::store::{Found, Store};
@@ -29,7 +29,7 @@ const CLOSE_LOOKBACK_DAYS: i64 = 31;
 /// are trading days (an ex-date must be one).
 pub fn load_actions(store: &dyn Store, path: &Path, calendar: Calendar) -> Result<ActionsReport> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| FileError::io(path, e))?;
+    let text = crate::source::read_listing(path)?;
     let (parsed, mut report) = actions::parse(&file, &text, calendar)?;
     let stored = store.actions(None)?;
     let mut latest: HashMap<(&str, i64, &str), &Action> = HashMap::new();

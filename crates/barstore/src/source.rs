@@ -299,6 +299,29 @@ pub fn content_hash(reader: &mut dyn Read) -> io::Result<String> {
     }
 }
 
+/// The most a listing file (corporate actions, a symbols file) may hold: it is read
+/// whole, and a larger one is not such a file.
+pub const MAX_LISTING: u64 = 256 << 20;
+
+/// Reads a listing file whole: a regular file (not a FIFO, which would block) of at most
+/// [`MAX_LISTING`] bytes of UTF-8 text.
+pub fn read_listing(path: &Path) -> Result<String, FileError> {
+    let refuse =
+        |why: String| FileError::io(path, io::Error::new(io::ErrorKind::InvalidInput, why));
+    let meta = std::fs::metadata(path).map_err(|e| FileError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    let mut text = String::new();
+    File::open(path)
+        .and_then(|f| f.take(MAX_LISTING + 1).read_to_string(&mut text))
+        .map_err(|e| FileError::io(path, e))?;
+    if text.len() as u64 > MAX_LISTING {
+        return Err(refuse(format!("larger than {} MiB", MAX_LISTING >> 20)));
+    }
+    Ok(text)
+}
+
 /// Cuts a byte stream into blocks that end at a line boundary, hashing the content.
 ///
 /// Lines may end in `\n`, `\r\n` or, in a file whose first lines end in a lone `\r`
