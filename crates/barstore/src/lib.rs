@@ -23,6 +23,8 @@
 //!   [`adjust`] keep corporate actions and adjust raw series with them on read; [`verify`] compares a store with its source files, [`check`] with its
 //!   calendar, and [`chart`] draws what it holds.
 //!
+//! [`cancel`] lets another thread stop a load or a read, waits included.
+//!
 //! [`tables`] gives the listings (series, actions, a verification, a check, sessions)
 //! as Arrow tables, the form the Python package hands to pandas.
 //!
@@ -38,6 +40,7 @@ pub mod actions;
 pub mod adjust;
 pub mod bars;
 pub mod bucket;
+pub mod cancel;
 pub mod chart;
 pub mod check;
 pub mod chunk;

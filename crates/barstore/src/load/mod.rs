@@ -16,6 +16,7 @@
 //! an unrecorded file whose rows are partly stored; the rerun loads it again, and since
 //! stores replace rows by (symbol, time) the result is exact.
 
+use crate::cancel;
 use crate::defaults;
 use crate::error::{Error, FileError, OptionError, Result, StoreError};
 use crate::series::{Series, Timeframe};
@@ -25,7 +26,7 @@ use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -112,7 +113,23 @@ impl LoadReport {
 /// A per-file failure (unreadable file, unrecognised layout) is reported in
 /// [`LoadReport::failed`] and the other files go on; only problems with the store or
 /// the options end the whole load with an error.
+///
+/// Once [`InputOptions::cancel`] is set, no file starts, each file stops at its next
+/// batch and a CQL request stops waiting to retry; the load returns
+/// [`Error::Cancelled`] when nothing of it is writing any more.
 pub fn load(
+    store: &dyn Store,
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<LoadReport> {
+    cancel::scoped(&opts.input.cancel, || {
+        load_scoped(store, paths, opts, progress)
+    })
+}
+
+/// [`load`] on a thread whose waits see the cancel flag.
+fn load_scoped(
     store: &dyn Store,
     paths: &[PathBuf],
     opts: &LoadOptions,
@@ -207,6 +224,9 @@ pub fn load(
         sink: &sink,
     };
     let load_one = |(source, hint): &(Source, Hint)| -> Result<FileOutcome> {
+        if opts.input.cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
         let id = source.id();
         if !opts.force {
             if let Some(entry) = manifest.get(&id) {
@@ -261,7 +281,8 @@ pub fn load(
             .par_iter()
             .flat_map_iter(|group| {
                 group.iter().map(|&i| {
-                    let outcome = load_one(&sources[i]);
+                    // each pool thread's waits see the flag as the load's own thread does
+                    let outcome = cancel::scoped(&opts.input.cancel, || load_one(&sources[i]));
                     if let Ok(o) = &outcome {
                         progress.file_done(&sources[i].0.id(), o);
                     }
