@@ -7,6 +7,7 @@ unless BARSTORE_REQUIRE_CQL=1 (scripts/test sets it too) makes them fail.
 
 import itertools
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -33,6 +34,16 @@ def cql_node() -> str:
 
 def fresh_keyspace() -> str:
     return f"py{os.getpid()}_{time.time_ns() % 10**9}_{next(_counter)}"
+
+
+@pytest.fixture
+def ctrl_c():
+    """Python's own Ctrl-C handler, whatever the suite was started with: a shell that
+    starts a command in the background starts it with SIGINT ignored, and Python then
+    installs no handler of its own."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture

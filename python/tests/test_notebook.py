@@ -38,16 +38,6 @@ def write_bars(path, rows, seed):
     frame.to_csv(path, header=False, date_format="%Y-%m-%d %H:%M:%S")
 
 
-@pytest.fixture
-def ctrl_c():
-    """Python's own Ctrl-C handler, whatever the suite was started with: a shell that
-    starts a command in the background starts it with SIGINT ignored, and Python then
-    installs no handler of its own."""
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
 def test_ctrl_c_stops_a_load_and_a_rerun_resumes(tmp_path, ctrl_c):
     src = tmp_path / "in"
     src.mkdir()

@@ -3,18 +3,21 @@
 //! Only translation lives here: Python arguments to library options, library results
 //! to Python values, library errors to the `barstore.Error` family. Results cross in
 //! two shapes ([`crossing`]): tables (bars and every listing) as Arrow, reports as
-//! JSON. Long calls run with the GIL released; a load runs on its own
-//! thread while the calling thread reports progress and watches for Ctrl-C.
+//! JSON. Long calls run with the GIL released; a load and a read run on a thread of
+//! their own while the calling thread reports progress and watches for Ctrl-C
+//! ([`wait`]).
 
 mod args;
 mod crossing;
 mod errors;
 mod progress;
+mod wait;
 
 use args::{Input, Slice};
 use crossing::{reader, report, stream, table};
 use errors::to_py;
 use progress::Counters;
+use wait::OnStop;
 
 use arrow::array::RecordBatchReader;
 use barstore::exchange::Calendar;
@@ -26,16 +29,10 @@ use barstore::store::cql::Secret;
 use barstore::store::{self, Store};
 use barstore::tables;
 use barstore::verify::verify;
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How often a load's progress is reported and Ctrl-C looked for.
-const PROGRESS_TICK: Duration = Duration::from_millis(100);
 
 /// The same allocator as the `barstore` binary: large column buffers are reused
 /// instead of being faulted in afresh on every read.
@@ -102,7 +99,8 @@ impl NativeStore {
     }
 
     /// Loads files; returns the report. `progress(dict)` is called about ten
-    /// times a second from the calling thread.
+    /// times a second from the calling thread. Ctrl-C, or a `progress` that raises,
+    /// cancels the load; the exception is raised once nothing of the load is writing.
     #[pyo3(signature = (paths, input, force=false, errors=None, progress=None))]
     fn load<'py>(
         &self,
@@ -123,42 +121,15 @@ impl NativeStore {
         .map_err(to_py)?;
         let counters = Arc::new(Counters::default());
         let store = self.store.clone();
-        // the load sends its report when it ends: the wait ends then, not at the next
-        // progress tick (a day's append of a few series takes well under a tick)
-        let (send, receive) = mpsc::channel();
-        {
-            let (opts, counters) = (opts.clone(), counters.clone());
-            std::thread::spawn(move || {
-                // fails only when the caller is gone (its progress callback raised)
-                let _ = send.send(load(store.as_ref(), &paths, &opts, counters.as_ref()));
-            });
-        }
-        let mut interrupted = None;
-        let mut waiting = receive;
-        let report = loop {
-            // a receiver is not shared between threads: it goes into the wait and back
-            let (ended, back) = py.detach(move || (waiting.recv_timeout(PROGRESS_TICK), waiting));
-            waiting = back;
-            match ended {
-                Ok(report) => break report,
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(PyRuntimeError::new_err("the load thread panicked"));
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-            }
-            if let Err(e) = py.check_signals() {
-                opts.input
-                    .cancel
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
-                interrupted.get_or_insert(e);
-            }
-            if interrupted.is_none() {
-                counters.report(py, &progress)?;
-            }
-        };
-        if let Some(e) = interrupted {
-            return Err(e);
-        }
+        let cancel = opts.input.cancel.clone();
+        let working = counters.clone();
+        let report = wait::run(
+            py,
+            cancel,
+            OnStop::Drain,
+            move || load(store.as_ref(), &paths, &opts, working.as_ref()),
+            |py| counters.report(py, &progress),
+        )?;
         let report = report.map_err(to_py)?;
         counters.report(py, &progress)?;
         Ok(crossing::report(&report))
@@ -174,9 +145,14 @@ impl NativeStore {
         let utc = slice.tz.is_some();
         let req = slice.choices(symbol).resolve().map_err(to_py)?;
         let store = self.store.clone();
-        let batch = py
-            .detach(move || read(store.as_ref(), &req).map(|f| f.into_batch(utc)))
-            .map_err(to_py)?;
+        let batch = wait::run(
+            py,
+            Arc::default(),
+            OnStop::Abandon,
+            move || read(store.as_ref(), &req).map(|f| f.into_batch(utc)),
+            |_| Ok(()),
+        )?
+        .map_err(to_py)?;
         table(py, batch)
     }
 
@@ -218,8 +194,11 @@ impl NativeStore {
             skip_missing,
         };
         let store = self.store.clone();
-        let (reader, missing): (Box<dyn RecordBatchReader + Send>, Vec<String>) = py
-            .detach(move || -> barstore::Result<_> {
+        let (reader, missing): (Box<dyn RecordBatchReader + Send>, Vec<String>) = wait::run(
+            py,
+            Arc::default(),
+            OnStop::Abandon,
+            move || -> barstore::Result<_> {
                 if batches {
                     let mut stream = PanelStream::new(store, &req, utc)?;
                     let missing = std::mem::take(&mut stream.missing);
@@ -236,8 +215,10 @@ impl NativeStore {
                     None => panel.into_long(utc),
                 };
                 Ok((reader(batch), missing))
-            })
-            .map_err(to_py)?;
+            },
+            |_| Ok(()),
+        )?
+        .map_err(to_py)?;
         Ok((stream(py, reader)?, missing))
     }
 

@@ -23,7 +23,8 @@
 //!   [`adjust`] keep corporate actions and adjust raw series with them on read; [`verify`] compares a store with its source files, [`check`] with its
 //!   calendar, and [`chart`] draws what it holds.
 //!
-//! [`atomic`] writes output files that appear whole or not at all.
+//! [`atomic`] writes output files that appear whole or not at all; [`cancel`] lets
+//! another thread stop a load or a read, waits included.
 //!
 //! [`tables`] gives the listings (series, actions, a verification, a check, sessions)
 //! as Arrow tables, the form the Python package hands to pandas.
@@ -41,6 +42,7 @@ pub mod adjust;
 pub mod atomic;
 pub mod bars;
 pub mod bucket;
+pub mod cancel;
 pub mod chart;
 pub mod check;
 pub mod chunk;

@@ -17,6 +17,7 @@
 //! an unrecorded file whose rows are partly stored; the rerun loads it again, and since
 //! stores replace rows by (symbol, time) the result is exact.
 
+use crate::cancel;
 use crate::defaults;
 use crate::error::{Error, FileError, OptionError, Result, StoreError};
 use crate::series::{Series, Timeframe};
@@ -26,7 +27,7 @@ use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -113,7 +114,23 @@ impl LoadReport {
 /// A per-file failure (unreadable file, unrecognised layout) is reported in
 /// [`LoadReport::failed`] and the other files go on; only problems with the store or
 /// the options end the whole load with an error.
+///
+/// Once [`InputOptions::cancel`] is set, no file starts, each file stops at its next
+/// batch and a CQL request stops waiting to retry; the load returns
+/// [`Error::Cancelled`] when nothing of it is writing any more.
 pub fn load(
+    store: &dyn Store,
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<LoadReport> {
+    cancel::scoped(&opts.input.cancel, || {
+        load_scoped(store, paths, opts, progress)
+    })
+}
+
+/// [`load`] on a thread whose waits see the cancel flag.
+fn load_scoped(
     store: &dyn Store,
     paths: &[PathBuf],
     opts: &LoadOptions,
@@ -262,6 +279,10 @@ pub fn load(
         let mut held: Vec<ManifestEntry> = Vec::new();
         for &i in group {
             let (source, _) = &sources[i];
+            if opts.input.cancel.load(Ordering::Relaxed) {
+                outcomes.push((i, Err(Error::Cancelled)));
+                return outcomes;
+            }
             let outcome = fresh(&sources[i]).and_then(|fresh| {
                 if fresh && !reload {
                     progress.advance(source.size, 0);
@@ -306,7 +327,8 @@ pub fn load(
     let outcomes: Vec<(usize, Result<FileOutcome>)> = pool(jobs)?.install(|| {
         groups
             .par_iter()
-            .flat_map_iter(|group| load_group(group))
+            // each pool thread's waits see the flag as the load's own thread does
+            .flat_map_iter(|group| cancel::scoped(&opts.input.cancel, || load_group(group)))
             .collect()
     });
     records.flush()?;

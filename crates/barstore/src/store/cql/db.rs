@@ -259,7 +259,8 @@ impl Db {
                                 backoff(n).as_secs_f64()
                             )
                         });
-                        tokio::time::sleep(backoff(n)).await;
+                        // a cancelled call ends here, not after its remaining attempts
+                        crate::cancel::sleep(backoff(n)).await?;
                         n += 1;
                         continue;
                     }

@@ -79,6 +79,7 @@ pub struct Embedded {
     root: PathBuf,
     lock: Mutex<Option<File>>,
     partitions: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    writing: Mutex<HashMap<PathBuf, Arc<Mutex<write::Writing>>>>,
     index: Index,
 }
 
@@ -91,6 +92,7 @@ impl Embedded {
             root,
             lock: Mutex::new(None),
             partitions: Mutex::new(HashMap::new()),
+            writing: Mutex::new(HashMap::new()),
         }
     }
 

@@ -11,7 +11,22 @@ pub(super) enum Written {
     Merged,
 }
 
+/// The writes of one series under way through one store (two loads on two threads
+/// write the same series at once), and whether one of them ended without its index
+/// line.
+#[derive(Debug, Default)]
+pub(super) struct Writing {
+    writers: usize,
+    unrecorded: bool,
+}
+
 impl Embedded {
+    /// What is being written of the series whose directory is `dir`.
+    fn writing(&self, dir: &Path) -> Arc<Mutex<Writing>> {
+        let mut map = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(dir.to_path_buf()).or_default().clone()
+    }
+
     pub(super) fn partition_lock(&self, path: &Path) -> Arc<Mutex<()>> {
         let mut map = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(path.to_path_buf()).or_default().clone()
@@ -88,6 +103,15 @@ impl Embedded {
     }
 
     /// Writes months of a series, merging every year it touches when `force_merge`.
+    ///
+    /// The index line adds what the write appended to the series' totals, or counts
+    /// the series' files after a merge; either is right only when no other write of the
+    /// series is under way (one would count the other's appended part twice, or lose
+    /// it). So the years are written in parallel, each under its own lock, and only the
+    /// last of overlapping writes of a series writes the line, from the files when any
+    /// write before it left none. What is under way is locked only to count and to
+    /// write the line, never while waiting on the thread pool, where a waiting thread
+    /// may run another file's write of another series meanwhile.
     pub(super) fn write_series(
         &self,
         series: &Series,
@@ -102,7 +126,10 @@ impl Embedded {
             by_year.entry(m.month.year).or_default().push(m);
         }
         let work: Vec<(i32, Vec<MonthBars>)> = by_year.into_iter().collect();
-        let written: Vec<Written> = work
+        let writing = self.writing(&dir);
+        let lock = || writing.lock().unwrap_or_else(|p| p.into_inner());
+        lock().writers += 1;
+        let written: Result<Vec<Written>> = work
             .par_iter()
             .map(|(year, incoming)| {
                 let year_dir = dir.join(format!("year={year}"));
@@ -110,15 +137,38 @@ impl Embedded {
                 let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
                 self.write_year(&year_dir, zone, incoming, force_merge)
             })
-            .collect::<Result<_>>()?;
+            .collect();
+        let mut state = lock();
+        state.writers -= 1;
+        let written = match written {
+            Ok(written) if state.writers == 0 => written,
+            other => {
+                // another write still under way writes the line, counting this one's
+                // files; a failed write may have changed some years: the next write
+                // counts them
+                state.unrecorded = true;
+                return other.map(|_| ());
+            }
+        };
+        let counted = !std::mem::take(&mut state.unrecorded);
+        let recorded = self.record_series(series, &written, counted);
+        state.unrecorded = recorded.is_err();
+        recorded
+    }
+
+    /// Writes the index line of `series` after a write of `written`: its totals plus
+    /// what was appended when `counted` (the index counts every earlier write), else
+    /// what its files hold.
+    fn record_series(&self, series: &Series, written: &[Written], counted: bool) -> Result<()> {
         let before = self.info_of(series)?;
         let info = match before {
             Some(mut info)
-                if written
-                    .iter()
-                    .all(|w| matches!(w, Written::Appended { .. })) =>
+                if counted
+                    && written
+                        .iter()
+                        .all(|w| matches!(w, Written::Appended { .. })) =>
             {
-                for w in &written {
+                for w in written {
                     if let Written::Appended { rows, first, last } = *w {
                         info.rows += rows;
                         info.first = info.first.min(first);
