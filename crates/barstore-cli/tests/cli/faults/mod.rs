@@ -2,3 +2,5 @@
 //! or to hang on an odd input, each driven through the built binary and kept fixed.
 //! Cases that need no node run under a plain `cargo test`; the CQL ones run on the test
 //! node (skipped, said on stderr, without one).
+
+mod cql;
