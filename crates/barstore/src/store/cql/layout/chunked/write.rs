@@ -222,13 +222,13 @@ impl Chunked {
                         days[&day].len()
                     ),
                     Err(e) => {
-                        unreadable.get_or_insert_with(|| StoreError::Unreadable {
-                            table: format!("{}.{}", db.target.keyspace, db.target.table),
-                            detail: format!(
-                            "{series} {}: {e}: the stored day cannot be read, and merging {} bars into it would replace its {held}; nothing of {series} {bucket} was written. To replace the day with the bars loaded now (the whole day when the file holds it), run the load again with --overwrite-unreadable",
+                        let detail = format!(
+                            "{series} {}: {e}: the stored day cannot be read, and merging the {} bars loaded now into it would replace its {held}; nothing of {series} {bucket} was written. To replace the day with the bars loaded now (the whole day when the file holds it), run the load again with --overwrite-unreadable",
                             format_date(day),
                             days[&day].len()
-                        )}.into());
+                        );
+                        let table = format!("{}.{}", db.target.keyspace, db.target.table);
+                        unreadable.get_or_insert(StoreError::Unreadable { table, detail });
                     }
                 }
             },
@@ -238,7 +238,7 @@ impl Chunked {
             return Ok(None);
         }
         match unreadable {
-            Some(e) => Err(e),
+            Some(e) => Err(e.into()),
             None => Ok(Some(stored)),
         }
     }
