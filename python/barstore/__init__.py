@@ -270,7 +270,10 @@ def connect(url: str | os.PathLike | None = None, **options: Any) -> Store:
     ScyllaDB/Cassandra. Options: user, password (default ``$BARSTORE_CQL_PASSWORD``),
     tls, tls_ca, tls_cert and tls_key (a client certificate and its private key, PEM
     files, for clusters that require client authentication), dc, consistency,
-    replication, compaction, attempts."""
+    serial_consistency (of the fenced writes: "SERIAL", the default, or "LOCAL_SERIAL"),
+    replication, compaction, retry_for (seconds a request is retried on transient
+    errors, default 90), attempts (at most this many per request), overwrite_unreadable
+    (a load merging into a stored day it cannot decode replaces it instead of failing)."""
     if url is None:
         url = os.environ.get("BARSTORE_STORE", _native.DEFAULTS["store"])
     options.setdefault("password", os.environ.get("BARSTORE_CQL_PASSWORD"))

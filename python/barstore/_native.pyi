@@ -24,11 +24,14 @@ class NativeStore:
         tls_key: str | None = ...,
         dc: str | None = ...,
         consistency: str | None = ...,
+        serial_consistency: str | None = ...,
         replication: str | None = ...,
         compaction: str | None = ...,
+        retry_for: float | None = ...,
         attempts: int | None = ...,
         batch_rows: int | None = ...,
         concurrency: int | None = ...,
+        overwrite_unreadable: bool = ...,
     ) -> None: ...
     def location(self) -> str: ...
     def load(

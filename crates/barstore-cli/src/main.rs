@@ -82,6 +82,10 @@ struct CqlArgs {
     /// Consistency level of reads and writes.
     #[arg(long, global = true, default_value = defaults::CONSISTENCY)]
     consistency: Option<String>,
+    /// Serial consistency of the chunked layout's fenced writes: SERIAL (fencing holds
+    /// across datacenters) or LOCAL_SERIAL (only among loads in one datacenter).
+    #[arg(long, global = true, default_value = defaults::SERIAL_CONSISTENCY)]
+    serial_consistency: Option<String>,
     /// Replication of a keyspace barstore creates: SimpleStrategy:RF or
     /// NetworkTopologyStrategy:DC=RF[,DC=RF] [default: SimpleStrategy:1, only for a single local node].
     #[arg(long, global = true)]
@@ -89,15 +93,24 @@ struct CqlArgs {
     /// Compaction of a table barstore creates: lcs, stcs or twcs.
     #[arg(long, global = true, default_value = defaults::COMPACTION)]
     compaction: Option<String>,
-    /// Attempts per CQL request on transient errors (timeouts, overload, node down).
-    #[arg(long, global = true, default_value_t = defaults::ATTEMPTS)]
-    cql_attempts: u32,
+    /// Seconds a CQL request is retried on transient errors (timeouts, overload, node
+    /// down) before the command gives up.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = defaults::RETRY_SECONDS as f64)]
+    cql_retry_for: f64,
+    /// At most this many attempts per CQL request [default: as many as --cql-retry-for allows].
+    #[arg(long, global = true)]
+    cql_attempts: Option<u32>,
     /// Rows per unlogged batch (typed and text layouts; each batch holds one partition).
     #[arg(long, global = true, default_value_t = defaults::BATCH_ROWS)]
     cql_batch_rows: usize,
     /// Batches in flight at once for each series being written (typed and text layouts).
     #[arg(long, global = true, default_value_t = defaults::CONCURRENCY)]
     cql_concurrency: usize,
+    /// Chunked layout: a load (or copy) that merges into a stored day it cannot decode (an
+    /// unknown codec, a checksum mismatch) replaces the day with the bars it brings, losing
+    /// the others; without this it fails that series' month and writes nothing of it.
+    #[arg(long, global = true)]
+    overwrite_unreadable: bool,
 }
 
 impl CqlArgs {
@@ -111,11 +124,14 @@ impl CqlArgs {
             tls_key: self.tls_key.clone(),
             dc: self.dc.clone(),
             consistency: self.consistency.clone(),
+            serial_consistency: self.serial_consistency.clone(),
             replication: self.replication.clone(),
             compaction: self.compaction.clone(),
-            attempts: Some(self.cql_attempts),
+            retry_for: Some(self.cql_retry_for),
+            attempts: self.cql_attempts,
             batch_rows: Some(self.cql_batch_rows),
             concurrency: Some(self.cql_concurrency),
+            overwrite_unreadable: self.overwrite_unreadable,
         }
     }
 }

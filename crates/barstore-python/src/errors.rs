@@ -11,7 +11,9 @@ pub(crate) fn to_py(e: impl Into<barstore::Error>) -> PyErr {
     let e = e.into();
     let store_kind = |s: &StoreError| match s {
         StoreError::Cql { .. } | StoreError::Busy { .. } => "Connection",
-        StoreError::Schema { .. } | StoreError::Unexpected { .. } => "Schema",
+        StoreError::Schema { .. }
+        | StoreError::Unexpected { .. }
+        | StoreError::Unreadable { .. } => "Schema",
         _ => "",
     };
     let class = match &e {

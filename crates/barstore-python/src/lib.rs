@@ -50,8 +50,9 @@ impl NativeStore {
     #[new]
     #[pyo3(signature = (location, user=None, password=None, tls=false, tls_ca=None,
                         tls_cert=None, tls_key=None, dc=None, consistency=None,
-                        replication=None, compaction=None, attempts=None, batch_rows=None,
-                        concurrency=None))]
+                        serial_consistency=None, replication=None, compaction=None,
+                        retry_for=None, attempts=None, batch_rows=None, concurrency=None,
+                        overwrite_unreadable=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -64,11 +65,14 @@ impl NativeStore {
         tls_key: Option<PathBuf>,
         dc: Option<String>,
         consistency: Option<String>,
+        serial_consistency: Option<String>,
         replication: Option<String>,
         compaction: Option<String>,
+        retry_for: Option<f64>,
         attempts: Option<u32>,
         batch_rows: Option<usize>,
         concurrency: Option<usize>,
+        overwrite_unreadable: bool,
     ) -> PyResult<Self> {
         let opts = CqlChoices {
             user,
@@ -79,11 +83,14 @@ impl NativeStore {
             tls_key,
             dc,
             consistency,
+            serial_consistency,
             replication,
             compaction,
+            retry_for,
             attempts,
             batch_rows,
             concurrency,
+            overwrite_unreadable,
         }
         .resolve()
         .map_err(to_py)?;

@@ -15,8 +15,14 @@ pub const TABLE: &str = "bars_1m";
 pub const CQL_PORT: &str = "9042";
 /// The compaction strategy of a CQL table barstore creates.
 pub const COMPACTION: &str = "lcs";
-/// Attempts per CQL request on transient errors.
-pub const ATTEMPTS: u32 = 8;
+/// The serial consistency of the chunked layout's conditional writes (their fence):
+/// SERIAL holds across datacenters, LOCAL_SERIAL only within the writer's own.
+pub const SERIAL_CONSISTENCY: &str = "SERIAL";
+/// Seconds a CQL request is retried on transient errors (timeouts, unavailable replicas,
+/// lost connections) before the command gives up: longer than a cluster takes to notice
+/// a lost node (Cassandra's failure detector convicts after about 10 to 30 s, until
+/// when requests that involve the node time out), and bounded.
+pub const RETRY_SECONDS: u64 = 90;
 /// Rows per unlogged batch (typed and text layouts).
 pub const BATCH_ROWS: usize = 256;
 /// Batches in flight at once for each series being written (typed and text layouts).
@@ -30,6 +36,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("store", STORE),
     ("errors", ERRORS),
     ("consistency", CONSISTENCY),
+    ("serial_consistency", SERIAL_CONSISTENCY),
     ("table", TABLE),
     ("cql_port", CQL_PORT),
     ("compaction", COMPACTION),

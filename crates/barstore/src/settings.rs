@@ -170,16 +170,22 @@ pub struct CqlChoices {
     pub dc: Option<String>,
     /// Consistency level.
     pub consistency: Option<String>,
+    /// Serial consistency of conditional writes: SERIAL or LOCAL_SERIAL.
+    pub serial_consistency: Option<String>,
     /// Replication of a keyspace barstore creates.
     pub replication: Option<String>,
     /// Compaction of a table barstore creates.
     pub compaction: Option<String>,
-    /// Attempts per request on transient errors.
+    /// Seconds a request is retried on transient errors.
+    pub retry_for: Option<f64>,
+    /// At most this many attempts per request.
     pub attempts: Option<u32>,
     /// Rows per unlogged batch.
     pub batch_rows: Option<usize>,
     /// Batches in flight per series being written.
     pub concurrency: Option<usize>,
+    /// Replace stored chunks that cannot be decoded instead of failing.
+    pub overwrite_unreadable: bool,
 }
 
 impl CqlChoices {
@@ -189,6 +195,23 @@ impl CqlChoices {
         let consistency = crate::store::cql::consistency(
             self.consistency.as_deref().unwrap_or(defaults::CONSISTENCY),
         )?;
+        let serial_consistency = crate::store::cql::serial_consistency(
+            self.serial_consistency
+                .as_deref()
+                .unwrap_or(defaults::SERIAL_CONSISTENCY),
+        )?;
+        let retry_for = match self.retry_for {
+            None => defaults.retry_for,
+            Some(s) if s.is_finite() && s >= 0.0 => std::time::Duration::from_secs_f64(s),
+            Some(s) => {
+                return Err(OptionError::new(
+                    "retry time",
+                    s.to_string(),
+                    "give seconds, 0 or more",
+                )
+                .into())
+            }
+        };
         let tls_client = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(ClientCert {
                 cert: cert.clone(),
@@ -205,11 +228,14 @@ impl CqlChoices {
             tls_client,
             dc: self.dc.clone(),
             consistency,
+            serial_consistency,
             replication: parse(&self.replication)?,
             compaction: parse(&self.compaction)?.unwrap_or_default(),
-            attempts: self.attempts.unwrap_or(defaults.attempts).max(1),
+            retry_for,
+            attempts: self.attempts.map(|n| n.max(1)),
             batch_rows: self.batch_rows.unwrap_or(defaults.batch_rows).max(1),
             concurrency: self.concurrency.unwrap_or(defaults.concurrency).max(1),
+            overwrite_unreadable: self.overwrite_unreadable,
         })
     }
 }
@@ -229,9 +255,16 @@ mod tests {
         assert_eq!(
             (
                 crate::store::cql::consistency_name(c.consistency),
+                crate::store::cql::serial_consistency_name(c.serial_consistency),
+                c.retry_for.as_secs(),
                 c.attempts
             ),
-            (defaults::CONSISTENCY, crate::defaults::ATTEMPTS)
+            (
+                defaults::CONSISTENCY,
+                defaults::SERIAL_CONSISTENCY,
+                defaults::RETRY_SECONDS,
+                None
+            )
         );
         let r = ReadChoices::default().resolve().unwrap();
         assert_eq!((r.timeframe, r.adjustment), (None, None));
@@ -278,5 +311,37 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("invalid consistency"));
+        let bad_serial = CqlChoices {
+            serial_consistency: Some("QUORUM".into()),
+            ..CqlChoices::default()
+        };
+        assert!(bad_serial
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("invalid serial consistency \"QUORUM\": use SERIAL"));
+        let bad_time = CqlChoices {
+            retry_for: Some(-1.0),
+            ..CqlChoices::default()
+        };
+        assert!(bad_time
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("invalid retry time"));
+        let local = CqlChoices {
+            serial_consistency: Some("local_serial".into()),
+            attempts: Some(0),
+            ..CqlChoices::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            (
+                crate::store::cql::serial_consistency_name(local.serial_consistency),
+                local.attempts
+            ),
+            ("LOCAL_SERIAL", Some(1))
+        );
     }
 }

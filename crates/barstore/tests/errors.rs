@@ -63,7 +63,7 @@ fn opening_a_store_fails_as_an_open_error() {
     let e = store::open(
         "cql://127.0.0.1:1/ks",
         &CqlOptions {
-            attempts: 1,
+            attempts: Some(1),
             ..CqlOptions::default()
         },
     )
@@ -261,7 +261,7 @@ fn a_transient_store_failure_inside_a_file_names_the_file_and_stays_retryable() 
         &url,
         CqlOptions {
             consistency: barstore::store::cql::consistency("TWO").unwrap(),
-            attempts: 1,
+            attempts: Some(1),
             ..CqlOptions::default()
         },
     )

@@ -1,7 +1,8 @@
-//! A three-node cluster (scripts/cassandra/cluster) at replication factor 3: every layout
-//! loads through the loss of one node, the repaired cluster holds every bar on every
-//! node, and with two nodes lost a load stops clearly and the same command later
-//! completes.
+//! A three-node cluster (scripts/cassandra/cluster) in two datacenters, keyspaces
+//! replicated dc1=2,dc2=1 (a replica on every node): every layout loads with the default
+//! options through the loss of one node, the repaired cluster holds every bar on every
+//! node, with two nodes lost a load stops clearly and the same command later completes,
+//! and fenced loads in both datacenters at once lose none of each other's bars.
 //!
 //! scripts/test starts the cluster and sets BARSTORE_TEST_CLUSTER (contact points),
 //! BARSTORE_TEST_CLUSTER_DIR and BARSTORE_REQUIRE_CLUSTER=1 (unless
@@ -18,6 +19,9 @@ use std::time::{Duration, Instant};
 /// Every layout, slowest load first: each load starts once the one before writes, and
 /// the fastest (chunked) must still find the others running.
 const LAYOUTS: [&str; 3] = ["text", "typed", "chunked"];
+
+/// A replica of everything on every node, in both datacenters.
+const REPLICATION: &str = "NetworkTopologyStrategy:dc1=2,dc2=1";
 
 /// The cluster's contact points and state directory, or `None`: skipped.
 fn cluster() -> Option<(String, PathBuf)> {
@@ -106,17 +110,17 @@ impl Case {
         }
     }
 
+    /// A load of `dir` with the default options, as a user would run it.
     fn load(&self, dir: &Path) -> Child {
+        self.load_with(dir, &[])
+    }
+
+    fn load_with(&self, dir: &Path, options: &[&str]) -> Child {
+        let mut args = vec!["--replication", REPLICATION];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["load", "-q", dir.to_str().unwrap()]);
         self.fx
-            .command(&[
-                "--replication",
-                "NetworkTopologyStrategy:datacenter1=3",
-                "--cql-attempts",
-                "3",
-                "load",
-                "-q",
-                dir.to_str().unwrap(),
-            ])
+            .command(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -304,10 +308,13 @@ fn every_layout_survives_one_lost_node_and_stops_clearly_without_two() {
         case.verify("ONE", &case.first);
     }
 
-    // 3. two nodes lost: a load stops (exit 2) naming the consistency level and the
-    // replicas out of reach, its retries reported without flooding
+    // 3. two nodes lost: a load that wants a majority of all replicas (node 3 alone is
+    // a quorum of its own datacenter) and at most 3 attempts stops (exit 2) naming the
+    // consistency level and the replicas out of reach, its retries reported without
+    // flooding
     for case in &cases {
-        let run = finish(case.layout, case.load(&case.second));
+        let options = ["--consistency", "QUORUM", "--cql-attempts", "3"];
+        let run = finish(case.layout, case.load_with(&case.second, &options));
         assert_eq!(run.code, 2, "{}: {}", case.layout, run.stderr);
         let error = run
             .stderr
@@ -315,7 +322,7 @@ fn every_layout_survives_one_lost_node_and_stops_clearly_without_two() {
             .find(|l| l.starts_with("error: "))
             .unwrap_or_else(|| panic!("{}", run.stderr));
         assert!(
-            error.contains("gave up after 3 attempts at LOCAL_QUORUM"),
+            error.contains("gave up after 3 attempts at QUORUM"),
             "{error}"
         );
         assert!(error.contains("needs 2 replicas"), "{error}");
@@ -344,5 +351,48 @@ fn every_layout_survives_one_lost_node_and_stops_clearly_without_two() {
         case.verify("QUORUM", &case.second);
         case.verify("QUORUM", &case.first);
     }
+
+    // 5. fenced loads in both datacenters at once, released together into the same days
+    // of one series (each every fourth bar): the fence (at SERIAL) refuses some writes
+    // and the store ends with exactly the union
+    let chunked = cases.iter().find(|c| c.layout == "chunked").unwrap();
+    let mut all = Vec::new();
+    barstore::generate::write_firstrate(&mut all, 40_000, 5).unwrap();
+    let text = String::from_utf8(all).unwrap();
+    let mut parts = vec![String::new(); 4];
+    for (i, line) in text.lines().enumerate() {
+        parts[i % 4].push_str(line);
+        parts[i % 4].push('\n');
+    }
+    let loads = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let file = chunked
+                .fx
+                .write(&format!("dcs{i}/FENCED_full_1min.txt"), part.as_bytes());
+            let dc = if i % 2 == 0 { "dc1" } else { "dc2" };
+            let mut load = chunked
+                .fx
+                .command(&["--dc", dc, "load", "-q", file.to_str().unwrap()]);
+            load.env("BARSTORE_LOG", "warn,scylla=off,barstore::fence=info");
+            load
+        })
+        .collect();
+    let mut refusals = 0;
+    for run in release_together(loads) {
+        eprintln!("fenced load: exit {}", run.code);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        refusals += run.stderr.matches("fence refused a write").count();
+    }
+    eprintln!("fenced loads in two datacenters: {refusals} writes refused by the fence");
+    assert!(refusals >= 1, "the loads in two datacenters never raced");
+    let got = csv_bars(
+        &chunked
+            .fx
+            .ok(&["--consistency", "QUORUM", "read", "FENCED"], 0)
+            .stdout,
+    );
+    assert!(got == csv_bars(&text), "{} of 40000 bars", got.len());
     eprintln!("cluster test: {:.0} s", started.elapsed().as_secs_f64());
 }

@@ -260,3 +260,71 @@ pub fn split_csv_bars(text: &str) -> BTreeMap<String, ([f64; 4], Option<f64>)> {
 pub fn rows(csv: &str) -> usize {
     csv.lines().skip(1).count()
 }
+
+/// Runs `commands` released at one instant: each starts as a shell that says it is
+/// ready and waits on a pipe the test holds, then becomes the command; the pipe is
+/// closed once every shell is waiting, so none starts before the last is ready however
+/// slowly the machine spawns them.
+pub fn release_together(commands: Vec<Command>) -> Vec<Run> {
+    use std::io::{BufRead, Read};
+    let (gate, open) = std::io::pipe().unwrap();
+    let mut children: Vec<(
+        std::process::Child,
+        std::io::BufReader<std::process::ChildStdout>,
+    )> = commands
+        .into_iter()
+        .map(|c| {
+            let mut shell = Command::new("sh");
+            shell
+                .args(["-c", "echo ready; read -r _; exec \"$@\"", "sh"])
+                .arg(c.get_program())
+                .args(c.get_args())
+                .stdin(gate.try_clone().unwrap())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            if let Some(dir) = c.get_current_dir() {
+                shell.current_dir(dir);
+            }
+            for (key, value) in c.get_envs() {
+                match value {
+                    Some(v) => shell.env(key, v),
+                    None => shell.env_remove(key),
+                };
+            }
+            let mut child = shell.spawn().unwrap();
+            let out = std::io::BufReader::new(child.stdout.take().unwrap());
+            (child, out)
+        })
+        .collect();
+    drop(gate);
+    for (_, out) in &mut children {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+    }
+    drop(open);
+    std::thread::scope(|scope| {
+        let waits: Vec<_> = children
+            .into_iter()
+            .map(|(mut child, mut out)| {
+                let mut err = child.stderr.take().unwrap();
+                let stderr = scope.spawn(move || {
+                    let mut s = String::new();
+                    err.read_to_string(&mut s).unwrap();
+                    s
+                });
+                scope.spawn(move || {
+                    let mut stdout = String::new();
+                    out.read_to_string(&mut stdout).unwrap();
+                    let status = child.wait().unwrap();
+                    Run {
+                        code: status.code().unwrap_or(-1),
+                        stdout,
+                        stderr: stderr.join().unwrap(),
+                    }
+                })
+            })
+            .collect();
+        waits.into_iter().map(|w| w.join().unwrap()).collect()
+    })
+}

@@ -95,9 +95,10 @@ impl FileError {
     }
 
     /// True when the failure concerns this file alone (its content, its name, reading
-    /// it): the load reports it and goes on. A store failure stops the load.
+    /// it, a stored day its bars would merge into that cannot be read): the load
+    /// reports it and goes on. Any other store failure stops the load.
     pub fn is_per_file(&self) -> bool {
-        !matches!(self, FileError::Store { .. })
+        !matches!(self, FileError::Store { source, .. } if !matches!(source, StoreError::Unreadable { .. }))
     }
 
     /// True when loading the file again may succeed without changing it.

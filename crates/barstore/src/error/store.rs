@@ -55,6 +55,16 @@ pub enum StoreError {
         /// Attempts made.
         attempts: u32,
     },
+    /// A write would merge into a stored chunk that cannot be decoded (an unknown codec,
+    /// a checksum mismatch): nothing of that series' month was written, since the
+    /// merge would replace the day's stored bars with only the ones loaded now.
+    #[error("table {table}: {detail}")]
+    Unreadable {
+        /// `keyspace.table`.
+        table: String,
+        /// The series, the day, what is wrong with it and how to replace it.
+        detail: String,
+    },
     /// A table is missing or does not have the expected columns.
     #[error("table {table}: {detail}")]
     Schema {

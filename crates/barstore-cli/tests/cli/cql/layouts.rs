@@ -191,7 +191,8 @@ fn tables_made_before_series_keep_their_one_series() {
 }
 
 /// A chunk altered in the database (here: one bit of one day's close prices) is an error
-/// that names the table, the series and the day, never wrong bars; other days still read.
+/// that names the table, the series and the day, never wrong bars; other days still read,
+/// and loading the day's source again with --overwrite-unreadable rewrites it.
 #[test]
 fn a_corrupt_chunk_is_an_error_naming_table_series_and_day() {
     let fx = cql_or_skip!("a_corrupt_chunk_is_an_error_naming_table_series_and_day");
@@ -237,8 +238,22 @@ fn a_corrupt_chunk_is_an_error_naming_table_series_and_day() {
         day.len(),
         want.keys().filter(|t| t.starts_with("2024-05-02")).count()
     );
-    // loading the source again rewrites the day
-    fx.ok(&["load", "--force", src.to_str().unwrap()], 0);
+    // loading the source again merges into the day it cannot read: refused, until
+    // asked to replace the day
+    fx.fails_with(
+        &["load", "--force", src.to_str().unwrap()],
+        2,
+        "AAPL 1min none 2024-05-01: checksum mismatch",
+    );
+    fx.ok(
+        &[
+            "--overwrite-unreadable",
+            "load",
+            "--force",
+            src.to_str().unwrap(),
+        ],
+        0,
+    );
     assert_eq!(csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout), want);
 }
 

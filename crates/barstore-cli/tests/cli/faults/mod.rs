@@ -4,6 +4,7 @@
 //! node (skipped, said on stderr, without one).
 
 mod actions;
+mod cql;
 mod inputs;
 mod outputs;
 mod sync;

@@ -28,6 +28,7 @@ impl Cql {
         // coordinator's answer (an unavailable consistency level) with that node's
         let profile = ExecutionProfile::builder()
             .consistency(opts.consistency)
+            .serial_consistency(Some(opts.serial_consistency))
             .request_timeout(Some(Duration::from_secs(30)))
             .load_balancing_policy(policy.build())
             .retry_policy(Arc::new(FallthroughRetryPolicy::new()))

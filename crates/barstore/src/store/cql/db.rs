@@ -226,14 +226,18 @@ impl Db {
         }
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or runs out of attempts; each
-    /// retry is reported (rate-limited) as a warning naming the failure, the nodes out
-    /// of reach and the attempt.
+    /// Runs `attempt` until it succeeds, fails for good, or runs out of time (or of
+    /// attempts, when capped); each retry is reported (rate-limited) as a warning naming
+    /// the failure, the nodes out of reach and the attempt. A request is retried for as
+    /// long as `retry_for` whatever each attempt takes: a node that dies makes requests
+    /// that involve it time out until the cluster's failure detector convicts it, tens of
+    /// seconds on a busy cluster, and a load must ride that out.
     pub async fn retry<T, F, Fut>(&self, what: impl Fn() -> String, attempt: F) -> Result<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ExecutionError>>,
     {
+        let started = std::time::Instant::now();
         let mut n = 0;
         // every kind of failure met, in order: the first attempts often say more (an
         // unavailable or timed-out consistency level) than the last (no connection)
@@ -247,20 +251,29 @@ impl Db {
                     if !seen.contains(&kind) {
                         seen.push(kind.clone());
                     }
-                    if retryable && n + 1 < self.opts.attempts {
+                    let wait = backoff(n);
+                    let left = self.opts.retry_for.saturating_sub(started.elapsed());
+                    let more = match self.opts.attempts {
+                        Some(cap) => n + 1 < cap,
+                        None => true,
+                    };
+                    if retryable && more && wait < left {
                         self.retries.report(|| {
                             format!(
-                                "retrying {} on {}: {kind}{}; attempt {} of {} in {:.1} s",
+                                "retrying {} on {}: {kind}{}; attempt {}{} in {:.1} s ({:.0} s of retries left)",
                                 what(),
                                 self.target,
                                 self.unreachable(),
                                 n + 2,
-                                self.opts.attempts,
-                                backoff(n).as_secs_f64()
+                                self.opts
+                                    .attempts
+                                    .map_or(String::new(), |cap| format!(" of {cap}")),
+                                wait.as_secs_f64(),
+                                left.as_secs_f64()
                             )
                         });
                         // a cancelled call ends here, not after its remaining attempts
-                        crate::cancel::sleep(backoff(n)).await?;
+                        crate::cancel::sleep(wait).await?;
                         n += 1;
                         continue;
                     }
@@ -268,14 +281,21 @@ impl Db {
                         context: format!("{} on {}", what(), self.target),
                         detail: if retryable {
                             format!(
-                                "gave up after {} at {}: {}{} ({e}); rows acknowledged before are stored, run the same command again once the cluster is reachable",
-                                match self.opts.attempts {
+                                "gave up after {} at {}: {}{}{} ({e}); rows acknowledged before are stored, run the same command again once the cluster is reachable",
+                                match n + 1 {
                                     1 => "1 attempt".to_string(),
                                     n => format!("{n} attempts"),
                                 },
                                 super::consistency_name(self.opts.consistency),
                                 seen.join(", then "),
-                                self.unreachable()
+                                self.unreachable(),
+                                match n {
+                                    0 => String::new(),
+                                    _ => format!(
+                                        "; {:.0} s after the first",
+                                        started.elapsed().as_secs_f64()
+                                    ),
+                                },
                             )
                         } else {
                             e.to_string()

@@ -47,7 +47,7 @@ use scylla::client::{Compression, PoolSize};
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::policies::retry::FallthroughRetryPolicy;
 use scylla::statement::batch::{Batch, BatchType};
-use scylla::statement::Consistency;
+use scylla::statement::{Consistency, SerialConsistency};
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -103,6 +103,27 @@ pub fn consistency(name: &str) -> Result<Consistency, OptionError> {
                 "use ONE, QUORUM, LOCAL_QUORUM, LOCAL_ONE, ALL, ...",
             )
         })
+}
+
+/// A serial consistency level by its CQL name (any case): `SERIAL` or `LOCAL_SERIAL`.
+pub fn serial_consistency(name: &str) -> Result<SerialConsistency, OptionError> {
+    match name.to_ascii_uppercase().as_str() {
+        "SERIAL" => Ok(SerialConsistency::Serial),
+        "LOCAL_SERIAL" => Ok(SerialConsistency::LocalSerial),
+        _ => Err(OptionError::new(
+            "serial consistency",
+            name,
+            "use SERIAL (fencing across datacenters) or LOCAL_SERIAL (within one)",
+        )),
+    }
+}
+
+/// The CQL name of a serial consistency level, for messages.
+pub fn serial_consistency_name(level: SerialConsistency) -> &'static str {
+    match level {
+        SerialConsistency::Serial => "SERIAL",
+        SerialConsistency::LocalSerial => "LOCAL_SERIAL",
+    }
 }
 
 /// The CQL name of a consistency level, for messages.

@@ -8,7 +8,7 @@
 //!              rows bigint, symbol text, timeframe text, adjustment text)
 //! ```
 
-use super::db::{cql_error, keyspace_columns, schema_query, Db};
+use super::db::{columns, cql_error, keyspace_columns, schema_query, Db};
 use super::layout::Kind;
 use super::target::Replication;
 use crate::error::{OpenError, Result};
@@ -105,10 +105,12 @@ pub async fn ensure(db: &Db) -> Result<()> {
     if catalog {
         ddl.push(super::catalog::create_catalog(ks, tb));
     }
+    // columns added to tables made before them: (table, column, type)
+    let mut added: Vec<(String, &str, &str)> = Vec::new();
     // a chunked table made before writes were fenced gets the months' version
     let table = cols(tb);
     if kind == Kind::Chunked && !table.is_empty() && !table.iter().any(|c| c == "version") {
-        ddl.push(format!("ALTER TABLE {ks}.{tb} ADD version bigint static"));
+        added.push((tb.to_string(), "version", "bigint static"));
     }
     if cols(&format!("{tb}_actions")).is_empty() {
         ddl.push(super::actions::create(db));
@@ -121,15 +123,29 @@ pub async fn ensure(db: &Db) -> Result<()> {
         // a manifest made before series existed gets their columns (null: 1min, none)
         for column in ["timeframe", "adjustment"] {
             if !have.iter().any(|c| c == column) {
-                ddl.push(format!("ALTER TABLE {ks}.{manifest} ADD {column} text"));
+                added.push((manifest.clone(), column, "text"));
             }
         }
     }
-    if ddl.is_empty() {
+    if ddl.is_empty() && added.is_empty() {
         return Ok(());
     }
+    // every statement may race with the same statement of another loader starting at
+    // the same moment (the shards of a load start together): creating is conditional
+    // (IF NOT EXISTS), and adding a column that another loader added first is done
     for cql in ddl {
         run(cql).await?;
+    }
+    for (table, column, typ) in &added {
+        if let Err(e) = run(format!("ALTER TABLE {ks}.{table} ADD {column} {typ}")).await {
+            // the other loader's change may still be on its way to the node asked
+            s.await_schema_agreement()
+                .await
+                .map_err(|e| cql_error("waiting for schema agreement".into(), e))?;
+            if !columns(db, ks, table).await?.iter().any(|c| c == column) {
+                return Err(e);
+            }
+        }
     }
     s.await_schema_agreement()
         .await

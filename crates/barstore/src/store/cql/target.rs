@@ -8,9 +8,10 @@
 
 use crate::defaults;
 use crate::error::{Error, OpenError, OptionError, Result, StoreError};
-use scylla::statement::Consistency;
+use scylla::statement::{Consistency, SerialConsistency};
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The layout named by a store URL (`?layout=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -376,17 +377,28 @@ pub struct CqlOptions {
     pub dc: Option<String>,
     /// Consistency of reads and writes.
     pub consistency: Consistency,
+    /// Serial consistency of conditional writes (the chunked layout's fence): SERIAL
+    /// holds across datacenters; LOCAL_SERIAL only among writers of one datacenter, so
+    /// two loads of one month in two datacenters could both win and one lose its bars.
+    pub serial_consistency: SerialConsistency,
     /// Replication when creating the keyspace; `None`: SimpleStrategy:1, allowed only
     /// when every contact point is a loopback address.
     pub replication: Option<Replication>,
     /// Compaction strategy when creating the table.
     pub compaction: Compaction,
-    /// Attempts per request on transient errors before giving up.
-    pub attempts: u32,
+    /// How long a request is retried on transient errors before giving up.
+    pub retry_for: Duration,
+    /// At most this many attempts per request, if given (else as many as `retry_for`
+    /// allows).
+    pub attempts: Option<u32>,
     /// Rows per unlogged batch (one partition per batch).
     pub batch_rows: usize,
     /// Batches in flight at once for each symbol being written.
     pub concurrency: usize,
+    /// A write that merges into a stored chunk it cannot decode (an unknown codec, a
+    /// checksum mismatch) replaces the chunk with the bars it brings for that day,
+    /// losing the others; without this it fails, writing nothing of that month.
+    pub overwrite_unreadable: bool,
 }
 
 impl Default for CqlOptions {
@@ -399,11 +411,14 @@ impl Default for CqlOptions {
             tls_client: None,
             dc: None,
             consistency: Consistency::LocalQuorum,
+            serial_consistency: SerialConsistency::Serial,
             replication: None,
             compaction: Compaction::default(),
-            attempts: crate::defaults::ATTEMPTS,
+            retry_for: Duration::from_secs(crate::defaults::RETRY_SECONDS),
+            attempts: None,
             batch_rows: crate::defaults::BATCH_ROWS,
             concurrency: crate::defaults::CONCURRENCY,
+            overwrite_unreadable: false,
         }
     }
 }

@@ -40,7 +40,7 @@ use crate::store::cql::target::Target;
 use crate::store::MonthBars;
 use crate::zone::{days_from_civil, format_date, Zone, DAY};
 use futures::future::LocalBoxFuture;
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt};
 use scylla::serialize::row::{RowSerializationContext, SerializeRow};
 use scylla::serialize::writers::RowWriter;
 use scylla::serialize::SerializationError;
@@ -219,7 +219,7 @@ impl Chunked {
         let blobs = [&ts[..], &open, &high, &low, &close, &volume];
         chunk::decode(n.max(0) as usize, codec, checksum, blobs, out).map_err(|e| {
             db.target.schema_error(format!(
-                "{series} {}: {e}; load that day's source file again (forced past the manifest) to rewrite it",
+                "{series} {}: {e}; load that day's source file again with --force --overwrite-unreadable to rewrite it",
                 format_date(days_of(day))
             ))
         })
@@ -309,14 +309,17 @@ impl TableLayout for Chunked {
         months: &'a [MonthBars],
     ) -> LocalBoxFuture<'a, Result<()>> {
         async move {
-            futures::stream::iter(months)
+            // a month that fails (a stored day it cannot read) fails alone: the others
+            // are written, and the first failure is the write's
+            let results: Vec<Result<()>> = futures::stream::iter(months)
                 .map(|m| {
                     let mut z = zone.clone();
                     async move { self.write_month(db, series, m, &mut z).await }
                 })
                 .buffer_unordered(MONTH_CONCURRENCY)
-                .try_collect()
-                .await
+                .collect()
+                .await;
+            results.into_iter().collect()
         }
         .boxed_local()
     }

@@ -149,8 +149,10 @@ impl Chunked {
 
     /// Reads what a write of `days` merges into: the month's version and chunk headers,
     /// then the stored chunks of those days. `None` when the month changed between the
-    /// two reads. A corrupt chunk among the days is left out (with a warning): the write
-    /// replaces it with the bars it brings, which is how a reload repairs a day.
+    /// two reads. A stored chunk among the days that cannot be decoded is an error naming
+    /// the table, series and day: merging into it would replace every bar it holds with
+    /// the few this write brings. With `overwrite_unreadable` it is left out instead (with
+    /// a warning), and the write replaces it with the bars it brings.
     pub(super) async fn stored(
         &self,
         db: &Db,
@@ -191,6 +193,7 @@ impl Chunked {
             return Ok(Some(stored));
         };
         let mut changed = false;
+        let mut unreadable = None;
         db.pages(
             what,
             &w.stored,
@@ -204,18 +207,40 @@ impl Chunked {
                 if changed || !days.contains_key(&day) {
                     return;
                 }
-                let row = (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11);
+                let held = r.1;
+                let blobs = [&r.6[..], &r.7, &r.8, &r.9, &r.10, &r.11];
                 let mut bars = Bars::default();
-                match Self::decode(db, series, row, &mut bars) {
+                match chunk::decode(held.max(0) as usize, r.4, r.5, blobs, &mut bars) {
                     Ok(()) => {
                         stored.bars.insert(day, bars);
                     }
-                    Err(e) => tracing::warn!("{e}: replacing the chunk with the bars loaded now"),
+                    Err(e) if db.opts.overwrite_unreadable => tracing::warn!(
+                        "table {}.{}: {series} {}: {e}: replacing the day's {held} stored bars with the {} loaded now (--overwrite-unreadable)",
+                        db.target.keyspace,
+                        db.target.table,
+                        format_date(day),
+                        days[&day].len()
+                    ),
+                    Err(e) => {
+                        let detail = format!(
+                            "{series} {}: {e}: the stored day cannot be read, and merging the {} bars loaded now into it would replace its {held}; nothing of {series} {bucket} was written. To replace the day with the bars loaded now (the whole day when the file holds it), run the load again with --overwrite-unreadable",
+                            format_date(day),
+                            days[&day].len()
+                        );
+                        let table = format!("{}.{}", db.target.keyspace, db.target.table);
+                        unreadable.get_or_insert(StoreError::Unreadable { table, detail });
+                    }
                 }
             },
         )
         .await?;
-        Ok((!changed).then_some(stored))
+        if changed {
+            return Ok(None);
+        }
+        match unreadable {
+            Some(e) => Err(e.into()),
+            None => Ok(Some(stored)),
+        }
     }
 
     /// Writes the chunks of `days` (merged with `stored`) in conditional batches, each
@@ -303,7 +328,9 @@ impl Chunked {
     }
 
     /// [`Chunked::commit`], then the month's stats to the index with the final version as
-    /// their write time; false when another writer changed the month first.
+    /// their write time; false when another writer changed the month first: the fence
+    /// refused the write, which is logged (target `barstore::fence`, level info) so that
+    /// contention between loads can be seen and counted.
     async fn commit_recorded(
         &self,
         db: &Db,
@@ -314,6 +341,12 @@ impl Chunked {
         stored: &mut Stored,
     ) -> Result<bool> {
         let Some(version) = self.commit(db, series, part, &m.bars, days, stored).await? else {
+            tracing::info!(
+                target: "barstore::fence",
+                "fence refused a write of {series} {} on {}: another load changed the month first; merging again",
+                part.bucket,
+                db.target
+            );
             return Ok(false);
         };
         self.index
