@@ -135,9 +135,10 @@ pub struct Found {
 /// Expands files and directories (recursively, in name order, following symlinks) into
 /// inputs; a `.zip` becomes one input per member file.
 ///
-/// Only regular files are inputs: a FIFO, a socket or a device is skipped with a
-/// warning naming it (opening a FIFO would block until some writer appeared), and a
-/// directory reached again through a symlink is not walked twice.
+/// Only regular files are inputs: a FIFO, a socket or a device found in a directory is
+/// skipped with a warning naming it (opening a FIFO would block until some writer
+/// appeared), one named in `paths` is a failure; a directory reached again through a
+/// symlink is not walked twice.
 pub fn discover(paths: &[PathBuf]) -> Found {
     let mut walk = Walk::default();
     for path in paths {
@@ -165,10 +166,11 @@ impl Walk {
             return self.walk(path);
         }
         if !meta.is_file() {
-            tracing::warn!(
-                "{}: skipped: not a regular file (a FIFO, socket or device)",
-                path.display()
-            );
+            let why = "not a regular file (a FIFO, socket or device)";
+            if named {
+                return self.fail(path, io::Error::new(io::ErrorKind::InvalidInput, why));
+            }
+            tracing::warn!("{}: skipped: {why}", path.display());
             return;
         }
         if named || EXTENSIONS.iter().any(|e| has_extension(path, e)) {

@@ -217,9 +217,10 @@ fn fifos_dangling_links_loops_and_unreadable_files_fail_alone() {
     );
     let symbols = fx.ok(&["symbols"], 0).stdout;
     assert_eq!(rows(&symbols), 2, "{symbols}");
-    // files read whole (actions, a symbols file) refuse a FIFO rather than block on it
+    // named, a FIFO fails; files read whole (actions, a symbols file) refuse it too
     let fifo = at("FIFO_1min.txt");
     let fifo = fifo.to_str().unwrap();
+    fx.fails_with(&["load", fifo], 2, "FIFO_1min.txt: not a regular file");
     fx.fails_with(&["actions", "load", fifo], 2, "not a regular file");
     fx.fails_with(&["read", "--symbols-file", fifo], 2, "not a regular file");
 }
