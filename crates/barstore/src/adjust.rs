@@ -39,6 +39,14 @@ pub fn load_actions(store: &dyn Store, path: &Path, calendar: Calendar) -> Resul
             *e = a;
         }
     }
+    // dividends are checked against the stored closes: with the store's write lock
+    // taken (and, on CQL, its tables made) first, as the write of the actions takes them
+    if parsed
+        .iter()
+        .any(|(_, a)| matches!(a.event, Event::Dividend { .. }))
+    {
+        store.begin_load()?;
+    }
     let now = now_ms();
     let mut new = Vec::new();
     for (line, mut a) in parsed {
