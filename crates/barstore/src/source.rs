@@ -293,7 +293,7 @@ pub fn content_hash(reader: &mut dyn Read) -> io::Result<String> {
     let mut buf = vec![0; 1 << 16];
     loop {
         match reader.read(&mut buf) {
-            Ok(0) => return Ok(format!("{:032x}", hasher.digest128())),
+            Ok(0) => return Ok(hex(&hasher)),
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -469,8 +469,13 @@ impl<'a> Blocks<'a> {
 
     /// The xxh3 hash of everything read so far, as hex.
     pub fn hash(&self) -> String {
-        format!("{:032x}", self.hasher.digest128())
+        hex(&self.hasher)
     }
+}
+
+/// The manifest's form of a content hash: xxh3-128 as 32 hex digits.
+fn hex(hasher: &Xxh3) -> String {
+    format!("{:032x}", hasher.digest128())
 }
 
 /// Whether the first line end in `buf` is a lone `\r` (`None`: no line end read yet).

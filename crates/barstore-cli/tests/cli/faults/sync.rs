@@ -22,8 +22,12 @@ fn count(text: &str) -> usize {
 }
 
 /// The `N series: ...` summary of a copy.
-fn summary(run: &Run) -> &str {
-    run.stderr.lines().last().unwrap_or("")
+/// Copies `source` to the store `to`; asserts success and that the summary (the last
+/// line) says `says`.
+fn copies(source: &Fixture, to: &str, says: &str) {
+    let run = source.ok(&["copy", "--to", to], 0);
+    let summary = run.stderr.lines().last().unwrap_or("");
+    assert!(summary.contains(says), "{}", run.stderr);
 }
 
 /// Copies from `source` into `target`, loads more bars of the same month and corrects
@@ -33,33 +37,18 @@ fn copy_refreshes_months_changed_since_the_last_copy(source: Fixture, target: Fi
     let first = days(&["2024-05-01", "2024-05-02"]);
     source.write("in/AAPL_1min_a.txt", first.as_bytes());
     source.ok(&["load", "in"], 0);
-    let run = source.ok(&["copy", "--to", &to], 0);
-    assert!(
-        summary(&run).contains("1 months copied, 0 skipped"),
-        "{}",
-        run.stderr
-    );
+    copies(&source, &to, "1 months copied, 0 skipped");
 
     let second = days(&["2024-05-06", "2024-05-07"]);
     source.write("in/AAPL_1min_b.txt", second.as_bytes());
     source.ok(&["load", "in"], 0);
-    let run = source.ok(&["copy", "--to", &to], 0);
-    assert!(
-        summary(&run).contains("1 months copied, 0 skipped"),
-        "{}",
-        run.stderr
-    );
+    copies(&source, &to, "1 months copied, 0 skipped");
     let all = count(&first) + count(&second);
     assert_eq!(rows(&target.ok(&["read", "AAPL"], 0).stdout), all);
     target.ok(&["verify", source.path("in").to_str().unwrap()], 0);
 
     // unchanged since: nothing to copy
-    let run = source.ok(&["copy", "--to", &to], 0);
-    assert!(
-        summary(&run).contains("0 months copied, 1 skipped"),
-        "{}",
-        run.stderr
-    );
+    copies(&source, &to, "0 months copied, 1 skipped");
 
     // a correction keeps the count of bars and changes one
     let line = second.lines().nth(10).unwrap();
@@ -68,12 +57,7 @@ fn copy_refreshes_months_changed_since_the_last_copy(source: Fixture, target: Fi
     let edited = second.replace(line, &corrected);
     source.write("in/AAPL_1min_b.txt", edited.as_bytes());
     source.ok(&["load", "in"], 0);
-    let run = source.ok(&["copy", "--to", &to], 0);
-    assert!(
-        summary(&run).contains("1 months copied, 0 skipped"),
-        "{}",
-        run.stderr
-    );
+    copies(&source, &to, "1 months copied, 0 skipped");
     let day = fields[0].split(' ').next().unwrap();
     let read = csv_bars(&target.read_day("AAPL", day, &[]));
     assert_eq!(read[fields[0]].0, [101.01; 4]);
