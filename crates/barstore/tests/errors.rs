@@ -181,20 +181,40 @@ fn reads_fail_as_read_errors() {
 }
 
 #[test]
-fn a_locked_store_fails_as_a_store_error() {
+fn a_version_the_store_lacks_fails_as_a_store_error() {
     let dir = tempfile::tempdir().unwrap();
-    let first = Embedded::new(dir.path().join("store"));
-    first.begin_load().unwrap();
-    let second = Embedded::new(dir.path().join("store"));
-    let e = load(
-        &second,
+    let store = Embedded::new(dir.path().join("store"));
+    load(
+        &store,
         &[sample("AAPL_1min_sample_headerless.txt")],
         &opts(dir.path()),
         &NoProgress,
     )
-    .unwrap_err();
-    assert!(matches!(e, Error::Store(StoreError::Locked { .. })), "{e}");
-    assert!(!e.is_retryable());
+    .unwrap();
+    for (as_of, why) in [
+        (
+            store::AsOf::Version(7),
+            "there is no version 7: the versions are 0 to 1",
+        ),
+        (
+            store::AsOf::Snapshot("friday".into()),
+            "there is no snapshot named friday",
+        ),
+        (
+            store::AsOf::Time(0),
+            "no version was committed by 1970-01-01T00:00:00.000Z",
+        ),
+    ] {
+        let Err(e) = store.view(Some(&as_of)) else {
+            panic!("{as_of:?} read");
+        };
+        assert!(
+            matches!(e, Error::Store(StoreError::NoVersion { .. })),
+            "{e}"
+        );
+        assert!(e.to_string().contains(why), "{e}");
+        assert!(!e.is_retryable());
+    }
 }
 
 /// An embedded store whose bars go to a CQL store instead: the manifest and everything

@@ -22,6 +22,22 @@ pub enum StoreError {
         /// The Parquet library's error.
         source: parquet::errors::ParquetError,
     },
+    /// The transaction log of the embedded store could not be read or committed to.
+    #[error("{}: {source}", path.display())]
+    Table {
+        /// The table's directory.
+        path: PathBuf,
+        /// The Delta Lake library's error.
+        source: Box<deltalake_core::DeltaTableError>,
+    },
+    /// A read asked for a version the store does not have (or a store without versions).
+    #[error("{location}: {detail}")]
+    NoVersion {
+        /// The store.
+        location: String,
+        /// The version asked for and what the store has.
+        detail: String,
+    },
     /// The store holds data it did not expect (a file written by something else, a
     /// symbol loaded with another time zone).
     #[error("{}: {detail}", path.display())]
@@ -81,6 +97,14 @@ impl StoreError {
         StoreError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// Wraps a Delta Lake error on the table at `path`.
+    pub fn table(path: impl Into<PathBuf>, source: deltalake_core::DeltaTableError) -> Self {
+        StoreError::Table {
+            path: path.into(),
+            source: Box::new(source),
         }
     }
 

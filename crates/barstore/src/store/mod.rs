@@ -2,7 +2,7 @@
 //!
 //! - [`Store`] is what the loader, reader and verifier need from any store: upsert whole
 //!   months of a series, scan a time range, list series, and keep the resume manifest.
-//! - [`embedded`] is the default store: a Hive-partitioned Parquet dataset on local disk.
+//! - [`embedded`] is the default store: a Delta Lake table on local disk, with versions.
 //! - [`cql`] is a ScyllaDB or Cassandra keyspace.
 //!
 //! Every store keys rows by ([`Series`], UTC instant); writing a row that exists replaces
@@ -19,6 +19,7 @@ use crate::series::{Adjustment, Series, Timeframe};
 use crate::zone::Zone;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use cql::{Cql, CqlOptions};
 pub use embedded::Embedded;
@@ -32,6 +33,61 @@ pub fn open(location: &str, cql: &CqlOptions) -> Result<Box<dyn Store>> {
         Ok(Box::new(Cql::connect(location, cql.clone())?))
     } else {
         Ok(Box::new(Embedded::new(location)))
+    }
+}
+
+/// Which committed version of a store a read sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AsOf {
+    /// A version number.
+    Version(i64),
+    /// The version that was the latest at this instant (UTC ms).
+    Time(i64),
+    /// A named snapshot.
+    Snapshot(String),
+}
+
+impl AsOf {
+    /// Reads `text`: a version number (`12`), a date (`2026-11-02`: the store as it was
+    /// at the end of that day, UTC), a time (`2026-11-02T15:30:00Z`, or with an
+    /// offset), or a snapshot name.
+    pub fn parse(text: &str) -> std::result::Result<AsOf, crate::error::OptionError> {
+        let text = text.trim();
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse().map(AsOf::Version).map_err(|_| {
+                crate::error::OptionError::new("as_of", text, "a version number is too large")
+            });
+        }
+        if let Ok(t) = text.parse::<jiff::Timestamp>() {
+            return Ok(AsOf::Time(t.as_millisecond()));
+        }
+        if let Ok(d) = text.parse::<jiff::civil::Date>() {
+            let end = d
+                .tomorrow()
+                .ok()
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp().as_millisecond() - 1);
+            if let Some(end) = end {
+                return Ok(AsOf::Time(end));
+            }
+        }
+        embedded::history::check_name(text).map_err(|_| {
+            crate::error::OptionError::new(
+                "as_of",
+                text,
+                "give a version number, a date (2026-11-02), a time (2026-11-02T15:30:00Z) or a snapshot name",
+            )
+        })?;
+        Ok(AsOf::Snapshot(text.to_string()))
+    }
+
+    /// The UTC day (days since the epoch) corporate actions are taken as of, for a
+    /// time; `None` for a version or a snapshot (their commit time decides).
+    pub fn day(&self) -> Option<i64> {
+        match self {
+            AsOf::Time(t) => Some(t.div_euclid(crate::zone::DAY * 1000)),
+            _ => None,
+        }
     }
 }
 
@@ -109,8 +165,7 @@ pub trait Store: Send + Sync {
     /// Where the store is, for messages.
     fn location(&self) -> String;
 
-    /// Prepares for writing: creates what is missing, takes the store's write lock
-    /// (held until the store is dropped) and removes debris of an interrupted write.
+    /// Prepares for writing: creates what is missing.
     fn begin_load(&self) -> Result<()>;
 
     /// Refuses a series this store cannot keep apart from others (a CQL table made
@@ -149,7 +204,8 @@ pub trait Store: Send + Sync {
     fn manifest(&self) -> Result<HashMap<String, ManifestEntry>>;
 
     /// Records completed input files; must be durable when it returns. Loads record
-    /// their files in groups: one request (or one append) for many small files.
+    /// their files in groups: one request (or one commit) for many small files. On the
+    /// embedded store this commits the bars upserted since the last record with them.
     fn record(&self, entries: &[ManifestEntry]) -> Result<()>;
 
     /// Every stored version of the corporate actions of `symbol` (all symbols for
@@ -213,5 +269,19 @@ pub trait Store: Send + Sync {
     /// partitions it rewrote. Stores that append in place have nothing to do.
     fn compact(&self) -> Result<u64> {
         Ok(0)
+    }
+
+    /// The store as one committed version, for a read that must see it from start to
+    /// end: the version `as_of` names, or the latest for `None`. `Ok(None)`: this store
+    /// is already that (a CQL keyspace, read as it is, or a pinned version itself).
+    fn view(&self, as_of: Option<&AsOf>) -> Result<Option<Arc<dyn Store>>> {
+        match as_of {
+            None => Ok(None),
+            Some(_) => Err(crate::error::StoreError::NoVersion {
+                location: self.location(),
+                detail: "this store keeps no versions of its bars: read it without --as-of a version, time or snapshot".into(),
+            }
+            .into()),
+        }
     }
 }

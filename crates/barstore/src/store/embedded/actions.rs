@@ -2,7 +2,7 @@
 //! holding every version, replaced whole on each change, which pandas, polars and duckdb
 //! open as they open the bars.
 
-use super::replace_file;
+use super::codec::replace_file;
 use crate::actions::{Action, Event};
 use crate::error::{Result, StoreError};
 use arrow::array::{

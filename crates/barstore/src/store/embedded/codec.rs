@@ -1,7 +1,28 @@
 //! The Parquet files of the embedded store: their schema, how bars go in and out of
 //! them, the footer barstore reads its statistics and zone from, and atomic replacement.
 
-use super::*;
+use crate::bars::Bars;
+use crate::bucket::Month;
+use crate::error::{Result, StoreError};
+use crate::zone::Zone;
+use arrow::array::{Array, Float64Array, RecordBatch, TimestampMillisecondArray};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding};
+use parquet::file::metadata::{KeyValue, PageIndexPolicy, ParquetMetaData, SortingColumn};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::properties::WriterProperties;
+use parquet::file::statistics::Statistics;
+use parquet::schema::types::ColumnPath;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// Parquet key-value metadata key holding the symbol's exchange time zone.
 pub(super) const ZONE_KEY: &str = "barstore.zone";
@@ -94,6 +115,7 @@ pub(super) fn append_batch(bars: &mut Bars, batch: &RecordBatch, path: &Path) ->
 pub(super) static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The parquet footer of a file with what barstore keeps in it.
+#[derive(Debug)]
 pub(super) struct Footer {
     pub(super) meta: ArrowReaderMetadata,
 }
@@ -123,13 +145,6 @@ impl Footer {
 
     pub(super) fn zone(&self) -> Option<String> {
         self.value(ZONE_KEY)
-    }
-
-    /// The highest part sequence number a base holds (0: none).
-    pub(super) fn merged(&self) -> u64 {
-        self.value(MERGED_KEY)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
     }
 
     pub(super) fn rows(&self) -> u64 {
@@ -203,12 +218,9 @@ pub(super) fn replace_file(
     result
 }
 
-pub(super) fn writer_properties(zone: &Zone, merged: Option<u64>) -> WriterProperties {
+pub(super) fn writer_properties(zone: &Zone) -> WriterProperties {
     let ts = ColumnPath::from("timestamp");
-    let mut kv = vec![KeyValue::new(ZONE_KEY.to_string(), zone.name().to_string())];
-    if let Some(seq) = merged {
-        kv.push(KeyValue::new(MERGED_KEY.to_string(), seq.to_string()));
-    }
+    let kv = vec![KeyValue::new(ZONE_KEY.to_string(), zone.name().to_string())];
     WriterProperties::builder()
         // LZ4, not zstd: the parquet crate sets up a zstd compression and decompression
         // context for each column chunk it reads, a third of the time of one day read of
@@ -255,31 +267,39 @@ pub(super) fn read_file(path: &Path) -> Result<Bars> {
     Ok(bars)
 }
 
-/// Writes `months` to `path` (a base when `merged` is given) through a fsynced
-/// temporary file renamed over it.
-pub(super) fn write_file(
-    path: &Path,
-    zone: &Zone,
-    months: &BTreeMap<Month, Bars>,
-    merged: Option<u64>,
-) -> Result<()> {
-    replace_file(path, |file, tmp| {
+/// Writes `months` to the new file `path`, durably (file and directory synced: a
+/// commit that names it must find it after a crash); returns its size.
+pub(super) fn write_file(path: &Path, zone: &Zone, months: &BTreeMap<Month, Bars>) -> Result<i64> {
+    let dir = path.parent().expect("store files live in a directory");
+    fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    let result = (|| {
+        let file = File::create_new(path).map_err(|e| StoreError::io(path, e))?;
         let mut writer = ArrowWriter::try_new(
             BufWriter::with_capacity(1 << 20, file),
             schema(),
-            Some(writer_properties(zone, merged)),
+            Some(writer_properties(zone)),
         )
-        .map_err(|e| StoreError::parquet(tmp, e))?;
+        .map_err(|e| StoreError::parquet(path, e))?;
         for bars in months.values().filter(|b| !b.is_empty()) {
             writer
                 .write(&to_batch(bars))
-                .map_err(|e| StoreError::parquet(tmp, e))?;
-            writer.flush().map_err(|e| StoreError::parquet(tmp, e))?;
+                .map_err(|e| StoreError::parquet(path, e))?;
+            writer.flush().map_err(|e| StoreError::parquet(path, e))?;
         }
-        writer
+        let file = writer
             .into_inner()
-            .map_err(|e| StoreError::parquet(tmp, e))?
+            .map_err(|e| StoreError::parquet(path, e))?
             .into_inner()
-            .map_err(|e| StoreError::io(tmp, e.into_error()).into())
-    })
+            .map_err(|e| StoreError::io(path, e.into_error()))?;
+        file.sync_all().map_err(|e| StoreError::io(path, e))?;
+        let size = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io(dir, e))?;
+        Ok(size as i64)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    result
 }

@@ -1,0 +1,110 @@
+//! What barstore folds out of the table's commits: each series' zone and the manifest
+//! (the input files loaded), both recorded in the `commitInfo` of the commit that
+//! wrote them, so that they change with the bars, in the same versions.
+//!
+//! Folding every commit from the first would grow with the table's history, so the
+//! fold as of some version is kept in `_barstore/log.json`. It is derived data, named
+//! by its version: a reader folds only the commits after it, a missing, torn or newer
+//! file is simply not used, and any process may write it (by a rename, so it is whole).
+
+use super::state::{series_of_key, State};
+use super::table::Table;
+use crate::error::Result;
+use crate::series::Series;
+use crate::store::ManifestEntry;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Zones and manifest as of a version.
+#[derive(Default, Serialize, Deserialize)]
+struct Folded {
+    version: i64,
+    zones: BTreeMap<String, String>,
+    manifest: BTreeMap<String, ManifestEntry>,
+}
+
+const FILE: &str = "log.json";
+
+fn read_cache(meta: &Path, at_most: i64) -> Folded {
+    std::fs::read(meta.join(FILE))
+        .ok()
+        .and_then(|text| serde_json::from_slice::<Folded>(&text).ok())
+        .filter(|f| f.version <= at_most)
+        .unwrap_or(Folded {
+            version: -1,
+            ..Folded::default()
+        })
+}
+
+/// The fold as of `version`.
+fn fold(table: &Table, meta: &Path, version: i64) -> Result<Folded> {
+    let mut folded = read_cache(meta, version);
+    for v in folded.version + 1..=version {
+        let commit = table.read_commit(v)?;
+        if let Some(note) = commit.note {
+            folded.zones.extend(note.zones);
+            for entry in note.sources {
+                folded.manifest.insert(entry.source.clone(), entry);
+            }
+        }
+    }
+    let grew = folded.version < version;
+    folded.version = version;
+    if grew {
+        write_cache(meta, &folded);
+    }
+    Ok(folded)
+}
+
+fn write_cache(meta: &Path, folded: &Folded) {
+    // derived data: a store on a read-only disk just folds again next time
+    let text = serde_json::to_vec(folded).expect("the fold serialises");
+    let _ = crate::atomic::write(&meta.join(FILE), |f| {
+        use std::io::Write;
+        f.write_all(&text)
+            .map_err(|e| crate::Error::output(meta, e))
+    });
+}
+
+/// The state at `version` (the latest for `None`), with the loaded table for commits
+/// on it; the empty state (no table) for a store without one yet, or, for a store
+/// written before the table, the state its first write will commit.
+pub(super) fn load(
+    table: &Table,
+    meta: &Path,
+    version: Option<i64>,
+) -> Result<(State, Option<deltalake_core::DeltaTable>)> {
+    if !table.exists() {
+        let adopted = super::upgrade::adopt(table.dir().parent().unwrap_or(table.dir()), table)?;
+        return Ok((adopted.state, None));
+    }
+    let delta = table.load(version)?;
+    let at = delta.version().map_or(-1, |v| v as i64);
+    let zones: HashMap<Series, String> = fold(table, meta, at)?
+        .zones
+        .into_iter()
+        .filter_map(|(k, z)| Some((series_of_key(&k)?, z)))
+        .collect();
+    let state = State::of_table(table, &delta, zones)?;
+    Ok((state, Some(delta)))
+}
+
+/// The manifest at `version` (none before the first).
+pub(super) fn manifest(
+    table: &Table,
+    meta: &Path,
+    version: i64,
+) -> Result<HashMap<String, ManifestEntry>> {
+    if version < 0 {
+        return Ok(super::upgrade::legacy_manifest(meta));
+    }
+    Ok(fold(table, meta, version)?.manifest.into_iter().collect())
+}
+
+/// Keeps the fold of a state just committed, so the next process starts from it.
+pub(super) fn remember(table: &Table, meta: &Path, state: &State) {
+    if state.version >= 0 && read_cache(meta, i64::MAX).version < state.version {
+        let _ = fold(table, meta, state.version);
+    }
+}
