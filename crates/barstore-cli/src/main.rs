@@ -10,6 +10,7 @@ mod pages;
 mod progress;
 mod quality;
 mod read;
+mod versions;
 
 use load::{run_copy, run_load, run_verify, CopyArgs, LoadArgs, VerifyArgs};
 use read::{run_read, ReadArgs};
@@ -166,9 +167,23 @@ enum Command {
     /// Draw a calendar heat map of what the store holds: one band per series, one cell
     /// per trading day coloured by the share of its regular bars present (SVG or PNG).
     Coverage(quality::CoverageArgs),
-    /// Merge the parts that daily appends added to the embedded store into one file per
-    /// year, and rebuild its series index from the data files.
+    /// Merge the files that daily appends added to the embedded store into one file per
+    /// year, in one commit (older versions keep their files until vacuum).
     Compact,
+    /// List the embedded store's versions, newest first: time, operation, series and
+    /// rows written, files added and replaced, input files completed, snapshots.
+    History(versions::HistoryArgs),
+    /// Name versions of the embedded store (read them with --as-of NAME).
+    Snapshot {
+        #[command(subcommand)]
+        command: versions::SnapshotCommand,
+    },
+    /// Remove the embedded store's data files that no version to keep needs: the
+    /// latest, those committed within --retain, and every snapshot's.
+    Vacuum(versions::VacuumArgs),
+    /// Turn an embedded store written before versions into a versioned table, adopting
+    /// its files as they are (the first load does this too).
+    Upgrade,
 }
 
 fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
@@ -205,8 +220,19 @@ fn run_symbols(store: &dyn Store) -> anyhow::Result<u8> {
 
 fn run_compact(store: &dyn Store) -> anyhow::Result<u8> {
     let years = store.compact()?;
-    eprintln!("{years} years merged; series index rebuilt");
+    eprintln!("{years} years merged");
     Ok(0)
+}
+
+/// The embedded store at `location`, for the commands of versions.
+fn embedded(location: &str, command: &str) -> anyhow::Result<store::embedded::Embedded> {
+    if store::cql::is_cql_url(location) {
+        anyhow::bail!(
+            "barstore {command} works on the embedded store: a CQL keyspace keeps no versions of its bars"
+        );
+    }
+    store::cql::check_location(location)?;
+    Ok(store::embedded::Embedded::new(location))
 }
 
 fn main() -> ExitCode {
@@ -234,27 +260,49 @@ fn main() -> ExitCode {
     if matches!(cli.command, Command::Load(_)) && store::cql::is_cql_url(&cli.store) {
         pages::off();
     }
-    let result = cli
-        .cql
-        .choices()
-        .resolve()
-        .and_then(|cql| Ok((store::open(&cli.store, &cql)?, cql)))
-        .map_err(anyhow::Error::from)
-        .and_then(|(store, cql)| {
-            let store = store.as_ref();
-            match &cli.command {
-                Command::Load(args) => run_load(store, args),
-                Command::Read(args) => run_read(store, args),
-                Command::Symbols => run_symbols(store),
-                Command::Verify(args) => run_verify(store, args),
-                Command::Copy(args) => run_copy(store, args, &cql),
-                Command::Check(args) => quality::run_check(store, args),
-                Command::Plot(args) => quality::run_plot(store, args),
-                Command::Coverage(args) => quality::run_coverage(store, args),
-                Command::Compact => run_compact(store),
-                Command::Actions { command } => actions::run(store, command),
-            }
-        });
+    let versioned = match &cli.command {
+        Command::History(args) => {
+            Some(embedded(&cli.store, "history").and_then(|s| versions::run_history(&s, args)))
+        }
+        Command::Snapshot { command } => {
+            Some(embedded(&cli.store, "snapshot").and_then(|s| versions::run_snapshot(&s, command)))
+        }
+        Command::Vacuum(args) => {
+            Some(embedded(&cli.store, "vacuum").and_then(|s| versions::run_vacuum(&s, args)))
+        }
+        Command::Upgrade => {
+            Some(embedded(&cli.store, "upgrade").and_then(|s| versions::run_upgrade(&s)))
+        }
+        _ => None,
+    };
+    let result = match versioned {
+        Some(result) => result,
+        None => cli
+            .cql
+            .choices()
+            .resolve()
+            .and_then(|cql| Ok((store::open(&cli.store, &cql)?, cql)))
+            .map_err(anyhow::Error::from)
+            .and_then(|(store, cql)| {
+                let store = store.as_ref();
+                match &cli.command {
+                    Command::Load(args) => run_load(store, args),
+                    Command::Read(args) => run_read(store, args),
+                    Command::Symbols => run_symbols(store),
+                    Command::Verify(args) => run_verify(store, args),
+                    Command::Copy(args) => run_copy(store, args, &cql),
+                    Command::Check(args) => quality::run_check(store, args),
+                    Command::Plot(args) => quality::run_plot(store, args),
+                    Command::Coverage(args) => quality::run_coverage(store, args),
+                    Command::Compact => run_compact(store),
+                    Command::Actions { command } => actions::run(store, command),
+                    Command::History(_)
+                    | Command::Snapshot { .. }
+                    | Command::Vacuum(_)
+                    | Command::Upgrade => unreachable!("run above"),
+                }
+            }),
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -46,9 +46,12 @@ pub struct ReadArgs {
     /// rounding.
     #[arg(long, value_name = "HOW")]
     adjust: Option<String>,
-    /// With --adjust: only actions with an ex-date up to DATE, in the versions loaded by
-    /// then (reproduces a read made that day).
-    #[arg(long, value_name = "DATE", requires = "adjust")]
+    /// Read the store as it was: a version number (barstore history), a date
+    /// (2026-11-02: as committed by the end of that day, UTC), a time
+    /// (2026-11-02T15:30:00Z) or a snapshot name. Corporate actions as known then: only
+    /// those recorded by then, with an ex-date up to its day. A CQL store keeps no
+    /// versions of bars: there a date or time applies to the actions only.
+    #[arg(long, value_name = "VERSION|TIME|NAME")]
     as_of: Option<String>,
     /// Write to FILE.csv or FILE.parquet instead of stdout.
     #[arg(long, short)]

@@ -11,6 +11,7 @@ use crate::ingest::InputOptions;
 use crate::load::LoadOptions;
 use crate::read::ReadRequest;
 use crate::store::cql::{ClientCert, CqlOptions, Secret};
+use crate::store::AsOf;
 use std::path::PathBuf;
 
 use crate::defaults;
@@ -113,7 +114,8 @@ pub struct ReadChoices {
     pub calendar: Option<String>,
     /// Adjust raw prices for the stored actions: `split` or `split+div`.
     pub adjust: Option<String>,
-    /// Adjust as of this date (`YYYY-MM-DD`; with `adjust` only).
+    /// The version to read: a version number, a date or time, or a snapshot name
+    /// ([`crate::store::AsOf::parse`]); corporate actions as known then.
     pub as_of: Option<String>,
 }
 
@@ -123,6 +125,7 @@ impl ReadChoices {
         if let Some(tz) = &self.tz {
             crate::zone::Zone::new(tz)?;
         }
+        let version = self.as_of.as_deref().map(AsOf::parse).transpose()?;
         Ok(ReadRequest {
             symbol: self.symbol.clone(),
             start: parse(&self.start)?,
@@ -135,18 +138,8 @@ impl ReadChoices {
             adjustment: parse(&self.adjustment)?,
             calendar: parse(&self.calendar)?,
             adjust: parse(&self.adjust)?,
-            as_of: match (&self.as_of, &self.adjust) {
-                (None, _) => None,
-                (Some(d), Some(_)) => Some(crate::read::day_of(d)?),
-                (Some(d), None) => {
-                    return Err(OptionError::new(
-                        "as_of",
-                        d,
-                        "it applies to adjusted reads: give adjust too (split or split+div)",
-                    )
-                    .into())
-                }
-            },
+            as_of: version.as_ref().and_then(AsOf::day),
+            version,
         })
     }
 }

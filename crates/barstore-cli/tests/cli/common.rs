@@ -147,6 +147,18 @@ impl Fixture {
         matches!(self.kind, Kind::Embedded).then(|| self.store())
     }
 
+    /// The data files of a directory of the embedded store's table (relative to the
+    /// store), sorted.
+    pub fn data_files(&self, dir: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.store().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+        files.sort();
+        files
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

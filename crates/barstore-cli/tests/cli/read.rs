@@ -165,7 +165,7 @@ fn rounding_and_output_files(fx: Fixture) {
 }
 
 #[test]
-fn store_is_a_hive_dataset_with_monthly_row_groups() {
+fn store_is_a_delta_table_with_monthly_row_groups() {
     let fx = Fixture::new();
     fx.ok(
         &[
@@ -187,7 +187,15 @@ fn store_is_a_hive_dataset_with_monthly_row_groups() {
         .collect();
     years.sort();
     assert_eq!(years, ["year=2023", "year=2024", "year=2025"]);
-    let file = std::fs::File::open(dir.join("year=2024/data.parquet")).unwrap();
+    assert!(fx
+        .store()
+        .join("bars/_delta_log/00000000000000000000.json")
+        .exists());
+    let [file] = &fx.data_files("bars/symbol=DBB/timeframe=1min/adjustment=none/year=2024")[..]
+    else {
+        panic!("one file per year after one load");
+    };
+    let file = std::fs::File::open(file).unwrap();
     let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
     use parquet::file::reader::FileReader;
     assert_eq!(reader.metadata().num_row_groups(), 12);

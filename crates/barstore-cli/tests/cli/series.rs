@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 both_stores!(
     a_firstrate_download_loads_every_series_apart,
@@ -222,37 +223,61 @@ fn a_file_closer_than_its_timeframe_is_refused_whole(fx: Fixture) {
     );
 }
 
-/// A store written before series existed (tests/data/legacy-store, made by barstore
-/// 0.1 from the first 1,500 lines of AAPL_1min_sample_headerless.txt) opens as AAPL
-/// 1min with no adjustment, and loads into it move it to the series layout.
+/// A store written before versions (tests/data/store-before-table: a year's base file
+/// and an appended part, with its series index and manifest) reads as it is, and its
+/// first write makes it a table that adopts both files without rewriting them.
 #[test]
-fn a_store_of_the_single_series_layout_opens_and_loads_further() {
+fn a_store_written_before_versions_reads_and_is_adopted_by_its_first_write() {
     let fx = Fixture::new();
-    copy_dir(&data("legacy-store"), &fx.store());
-    let listed = fx.ok(&["symbols"], 0).stdout;
-    assert!(
-        listed.contains("\nAAPL,1min,none,1500,2024-04-29 04:00:00,"),
-        "{listed}"
-    );
+    copy_dir(&data("store-before-table"), &fx.store());
+    let dir = "bars/symbol=AAPL/timeframe=1min/adjustment=none/year=2024";
+    let before: Vec<(PathBuf, Vec<u8>)> = fx
+        .data_files(dir)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    assert_eq!(before.len(), 2);
     let src = data("AAPL_1min_sample_headerless.txt");
     let text = std::fs::read_to_string(&src).unwrap();
-    let first: String = text.lines().take(1500).map(|l| format!("{l}\n")).collect();
+    let stored: String = text.lines().take(1900).map(|l| format!("{l}\n")).collect();
+    let listed = fx.ok(&["symbols"], 0).stdout;
+    assert!(
+        listed.contains("\nAAPL,1min,none,1900,2024-04-29 04:00:00,"),
+        "{listed}"
+    );
     assert_eq!(
         csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout),
-        csv_bars(&first)
+        csv_bars(&stored)
     );
-    // the same file in full: same series (no adjustment in its name), the rest loads
+    let run = fx.ok(&["upgrade"], 0);
+    assert!(
+        run.stderr.contains("now a versioned table"),
+        "{}",
+        run.stderr
+    );
+    assert!(!fx.store().join("_barstore/series.jsonl").exists());
+    for (path, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(path).unwrap(),
+            bytes,
+            "{path:?} was rewritten"
+        );
+    }
+    let history = fx.ok(&["history"], 0).stdout;
+    assert!(
+        history.contains("\n0,") && history.contains(",upgrade,1,1900,2,0,2,"),
+        "{history}"
+    );
+    assert_eq!(
+        fx.ok(&["upgrade"], 0).stderr.trim(),
+        "the store is already a versioned table"
+    );
     fx.ok(&["load", src.to_str().unwrap()], 0);
     assert_eq!(
         csv_bars(&fx.ok(&["read", "AAPL"], 0).stdout),
         csv_bars(&text)
     );
     fx.ok(&["verify", src.to_str().unwrap()], 0);
-    let moved = fx
-        .store()
-        .join("bars/symbol=AAPL/timeframe=1min/adjustment=none/year=2024/data.parquet");
-    assert!(moved.exists());
-    assert!(!fx.store().join("bars/symbol=AAPL/year=2024").exists());
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

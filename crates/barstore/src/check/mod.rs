@@ -73,6 +73,7 @@ pub fn check(store: &dyn Store, req: &ReadRequest) -> Result<SeriesReport> {
             calendar: None,
             adjust: None,
             as_of: None,
+            version: None,
         },
     )?;
     let first = match &req.start {

@@ -177,8 +177,10 @@ fn in_parallel<T: Send>(store: &dyn Store, work: impl FnOnce() -> T + Send) -> T
     }
 }
 
-/// Reads every symbol of a request into memory.
+/// Reads every symbol of a request into memory, from one version of the store.
 pub fn read_panel(store: &dyn Store, req: &PanelRequest) -> Result<Panel> {
+    let pinned = store.view(req.read.version.as_ref())?;
+    let store = pinned.as_deref().unwrap_or(store);
     let (symbols, missing) = plan(store, req)?;
     let frames = read_all(store, &symbols, &req.read)?;
     Ok(Panel {

@@ -10,6 +10,8 @@ use super::*;
 /// reference, or an `Arc` for a stream that outlives its caller (Python's).
 pub struct PanelStream<S> {
     store: S,
+    /// The version every batch reads, when the store has versions.
+    pinned: Option<Arc<dyn Store>>,
     read: ReadRequest,
     symbols: Vec<Planned>,
     dictionary: ArrayRef,
@@ -25,11 +27,13 @@ impl<S: Deref<Target = dyn Store>> PanelStream<S> {
     /// Plans the read (failing on symbols not stored unless `skip_missing`); reading
     /// happens as batches are taken.
     pub fn new(store: S, req: &PanelRequest, utc: bool) -> Result<Self> {
-        let (symbols, missing) = plan(&*store, req)?;
+        let pinned = store.view(req.read.version.as_ref())?;
+        let (symbols, missing) = plan(pinned.as_deref().unwrap_or(&*store), req)?;
         let group = 2 * store.concurrent_reads();
         let utc = utc_zone(req.read.tz.as_deref(), utc);
         Ok(PanelStream {
             store,
+            pinned,
             read: req.read.clone(),
             dictionary: Arc::new(StringArray::from_iter_values(
                 symbols.iter().map(|(s, _)| s),
@@ -50,7 +54,8 @@ impl<S: Deref<Target = dyn Store>> PanelStream<S> {
             return Ok(None);
         }
         let group = self.next..(self.next + self.group).min(self.symbols.len());
-        let frames = read_all(&*self.store, &self.symbols[group.clone()], &self.read)?;
+        let store = self.pinned.as_deref().unwrap_or(&*self.store);
+        let frames = read_all(store, &self.symbols[group.clone()], &self.read)?;
         self.next = group.end;
         Ok(Some((group, frames)))
     }

@@ -10,7 +10,7 @@ use crate::exchange::Calendar;
 use crate::parse::{parse_date, parse_time};
 use crate::resample::resample;
 use crate::series::{Adjustment, Series, Timeframe};
-use crate::store::{Found, Store};
+use crate::store::{AsOf, Found, Store};
 use crate::zone::{format_local, Zone, DAY};
 use arrow::array::RecordBatch;
 use std::io::Write;
@@ -73,6 +73,8 @@ pub struct ReadRequest {
     /// with an ex-date up to it, in their versions loaded by then. `None`: every action,
     /// newest versions.
     pub as_of: Option<i64>,
+    /// The version of the store to read (the latest for `None`): see [`Store::view`].
+    pub version: Option<AsOf>,
 }
 
 /// The result of a read: bars with their wall-clock times in `zone`.
@@ -160,8 +162,10 @@ fn pick_series(
     Ok(candidates.remove(0))
 }
 
-/// Reads a symbol's bars.
+/// Reads a symbol's bars, from one version of the store.
 pub fn read(store: &dyn Store, req: &ReadRequest) -> Result<Frame> {
+    let pinned = store.view(req.version.as_ref())?;
+    let store = pinned.as_deref().unwrap_or(store);
     read_of(store, req, &store.lookup(&req.symbol)?)
 }
 

@@ -273,10 +273,12 @@ pub trait Store: Send + Sync {
 
     /// The store as one committed version, for a read that must see it from start to
     /// end: the version `as_of` names, or the latest for `None`. `Ok(None)`: this store
-    /// is already that (a CQL keyspace, read as it is, or a pinned version itself).
+    /// is already that (a CQL keyspace, read as it is, or a pinned version itself). A
+    /// store without versions reads `as_of` a time as it is now, its corporate actions
+    /// as known then; a version number or a snapshot name it refuses.
     fn view(&self, as_of: Option<&AsOf>) -> Result<Option<Arc<dyn Store>>> {
         match as_of {
-            None => Ok(None),
+            None | Some(AsOf::Time(_)) => Ok(None),
             Some(_) => Err(crate::error::StoreError::NoVersion {
                 location: self.location(),
                 detail: "this store keeps no versions of its bars: read it without --as-of a version, time or snapshot".into(),

@@ -15,9 +15,11 @@ fn a_failed_read_leaves_no_file_or_the_previous_one() {
         );
     }
     fx.ok(&["load", fx.path("in").to_str().unwrap()], 0);
-    let last = fx
-        .store()
-        .join("bars/symbol=S39/timeframe=1min/adjustment=none/year=2024/data.parquet");
+    let [last] = &fx.data_files("bars/symbol=S39/timeframe=1min/adjustment=none/year=2024")[..]
+    else {
+        panic!("one file per year after one load");
+    };
+    let last = last.clone();
     let good = std::fs::read(&last).unwrap();
     std::fs::write(&last, b"PAR1 not a parquet file PAR1").unwrap();
     for name in ["out.csv", "out.parquet"] {

@@ -49,7 +49,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 mod upgrade;
-mod view;
+pub mod view;
+
 mod write;
 
 pub use history::{HistoryEntry, SnapshotInfo, VacuumReport};
@@ -212,12 +213,17 @@ impl Embedded {
                 }
             }
         };
+        let known_at = match as_of {
+            None => None,
+            Some(AsOf::Time(t)) => Some(*t),
+            Some(_) => Some(state.timestamp),
+        };
         Ok(view::View::new(
             self.location(),
             state,
             self.footers.clone(),
             self.actions_path(),
-            as_of.is_some(),
+            known_at,
         ))
     }
 

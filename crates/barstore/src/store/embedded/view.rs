@@ -23,9 +23,9 @@ pub struct View {
     state: Arc<State>,
     footers: Arc<Footers>,
     actions: PathBuf,
-    /// Corporate actions recorded after the version's commit are left out (a read
-    /// `as_of` an older version sees the actions as they were known then).
-    past: bool,
+    /// For a read `as_of` the past: the instant (UTC ms) whose knowledge of corporate
+    /// actions it sees (those recorded by then, with an ex-date up to its day).
+    known_at: Option<i64>,
 }
 
 impl View {
@@ -34,14 +34,14 @@ impl View {
         state: Arc<State>,
         footers: Arc<Footers>,
         actions: PathBuf,
-        past: bool,
+        known_at: Option<i64>,
     ) -> Self {
         View {
             location,
             state,
             footers,
             actions,
-            past,
+            known_at,
         }
     }
 
@@ -123,8 +123,9 @@ impl Store for View {
 
     fn actions(&self, symbol: Option<&str>) -> Result<Vec<Action>> {
         let mut all = actions::read(&self.actions, symbol)?;
-        if self.past {
-            all.retain(|a| a.recorded <= self.state.timestamp);
+        if let Some(t) = self.known_at {
+            let day = t.div_euclid(crate::zone::DAY * 1000);
+            all.retain(|a| a.recorded <= t && a.ex_date <= day);
         }
         Ok(all)
     }
