@@ -2,12 +2,12 @@
 //! ones) as one compressed blob per column: the unit of the chunked CQL layout, where a
 //! CQL row per chunk instead of per bar spares the database its per-cell work.
 //!
-//! Each chunk row says its codec, so chunks written by an older barstore still read:
-//! [`PCO`] (written today: [`pco`]) and [`TICKS`] (read only: [`ticks`]). Both keep
-//! prices and volumes as integer ticks when every value of a column is a whole number of
-//! `10^-s` for one scale `s` (checked bit for bit on the way back), and otherwise the
-//! raw IEEE-754 bits, so any value (NaN, -0.0, a price with 15 digits) comes back
-//! unchanged.
+//! Each chunk row says its codec, so that a chunk of a codec this version does not read
+//! is an error rather than wrong bars: [`PCO`] ([`pco`]) is the one codec written and
+//! read. It keeps prices and volumes as integer ticks when every value of a column is a
+//! whole number of `10^-s` for one scale `s` (checked bit for bit on the way back), and
+//! otherwise the raw IEEE-754 bits, so any value (NaN, -0.0, a price with 15 digits)
+//! comes back unchanged.
 //!
 //! A chunk's checksum is xxh3-64 over its blobs as stored, so corruption anywhere between
 //! the encoder and the decoder is caught before a value is decoded.
@@ -16,11 +16,9 @@ use crate::bars::Bars;
 use std::ops::Range;
 
 mod pco;
-mod ticks;
 
-/// Codec 1: delta ticks as zigzag varints, zstd-compressed ([`ticks`]).
-pub const TICKS: i32 = 1;
-/// Codec 2: ticks and times as pcodec blobs ([`pco`]); what [`encode`] writes.
+/// Codec 2: ticks and times as pcodec blobs ([`pco`]); what [`encode`] writes and
+/// [`decode`] reads.
 pub const PCO: i32 = 2;
 
 /// Largest decimal scale tried for prices and volumes (nanos of a unit).
@@ -51,8 +49,9 @@ pub enum ChunkError {
     /// The blobs do not match the checksum stored with them.
     #[error("checksum mismatch: the stored chunk is corrupt")]
     Checksum,
-    /// The codec id is not one this version knows.
-    #[error("unknown codec {0}: written by a newer barstore?")]
+    /// The codec id is not the one this version reads (codec 1 of barstore 0.1, or one
+    /// of a newer barstore).
+    #[error("unknown codec {0}: this version of barstore reads chunks of codec {PCO} only")]
     Codec(i32),
     /// The blobs are not a valid encoding of `n` bars.
     #[error("malformed chunk: {0}")]
@@ -91,17 +90,14 @@ pub fn decode(
     columns: [&[u8]; 6],
     out: &mut Bars,
 ) -> Result<(), ChunkError> {
-    if codec != PCO && codec != TICKS {
+    if codec != PCO {
         return Err(ChunkError::Codec(codec));
     }
     if checksum(&columns) != stored_checksum {
         return Err(ChunkError::Checksum);
     }
     let at = out.len();
-    let result = match codec {
-        PCO => pco::decode(n, columns, out),
-        _ => ticks::decode(n, columns, out),
-    };
+    let result = pco::decode(n, columns, out);
     if result.is_err() {
         // leave `out` as it was: no half-decoded chunk
         out.ts.truncate(at);

@@ -6,8 +6,7 @@
 //!   NaN payloads, -0.0).
 //!
 //! pcodec's decoder runs several times faster than varints with zstd, at fewer bytes a
-//! bar (`barstore-bench codecs` measures both); the decoder is the floor of a chunked
-//! read. The encoder is told how to code each column instead of trying every way: only
+//! bar; the decoder is the floor of a chunked read. The encoder is told how to code each column instead of trying every way: only
 //! prices let it look for a common multiple (a day of whole cents in a file of four
 //! decimals), which is worth a fifth of their size on real files.
 

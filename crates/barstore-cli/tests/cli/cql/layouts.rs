@@ -1,5 +1,5 @@
-//! The CQL tables: hostile names, the original text layout and copies between layouts
-//! and stores, tables made before series, a corrupt chunk, an index older than its
+//! The CQL tables: hostile names, the original text layout (its copies between layouts
+//! and stores, its one series per symbol), a corrupt chunk, an index older than its
 //! catalog.
 
 use crate::common::*;
@@ -151,42 +151,23 @@ fn original_text_layout_is_read_and_copied_to_the_typed_layout() {
     );
 }
 
-/// Tables made before series existed (keys without timeframe and adjustment) hold the
-/// 1min series with no adjustment: loads of it go on, other series are refused whole, and
-/// the text layout refuses them too.
+/// The text layout holds the 1min series with no adjustment of each symbol: other
+/// series are refused whole, before a bar is written.
 #[test]
-fn tables_made_before_series_keep_their_one_series() {
-    let fx = cql_or_skip!("tables_made_before_series_keep_their_one_series");
-    let node = fx.node().to_string();
-    let ks = fx.keyspace().to_string();
-    let old_url = format!("cql://{node}/{ks}?table=bars_old");
-    let cql = Cql::connect(&old_url, CqlOptions::default()).unwrap();
-    let s = cql.session();
-    cql.block_on(async {
-        for ddl in [
-            format!("CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"),
-            format!("CREATE TABLE {ks}.bars_old (symbol text, bucket text, ts timestamp, open double, high double, low double, close double, volume double, PRIMARY KEY ((symbol, bucket), ts))"),
-            format!("CREATE TABLE {ks}.bars_old_symbols (symbol text, bucket text, zone text, rows bigint, first timestamp, last timestamp, PRIMARY KEY (symbol, bucket))"),
-            format!("CREATE TABLE {ks}.bars_old_manifest (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text)"),
-        ] {
-            s.query_unpaged(ddl, ()).await.unwrap();
-        }
-    });
-    let old = Fixture::at(&old_url);
-    let src = data("AAPL_1min_sample_headerless.txt");
-    old.ok(&["load", src.to_str().unwrap()], 0);
-    let symbols = old.ok(&["symbols"], 0).stdout;
-    assert!(symbols.contains("\nAAPL,1min,none,8507,"), "{symbols}");
-    let want = csv_bars(&std::fs::read_to_string(&src).unwrap());
-    assert_eq!(csv_bars(&old.ok(&["read", "AAPL"], 0).stdout), want);
-    old.ok(&["verify", src.to_str().unwrap()], 0);
+fn the_text_layout_refuses_other_series_than_its_one() {
+    let fx = cql_or_skip!("the_text_layout_refuses_other_series_than_its_one");
+    let text = Fixture::at(&format!(
+        "cql://{}/{}?table=bars_text&layout=text",
+        fx.node(),
+        fx.keyspace()
+    ));
     let five = data("AAPL_5min_sample.csv");
-    let refused = "AAPL 5min none cannot be stored apart in it";
-    old.fails_with(&["load", five.to_str().unwrap()], 2, refused);
-    let text = Fixture::at(&format!("cql://{node}/{ks}?table=bars_text&layout=text"));
-    text.fails_with(&["load", five.to_str().unwrap()], 2, refused);
-    // nothing of the refused file reached either table
-    assert_eq!(csv_bars(&old.ok(&["read", "AAPL"], 0).stdout), want);
+    text.fails_with(
+        &["load", five.to_str().unwrap()],
+        2,
+        "AAPL 5min none cannot be stored apart in it",
+    );
+    // nothing of the refused file reached the table: the listing is its header alone
     assert_eq!(text.ok(&["symbols"], 0).stdout.lines().count(), 1);
 }
 

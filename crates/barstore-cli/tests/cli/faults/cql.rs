@@ -210,8 +210,8 @@ fn loads_released_at_once_into_the_same_days_are_fenced_and_lose_nothing() {
 }
 
 /// First loads that start at the same instant race on the schema: into a new keyspace,
-/// and into a table made before the months' version and a manifest made before series
-/// (both get columns added). Every load exits 0 and every bar is stored.
+/// and into a table made before the months' version (which gets the column added).
+/// Every load exits 0 and every bar is stored.
 #[test]
 fn first_loads_released_at_once_all_create_or_migrate_the_schema() {
     let fx = cql_or_skip!("first_loads_released_at_once_all_create_or_migrate_the_schema");
@@ -242,14 +242,12 @@ fn first_loads_released_at_once_all_create_or_migrate_the_schema() {
     // a new keyspace
     check(&fx, release_together(loads(&fx)));
 
-    // tables made by an earlier version: a chunked table without the months' version, a
-    // manifest without the series' timeframe and adjustment
+    // a chunked table made by an earlier version, without the months' version
     let old = cql_or_skip!("first_loads_released_at_once_all_create_or_migrate_the_schema");
     let ks = old.keyspace().to_string();
     for ddl in [
         format!("CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"),
         format!("CREATE TABLE {ks}.bars_1m (symbol text, timeframe text, adjustment text, bucket text, day date, bars int, first timestamp, last timestamp, chunk_codec int, checksum bigint, ts blob, open blob, high blob, low blob, close blob, volume blob, PRIMARY KEY ((symbol, timeframe, adjustment, bucket), day))"),
-        format!("CREATE TABLE {ks}.bars_1m_manifest (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text)"),
     ] {
         cql_rows(&old, &ddl);
     }

@@ -2,12 +2,8 @@
 //! with the series' zone and the month's row count and first and last bar. Reads find a
 //! series' months here instead of scanning the bars table; `symbols` lists it.
 //!
-//! Tables made before series existed have an index keyed by `(symbol, bucket)`: their
-//! rows are the 1min series with no adjustment ([`Index::series`] is false).
-//!
 //! Listing every series from the index is a scan of one partition per symbol, which
-//! costs the node about 10 ms per 1,000 symbols. So an index keyed by series has a
-//! catalog beside it, `_catalog`: the same rows in [`SHARDS`] partitions (a symbol's
+//! costs the node about 10 ms per 1,000 symbols. So the index has a catalog beside it, `_catalog`: the same rows in [`SHARDS`] partitions (a symbol's
 //! shard is a hash of it), written in the same batch as the index's, so that a listing
 //! reads a few partitions whatever the number of symbols.
 
@@ -15,7 +11,7 @@ use super::catalog::{shard, Catalog, Listing, SHARDS};
 use super::db::{columns, Db, Keyed, MonthStats, NO_STATS};
 use crate::bucket::Month;
 use crate::error::Result;
-use crate::series::{Adjustment, Series, Timeframe};
+use crate::series::{Series, Timeframe};
 use crate::store::{Found, MonthBars, SeriesInfo};
 use futures::{StreamExt, TryStreamExt};
 use scylla::statement::batch::{Batch, BatchType};
@@ -26,8 +22,6 @@ use std::sync::Mutex;
 
 /// Prepared statements on the index of one bars table.
 pub struct Index {
-    /// Whether the index (and its table) key rows by series.
-    pub series: bool,
     put: PreparedStatement,
     stats: PreparedStatement,
     buckets: PreparedStatement,
@@ -46,7 +40,7 @@ pub struct Index {
 /// the month they describe.
 pub type Stamped = (MonthStats, i64);
 
-/// A row of an index keyed by series: symbol, timeframe, adjustment, zone and stats.
+/// A row of the index: symbol, timeframe, adjustment, zone and stats.
 type SeriesRow = (
     String,
     String,
@@ -68,33 +62,21 @@ type LookupRow = (
     Option<CqlTimestamp>,
     Option<i64>,
 );
-/// A row of an index made before series: symbol, zone and stats.
-type SymbolRow = (
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<CqlTimestamp>,
-    Option<CqlTimestamp>,
-);
 
 impl Index {
-    /// Prepares the statements on `{keyspace}.{table}_symbols`, keyed by series or not.
-    pub async fn prepare(s: &Db, series: bool) -> Result<Index> {
+    /// Prepares the statements on `{keyspace}.{table}_symbols`.
+    pub async fn prepare(s: &Db) -> Result<Index> {
         let index = format!("{}.{}_symbols", s.target.keyspace, s.target.table);
-        let (key, marks, where_key) = key_parts(series);
-        let lookup = if series {
-            "symbol, timeframe, adjustment, bucket, zone, rows, first, last, WRITETIME(rows)"
-        } else {
-            "symbol, bucket, zone"
-        };
+        let lookup =
+            "symbol, timeframe, adjustment, bucket, zone, rows, first, last, WRITETIME(rows)";
         let put = s
             .prepare(format!(
-                "INSERT INTO {index} ({key}, bucket, zone) VALUES ({marks}, ?, ?)"
+                "INSERT INTO {index} ({KEY}, bucket, zone) VALUES ({MARKS}, ?, ?)"
             ))
             .await?;
-        let stats = s.prepare(format!("INSERT INTO {index} ({key}, bucket, rows, first, last) VALUES ({marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?;
+        let stats = s.prepare(format!("INSERT INTO {index} ({KEY}, bucket, rows, first, last) VALUES ({MARKS}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?;
         let (ks, tb) = (&s.target.keyspace, &s.target.table);
-        let catalog = if series && !columns(s, ks, &format!("{tb}_catalog")).await?.is_empty() {
+        let catalog = if !columns(s, ks, &format!("{tb}_catalog")).await?.is_empty() {
             let catalog = format!("{ks}.{tb}_catalog");
             let pair = |index: &PreparedStatement, other: PreparedStatement| {
                 let mut b = Batch::new(BatchType::Unlogged);
@@ -104,27 +86,26 @@ impl Index {
                 b
             };
             Some(Catalog {
-                put: pair(&put, s.prepare(format!("INSERT INTO {catalog} (shard, {key}, bucket, zone) VALUES (?, {marks}, ?, ?)")).await?),
-                stats: pair(&stats, s.prepare(format!("INSERT INTO {catalog} (shard, {key}, bucket, rows, first, last) VALUES (?, {marks}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?),
-                shard: s.prepare(format!("SELECT {key}, zone, rows, first, last FROM {catalog} WHERE shard = ?")).await?,
+                put: pair(&put, s.prepare(format!("INSERT INTO {catalog} (shard, {KEY}, bucket, zone) VALUES (?, {MARKS}, ?, ?)")).await?),
+                stats: pair(&stats, s.prepare(format!("INSERT INTO {catalog} (shard, {KEY}, bucket, rows, first, last) VALUES (?, {MARKS}, ?, ?, ?, ?) USING TIMESTAMP ?")).await?),
+                shard: s.prepare(format!("SELECT {KEY}, zone, rows, first, last FROM {catalog} WHERE shard = ?")).await?,
             })
         } else {
             None
         };
         Ok(Index {
-            series,
             put,
             stats,
             catalog,
             buckets: s
-                .prepare(format!("SELECT bucket FROM {index} WHERE {where_key}"))
+                .prepare(format!("SELECT bucket FROM {index} WHERE {WHERE_KEY}"))
                 .await?,
             lookup: s
                 .prepare(format!("SELECT {lookup} FROM {index} WHERE symbol IN ?"))
                 .await?,
             all: s
                 .prepare(format!(
-                    "SELECT {key}, zone, rows, first, last FROM {index}"
+                    "SELECT {KEY}, zone, rows, first, last FROM {index}"
                 ))
                 .await?,
             indexed: Mutex::default(),
@@ -132,13 +113,9 @@ impl Index {
         })
     }
 
-    /// The leading key values of `series` in statements on a table keyed like this index.
+    /// The leading key values of `series` in statements on a table keyed like the index.
     pub fn key<'a>(&self, series: &'a Series, timeframe: &'a str) -> Vec<&'a str> {
-        if self.series {
-            vec![&series.symbol, timeframe, series.adjustment.as_str()]
-        } else {
-            vec![&series.symbol]
-        }
+        vec![&series.symbol, timeframe, series.adjustment.as_str()]
     }
 
     /// Records that the months of `months` hold bars of `series`, in `zone`. Written
@@ -237,9 +214,6 @@ impl Index {
     /// The indexed months of `series`, sorted.
     pub async fn months(&self, s: &Db, series: &Series) -> Result<Vec<Month>> {
         let mut months = Vec::new();
-        if !self.series && !series.is_minute_unadjusted() {
-            return Ok(months);
-        }
         let tf = series.timeframe.to_string();
         let key = self.key(series, &tf);
         s.pages(
@@ -295,43 +269,23 @@ impl Index {
             _ => format!("looking up {} symbols", symbols.len()),
         };
         let mut stamped = Vec::new();
-        if self.series {
-            s.pages(
-                what,
-                &self.lookup,
-                (symbols,),
-                |(sym, tf, adj, bucket, zone, n, lo, hi, at): LookupRow| {
-                    if let (Some(n), Some(lo), Some(hi), Some(at), Some(m)) =
-                        (n, lo, hi, at, Month::parse(&bucket))
-                    {
-                        stamped.push((
-                            (sym.clone(), tf.clone(), adj.clone(), m),
-                            ((n, lo.0, hi.0), at),
-                        ));
-                    }
-                    add(sym, tf, adj, &bucket, zone, n)
-                },
-            )
-            .await?;
-        } else {
-            // an index made before series holds the 1min series with no adjustment
-            s.pages(
-                what,
-                &self.lookup,
-                (symbols,),
-                |(sym, bucket, zone): (String, String, Option<String>)| {
-                    add(
-                        sym,
-                        Timeframe::MINUTE.to_string(),
-                        Adjustment::NONE.to_string(),
-                        &bucket,
-                        zone,
-                        None,
-                    )
-                },
-            )
-            .await?;
-        }
+        s.pages(
+            what,
+            &self.lookup,
+            (symbols,),
+            |(sym, tf, adj, bucket, zone, n, lo, hi, at): LookupRow| {
+                if let (Some(n), Some(lo), Some(hi), Some(at), Some(m)) =
+                    (n, lo, hi, at, Month::parse(&bucket))
+                {
+                    stamped.push((
+                        (sym.clone(), tf.clone(), adj.clone(), m),
+                        ((n, lo.0, hi.0), at),
+                    ));
+                }
+                add(sym, tf, adj, &bucket, zone, n)
+            },
+        )
+        .await?;
         let mut by_symbol: BTreeMap<String, Vec<Found>> = BTreeMap::new();
         for ((symbol, tf, adj), (zone, mut months)) in found {
             let (Ok(timeframe), Ok(adjustment)) = (tf.parse::<Timeframe>(), adj.parse()) else {
@@ -421,16 +375,9 @@ impl Index {
             for row in shards.into_iter().flatten() {
                 add(&mut by_series, row);
             }
-        } else if self.series {
+        } else {
             s.pages(what, &self.all, (), |row: SeriesRow| {
                 add(&mut by_series, row)
-            })
-            .await?;
-        } else {
-            s.pages(what, &self.all, (), |(sym, z, n, lo, hi): SymbolRow| {
-                if let Ok(series) = Series::minute(&sym) {
-                    by_series.add(series, z, n, lo, hi);
-                }
             })
             .await?;
         }
@@ -438,15 +385,9 @@ impl Index {
     }
 }
 
-/// The key columns, their bind markers and their `WHERE` clause, keyed by series or not.
-pub fn key_parts(series: bool) -> (&'static str, &'static str, &'static str) {
-    if series {
-        (
-            "symbol, timeframe, adjustment",
-            "?, ?, ?",
-            "symbol = ? AND timeframe = ? AND adjustment = ?",
-        )
-    } else {
-        ("symbol", "?", "symbol = ?")
-    }
-}
+/// The columns that key a series in the index and the typed table.
+pub const KEY: &str = "symbol, timeframe, adjustment";
+/// Bind markers of [`KEY`].
+pub const MARKS: &str = "?, ?, ?";
+/// The `WHERE` clause on [`KEY`].
+pub const WHERE_KEY: &str = "symbol = ? AND timeframe = ? AND adjustment = ?";

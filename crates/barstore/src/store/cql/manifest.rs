@@ -20,8 +20,8 @@ impl Cql {
                 String,
                 i64,
                 String,
-                Option<String>,
-                Option<String>,
+                String,
+                String,
             )| {
                 out.insert(
                     source.clone(),
@@ -32,8 +32,8 @@ impl Cql {
                         hash,
                         rows: rows as u64,
                         symbol,
-                        timeframe: timeframe.unwrap_or_else(|| Timeframe::MINUTE.to_string()),
-                        adjustment: adjustment.unwrap_or_else(|| Adjustment::NONE.to_string()),
+                        timeframe,
+                        adjustment,
                     },
                 );
             },

@@ -33,7 +33,7 @@ use crate::bars::Bars;
 use crate::bucket::Month;
 pub use crate::error::is_retryable;
 use crate::error::{Error, OpenError, OptionError, Result, StoreError};
-use crate::series::{Adjustment, Series, Timeframe};
+use crate::series::Series;
 use crate::symbol;
 use crate::zone::Zone;
 use db::Db;
@@ -172,7 +172,7 @@ impl Cql {
                     }
                     (named, _) => named,
                 };
-                layout::open(kind, &self.db, &columns).await
+                layout::open(kind, &self.db).await
             })
             .await?;
         Ok(layout.as_ref())

@@ -97,37 +97,22 @@ pub async fn ensure(db: &Db) -> Result<()> {
     if cols(tb).is_empty() || (kind != Kind::Text && index.is_empty()) {
         ddl.extend(super::layout::create(kind, t, opts.compaction.cql()));
     }
-    // an index keyed by series (a new one is) gets its catalog, filled from the index
-    // when the index is older than it
-    let catalog = kind != Kind::Text
-        && (index.is_empty() || index.iter().any(|c| c == "timeframe"))
-        && cols(&format!("{tb}_catalog")).is_empty();
+    // an index gets its catalog, filled from the index when the index is older than it
+    let catalog = kind != Kind::Text && cols(&format!("{tb}_catalog")).is_empty();
     if catalog {
         ddl.push(super::catalog::create_catalog(ks, tb));
     }
-    // columns added to tables made before them: (table, column, type)
-    let mut added: Vec<(String, &str, &str)> = Vec::new();
     // a chunked table made before writes were fenced gets the months' version
     let table = cols(tb);
-    if kind == Kind::Chunked && !table.is_empty() && !table.iter().any(|c| c == "version") {
-        added.push((tb.to_string(), "version", "bigint static"));
-    }
+    let version =
+        kind == Kind::Chunked && !table.is_empty() && !table.iter().any(|c| c == "version");
     if cols(&format!("{tb}_actions")).is_empty() {
         ddl.push(super::actions::create(db));
     }
-    let manifest = format!("{tb}_manifest");
-    let have = cols(&manifest);
-    if have.is_empty() {
-        ddl.push(format!("CREATE TABLE IF NOT EXISTS {ks}.{manifest} (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text, timeframe text, adjustment text)"));
-    } else {
-        // a manifest made before series existed gets their columns (null: 1min, none)
-        for column in ["timeframe", "adjustment"] {
-            if !have.iter().any(|c| c == column) {
-                added.push((manifest.clone(), column, "text"));
-            }
-        }
+    if cols(&format!("{tb}_manifest")).is_empty() {
+        ddl.push(format!("CREATE TABLE IF NOT EXISTS {ks}.{tb}_manifest (source text PRIMARY KEY, size bigint, mtime_ns bigint, hash text, rows bigint, symbol text, timeframe text, adjustment text)"));
     }
-    if ddl.is_empty() && added.is_empty() {
+    if ddl.is_empty() && !version {
         return Ok(());
     }
     // every statement may race with the same statement of another loader starting at
@@ -136,13 +121,13 @@ pub async fn ensure(db: &Db) -> Result<()> {
     for cql in ddl {
         run(cql).await?;
     }
-    for (table, column, typ) in &added {
-        if let Err(e) = run(format!("ALTER TABLE {ks}.{table} ADD {column} {typ}")).await {
+    if version {
+        if let Err(e) = run(format!("ALTER TABLE {ks}.{tb} ADD version bigint static")).await {
             // the other loader's change may still be on its way to the node asked
             s.await_schema_agreement()
                 .await
                 .map_err(|e| cql_error("waiting for schema agreement".into(), e))?;
-            if !columns(db, ks, table).await?.iter().any(|c| c == column) {
+            if !columns(db, ks, tb).await?.iter().any(|c| c == "version") {
                 return Err(e);
             }
         }

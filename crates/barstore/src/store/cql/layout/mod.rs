@@ -43,10 +43,10 @@ pub fn create(kind: Kind, t: &Target, compaction: &str) -> Vec<String> {
     }
 }
 
-/// Prepares the statements of layout `kind` on an existing table with `columns`.
-pub async fn open(kind: Kind, db: &Db, columns: &[String]) -> Result<Box<dyn TableLayout>> {
+/// Prepares the statements of layout `kind` on an existing table.
+pub async fn open(kind: Kind, db: &Db) -> Result<Box<dyn TableLayout>> {
     Ok(match kind {
-        Kind::Typed => Box::new(typed::Typed::open(db, columns).await?),
+        Kind::Typed => Box::new(typed::Typed::open(db).await?),
         Kind::Text => Box::new(text::Text::open(db).await?),
         Kind::Chunked | Kind::Auto => Box::new(chunked::Chunked::open(db).await?),
     })
@@ -61,23 +61,15 @@ pub trait TableLayout: Send + Sync {
     /// The `_symbols` index beside the table, on layouts that have one.
     fn index(&self) -> Option<&Index>;
 
-    /// Whether the table keys bars by series; tables made before series existed (and
-    /// the notebook's) hold each symbol's 1min series with no adjustment only.
-    fn holds_series(&self) -> bool;
-
     /// Whether the table keeps prices and volumes as 32-bit floats (the notebook's).
     fn single_precision(&self) -> bool {
         false
     }
 
-    /// Refuses a series the table cannot keep apart from others.
-    fn accepts(&self, db: &Db, series: &Series) -> Result<()> {
-        if self.holds_series() || series.is_minute_unadjusted() {
-            return Ok(());
-        }
-        Err(db.target.schema_error(format!(
-            "the table predates series: it holds one 1min series per symbol, with no adjustment, so {series} cannot be stored apart in it; state the adjustment as none to store it as the table's series, or load it into a table barstore creates (another ?table=NAME)"
-        )))
+    /// Refuses a series the table cannot keep apart from others; a table keyed by
+    /// series keeps any apart.
+    fn accepts(&self, _db: &Db, _series: &Series) -> Result<()> {
+        Ok(())
     }
 
     /// Writes months of a series (its exchange zone is `zone`): bars at stored instants

@@ -84,8 +84,15 @@ impl TableLayout for Text {
         None
     }
 
-    fn holds_series(&self) -> bool {
-        false
+    /// The notebook's table keys bars by symbol alone: it keeps each symbol's 1min
+    /// series with no adjustment, and any other series would mix into it.
+    fn accepts(&self, db: &Db, series: &Series) -> Result<()> {
+        if series.is_minute_unadjusted() {
+            return Ok(());
+        }
+        Err(db.target.schema_error(format!(
+            "the table predates series: it holds one 1min series per symbol, with no adjustment, so {series} cannot be stored apart in it; state the adjustment as none to store it as the table's series, or load it into a table barstore creates (another ?table=NAME)"
+        )))
     }
 
     fn single_precision(&self) -> bool {

@@ -1,6 +1,5 @@
 //! The typed layout: a CQL row per bar, `ts timestamp` and `double` prices, in
-//! `(symbol, timeframe, adjustment, bucket)` partitions of a month. Tables made before
-//! series existed have `(symbol, bucket)` partitions and hold the 1min series only.
+//! `(symbol, timeframe, adjustment, bucket)` partitions of a month.
 
 use super::{write_rows, Kind, TableLayout};
 use crate::bars::Bars;
@@ -8,7 +7,7 @@ use crate::bucket::Month;
 use crate::error::Result;
 use crate::series::Series;
 use crate::store::cql::db::{now_micros, Db, Keyed, MonthStats};
-use crate::store::cql::index::{key_parts, Index};
+use crate::store::cql::index::{Index, KEY, MARKS, WHERE_KEY};
 use crate::store::cql::target::Target;
 use crate::store::MonthBars;
 use crate::zone::Zone;
@@ -35,16 +34,14 @@ pub struct Typed {
 }
 
 impl Typed {
-    /// Prepares the statements on an existing table with `columns`.
-    pub async fn open(db: &Db, columns: &[String]) -> Result<Typed> {
+    /// Prepares the statements on an existing table.
+    pub async fn open(db: &Db) -> Result<Typed> {
         let (ks, tb) = (&db.target.keyspace, &db.target.table);
-        let series = columns.iter().any(|c| c == "timeframe");
-        let (key, marks, where_key) = key_parts(series);
         Ok(Typed {
-            index: Index::prepare(db, series).await?,
-            insert: db.prepare(format!("INSERT INTO {ks}.{tb} ({key}, bucket, ts, open, high, low, close, volume) VALUES ({marks}, ?, ?, ?, ?, ?, ?, ?)")).await?,
-            range: db.prepare(format!("SELECT ts, open, high, low, close, volume FROM {ks}.{tb} WHERE {where_key} AND bucket = ? AND ts >= ? AND ts <= ?")).await?,
-            stats: db.prepare(format!("SELECT count(*), min(ts), max(ts) FROM {ks}.{tb} WHERE {where_key} AND bucket = ?")).await?,
+            index: Index::prepare(db).await?,
+            insert: db.prepare(format!("INSERT INTO {ks}.{tb} ({KEY}, bucket, ts, open, high, low, close, volume) VALUES ({MARKS}, ?, ?, ?, ?, ?, ?, ?)")).await?,
+            range: db.prepare(format!("SELECT ts, open, high, low, close, volume FROM {ks}.{tb} WHERE {WHERE_KEY} AND bucket = ? AND ts >= ? AND ts <= ?")).await?,
+            stats: db.prepare(format!("SELECT count(*), min(ts), max(ts) FROM {ks}.{tb} WHERE {WHERE_KEY} AND bucket = ?")).await?,
         })
     }
 
@@ -77,10 +74,6 @@ impl TableLayout for Typed {
 
     fn index(&self) -> Option<&Index> {
         Some(&self.index)
-    }
-
-    fn holds_series(&self) -> bool {
-        self.index.series
     }
 
     fn write<'a>(

@@ -200,7 +200,7 @@ impl Chunked {
         let (ks, tb) = (&db.target.keyspace, &db.target.table);
         let key = "symbol = ? AND timeframe = ? AND adjustment = ? AND bucket = ?";
         Ok(Chunked {
-            index: Index::prepare(db, true).await?,
+            index: Index::prepare(db).await?,
             range: db
                 .prepare(format!(
                     "SELECT {COLUMNS} FROM {ks}.{tb} WHERE {key} AND day >= ? AND day <= ?"
@@ -295,10 +295,6 @@ impl TableLayout for Chunked {
 
     fn index(&self) -> Option<&Index> {
         Some(&self.index)
-    }
-
-    fn holds_series(&self) -> bool {
-        true
     }
 
     fn write<'a>(
