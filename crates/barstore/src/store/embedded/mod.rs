@@ -148,14 +148,12 @@ impl Embedded {
         if self.table.exists() {
             return Ok(());
         }
+        // a working state loaded before holds these files at version -1: its next
+        // commit follows version 0 like any other writer's
         let adopted = upgrade::adopt(&self.root, &self.table)?;
-        let created = self.table.create(adopted.actions, &adopted.note)?;
-        if created {
+        let note = (!adopted.actions.is_empty()).then_some(&adopted.note);
+        if self.table.create(adopted.actions, note)? {
             upgrade::retire(&self.root)?;
-        }
-        let mut w = lock(&self.working);
-        if w.loaded && w.state.version < 0 {
-            w.loaded = false;
         }
         Ok(())
     }

@@ -135,16 +135,16 @@ impl Table {
         self.dir.join(LOG_DIR).join(format!("{version:020}.json"))
     }
 
-    /// Creates the table with `actions` (files it adopts) as version 0. A table another
-    /// process created first is left as it is (`Ok(false)`).
-    pub(super) fn create(&self, actions: Vec<Action>, note: &CommitNote) -> Result<bool> {
+    /// Creates the table with `actions` (files it adopts, described by `note`) as
+    /// version 0. A table another process created first is left as it is (`Ok(false)`).
+    pub(super) fn create(&self, actions: Vec<Action>, note: Option<&CommitNote>) -> Result<bool> {
         let url = self.url()?;
         let timestamp = |name: &str| (name.to_string(), PrimitiveType::Timestamp);
         let double = |name: &str| (name.to_string(), PrimitiveType::Double);
         let mut columns = vec![timestamp("timestamp")];
         columns.extend(["open", "high", "low", "close", "volume"].map(double));
         let properties = CommitProperties::default()
-            .with_metadata([note_entry(note)])
+            .with_metadata(note.map(note_entry))
             .with_cleanup_expired_logs(Some(false));
         let mut builder = deltalake_core::operations::create::CreateBuilder::new()
             .with_location(url.as_str())
