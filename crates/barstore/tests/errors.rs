@@ -200,10 +200,6 @@ fn a_version_the_store_lacks_fails_as_a_store_error() {
             store::AsOf::Snapshot("friday".into()),
             "there is no snapshot named friday",
         ),
-        (
-            store::AsOf::Time(0),
-            "no version was committed by 1970-01-01T00:00:00.000Z",
-        ),
     ] {
         let Err(e) = store.view(Some(&as_of)) else {
             panic!("{as_of:?} read");

@@ -12,3 +12,4 @@ mod quality;
 mod read;
 mod resume;
 mod series;
+mod versions;

@@ -201,8 +201,8 @@ pub(super) fn delete_snapshot(meta: &Path, name: &str) -> Result<bool> {
     })
 }
 
-/// The version `as_of` names.
-pub(super) fn resolve(table: &Table, meta: &Path, as_of: &AsOf) -> Result<i64> {
+/// The version `as_of` names; `None` for a time before the first version.
+pub(super) fn resolve(table: &Table, meta: &Path, as_of: &AsOf) -> Result<Option<i64>> {
     if !table.exists() {
         return Err(no_version(
             table,
@@ -219,15 +219,10 @@ pub(super) fn resolve(table: &Table, meta: &Path, as_of: &AsOf) -> Result<i64> {
                 format!("there is no version {v}: the versions are 0 to {latest}"),
             ))
         }
-        AsOf::Time(t) => table.version_at(*t)?.ok_or_else(|| {
-            no_version(
-                table,
-                format!(
-                    "no version was committed by {}: the first was committed later",
-                    super::state::stats_time(*t)
-                ),
-            )
-        })?,
+        AsOf::Time(t) => match table.version_at(*t)? {
+            Some(v) => v,
+            None => return Ok(None),
+        },
         AsOf::Snapshot(name) => match snapshots.iter().find(|s| &s.name == name) {
             Some(s) => s.version,
             None => {
@@ -247,7 +242,7 @@ pub(super) fn resolve(table: &Table, meta: &Path, as_of: &AsOf) -> Result<i64> {
             format!("version {version} was vacuumed: the oldest version kept is {oldest}"),
         ));
     }
-    Ok(version)
+    Ok(Some(version))
 }
 
 /// The versions, newest first, at most `limit`.

@@ -202,18 +202,32 @@ impl Embedded {
         let state = match as_of {
             None => self.latest()?,
             Some(as_of) => {
-                let version = history::resolve(&self.table, &self.meta_dir(), as_of)?;
                 let latest = self.latest()?;
-                if latest.version == version {
-                    latest
-                } else {
-                    Arc::new(log::load(&self.table, &self.meta_dir(), Some(version))?.0)
+                match history::resolve(&self.table, &self.meta_dir(), as_of)? {
+                    Some(version) if version == latest.version => latest,
+                    Some(version) => {
+                        Arc::new(log::load(&self.table, &self.meta_dir(), Some(version))?.0)
+                    }
+                    // corporate actions keep their own history, older than the store:
+                    // a time before its first version reads them as known then, over
+                    // the bars as they are
+                    None => {
+                        tracing::warn!(
+                            "{}: no version of the bars was committed by {}: reading the latest bars, with the corporate actions as known then",
+                            self.location(),
+                            state::stats_time(match as_of {
+                                AsOf::Time(t) => *t,
+                                _ => 0,
+                            })
+                        );
+                        latest
+                    }
                 }
             }
         };
+        // a read as of a time takes the actions as of its day itself
         let known_at = match as_of {
-            None => None,
-            Some(AsOf::Time(t)) => Some(*t),
+            None | Some(AsOf::Time(_)) => None,
             Some(_) => Some(state.timestamp),
         };
         Ok(view::View::new(
@@ -233,7 +247,12 @@ impl Embedded {
     /// Names the version `as_of` names (the latest for `None`).
     pub fn snapshot_create(&self, name: &str, as_of: Option<&AsOf>) -> Result<SnapshotInfo> {
         let version = match as_of {
-            Some(a) => history::resolve(&self.table, &self.meta_dir(), a)?,
+            Some(a) => history::resolve(&self.table, &self.meta_dir(), a)?.ok_or_else(|| {
+                StoreError::NoVersion {
+                    location: self.location(),
+                    detail: "no version was committed by then".into(),
+                }
+            })?,
             None => self.latest()?.version,
         };
         history::create_snapshot(&self.table, &self.meta_dir(), name, version)

@@ -23,8 +23,8 @@ pub struct View {
     state: Arc<State>,
     footers: Arc<Footers>,
     actions: PathBuf,
-    /// For a read `as_of` the past: the instant (UTC ms) whose knowledge of corporate
-    /// actions it sees (those recorded by then, with an ex-date up to its day).
+    /// For a read of an older version or a snapshot: its commit time (UTC ms), whose
+    /// knowledge of corporate actions the read sees.
     known_at: Option<i64>,
 }
 
@@ -124,8 +124,21 @@ impl Store for View {
     fn actions(&self, symbol: Option<&str>) -> Result<Vec<Action>> {
         let mut all = actions::read(&self.actions, symbol)?;
         if let Some(t) = self.known_at {
+            // as a read as of that day sees them: actions with an ex-date up to it, each
+            // in the versions recorded by then (its first version counts from the start)
             let day = t.div_euclid(crate::zone::DAY * 1000);
-            all.retain(|a| a.recorded <= t && a.ex_date <= day);
+            all.retain(|a| a.ex_date <= day);
+            let mut first: HashMap<(String, i64, String), i64> = HashMap::new();
+            for a in &all {
+                let key = (a.symbol.clone(), a.ex_date, a.event.kind().to_string());
+                let at = first.entry(key).or_insert(a.recorded);
+                *at = (*at).min(a.recorded);
+            }
+            all.retain(|a| {
+                a.recorded <= t
+                    || first[&(a.symbol.clone(), a.ex_date, a.event.kind().to_string())]
+                        == a.recorded
+            });
         }
         Ok(all)
     }
