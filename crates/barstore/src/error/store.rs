@@ -47,12 +47,6 @@ pub enum StoreError {
         /// What is wrong and what to do.
         detail: String,
     },
-    /// Another process holds the store's write lock.
-    #[error("{}: the store is being written by another barstore process; wait for it to finish", path.display())]
-    Locked {
-        /// The lock file.
-        path: PathBuf,
-    },
     /// A CQL request failed (after retries, when the failure was transient).
     #[error("{context}: {detail}")]
     Cql {

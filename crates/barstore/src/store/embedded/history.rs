@@ -170,7 +170,7 @@ pub(super) fn create_snapshot(
             return Err(crate::error::OptionError::new(
                 "snapshot",
                 name,
-                &format!(
+                format!(
                     "a snapshot of that name pins version {}: delete it first",
                     old.version
                 ),
