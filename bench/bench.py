@@ -467,7 +467,7 @@ def main():
     subprocess.run(load_command(store, src), check=True, stderr=subprocess.DEVNULL)
     ours = rust("read", store, "BENCH", "--repeat", a.repeat)
     assert ours["rows"] == rows, ours
-    files = sorted(str(p) for p in (store / "bars" / "symbol=BENCH").glob("timeframe=*/adjustment=*/year=*/data.parquet"))
+    files = sorted(str(p) for p in (store / "bars" / "symbol=BENCH").glob("timeframe=*/adjustment=*/year=*/*.parquet"))
     base = best(lambda: [pq.read_table(f) for f in files], a.repeat)
     line("barstore read (Rust, into columns)", ours["seconds"], base, "s",
          baseline="pyarrow read_table")
