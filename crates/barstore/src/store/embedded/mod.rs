@@ -400,7 +400,12 @@ impl Store for Embedded {
         actions::write(&path, &all)
     }
 
+    /// The latest committed version, or this store itself while it holds writes not
+    /// yet committed (its reads then see them, and only its own writes change it).
     fn view(&self, as_of: Option<&AsOf>) -> Result<Option<Arc<dyn Store>>> {
+        if as_of.is_none() && !lock(&self.working).staged.is_empty() {
+            return Ok(None);
+        }
         Ok(Some(Arc::new(self.at(as_of)?)))
     }
 }

@@ -91,7 +91,18 @@ pub(super) fn adopt(root: &Path, table: &Table) -> Result<Adopted> {
     let mut actions = Vec::new();
     let dir = table.dir();
     for symbol in dirs(dir)? {
-        for timeframe in dirs(&symbol)? {
+        let children = dirs(&symbol)?;
+        if let Some(year) = children.iter().find(|d| {
+            d.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("year="))
+        }) {
+            return Err(StoreError::Unexpected {
+                path: year.clone(),
+                detail: "a year directory with no timeframe and adjustment above it, as barstore 0.1 wrote them, which is no longer read: load its source files into a new store".into(),
+            }
+            .into());
+        }
+        for timeframe in children {
             for adjustment in dirs(&timeframe)? {
                 for year in dirs(&adjustment)? {
                     adopt_year(dir, &year, &mut state, &mut note, &mut actions)?;
