@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _native
-from ._convert import (COLUMNS, _ArrowStream, _columns, _frame, _input, _is_one, _long_frame,
-                       _paths, _progress_bar, _report, _slice, _time_indexed)
+from ._convert import (COLUMNS, _ArrowStream, _as_of, _columns, _frame, _input, _is_one,
+                       _long_frame, _paths, _progress_bar, _report, _slice, _time_indexed)
 from ._notebook import fetch_minute_data
 from ._reports import ActionsReport, CopyReport, LoadReport, VerifyReport
 from ._errors import (ConnectionError, Error, FileError, InputError, OpenError, OptionError,
@@ -69,7 +69,7 @@ class Store:
         return self._native.location()
 
     def close(self) -> None:
-        """Releases the store (its write lock, its connections)."""
+        """Releases the store (its connections, its caches)."""
         self._native = None
 
     def load(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
@@ -109,7 +109,8 @@ class Store:
         """Bars as a ``pyarrow.Table`` on Rust's buffers (not copied). One symbol gives
         ``timestamp`` and the five values; a list (``None`` or ``"*"``: every stored
         symbol) adds a dictionary-encoded ``symbol`` column first, sorted by symbol then
-        time, or with ``pivot`` one column per symbol (see :meth:`read`)."""
+        time, or with ``pivot`` one column per symbol (see :meth:`read`, also for
+        ``as_of``)."""
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
                      calendar, adjust, as_of)
         return self._table(symbols, sel, pivot, missing, "long")
@@ -132,7 +133,9 @@ class Store:
                      as_of: Any = None) -> pa.RecordBatchReader:
         """The long table of :meth:`read_arrow` as a ``pyarrow.RecordBatchReader`` that
         reads a few symbols per batch, for results larger than memory (every symbol for
-        a year): memory holds one batch, whatever the number of symbols."""
+        a year): memory holds one batch, whatever the number of symbols. Every batch
+        comes from the one version the stream started on (the latest, or ``as_of``, see
+        :meth:`read`), whatever loads commit while it is read."""
         sel = _slice(start, end, session, round, resample, tz, timeframe, adjustment,
                      calendar, adjust, as_of)
         capsule = self._panel(symbols, sel, None, missing, "batches")
@@ -190,8 +193,21 @@ class Store:
 
         ``adjust="split"`` (or ``"split+div"``) adjusts a raw series for the corporate
         actions loaded with :meth:`load_actions`, before the session filter, resampling
-        and rounding; ``as_of`` (a date) takes only the actions with an ex-date up to it,
-        in the versions loaded by then, so a read made that day can be made again."""
+        and rounding.
+
+        A read sees one committed version of the store from start to end: the latest,
+        or the one ``as_of`` names, to read again what a read saw then:
+
+        - a version number (``12``, see :meth:`history`);
+        - a snapshot name (``"eod-2026-11-02"``, see :meth:`snapshot`);
+        - a date (``"2026-11-02"``, a ``datetime.date`` or a midnight ``pd.Timestamp``):
+          the store as committed by the end of that day, UTC;
+        - a time: an aware ``datetime``/``pd.Timestamp`` or a string with ``Z`` or an
+          offset (``"2026-11-02T15:30:00Z"``); a naive time of day is refused.
+
+        Corporate actions are taken as known then: recorded by then, with an ex-date up
+        to that day. A CQL store keeps no versions of its bars: there a date or time
+        applies to the actions alone, and a version number or a name is refused."""
         cols = list(columns) if columns is not None else COLUMNS
         unknown = set(cols) - set(COLUMNS)
         if unknown:
@@ -252,6 +268,42 @@ class Store:
         names = [symbols] if isinstance(symbols, str) else list(symbols)
         sel = _slice(start, end, None, None, None, None, timeframe, adjustment, calendar)
         return _frame(self._native.check(names, sel))
+
+    def compact(self) -> int:
+        """Merges the files daily appends added to the embedded store into one per
+        year, in one commit; returns how many years it rewrote (0 on a CQL store, which
+        appends in place). Older versions keep their files for ``as_of`` reads."""
+        return self._native.compact()
+
+    def history(self, limit: int | None = None) -> pd.DataFrame:
+        """The embedded store's versions, newest first (at most ``limit``), one row each:
+        ``version``, ``time`` (of the commit, UTC), ``operation`` (load, compact,
+        upgrade, or another engine's), ``series`` written, ``rows`` and ``files_added``
+        in the files it added, ``files_replaced``, ``sources`` (input files it
+        completed) and ``snapshots`` (the names pinning it, a list). Any ``version``
+        can be read with ``as_of``. A CQL store raises :class:`StoreError`: it keeps no
+        versions."""
+        return _frame(self._native.history(limit))
+
+    def snapshot(self, name: str, as_of: Any = None) -> int:
+        """Names a version of the embedded store (the latest, or the one ``as_of`` names,
+        as :meth:`read` takes it) so that reads can ask for it by ``name``; returns that
+        version. Names are 1 to 64 letters, digits, ``.``, ``_`` or ``-``, starting with
+        a letter; a name already given is refused. A CQL store raises
+        :class:`StoreError`."""
+        return self._native.snapshot(name, _as_of(as_of))
+
+    def snapshots(self) -> pd.DataFrame:
+        """The embedded store's snapshots by name, one row each: ``name``, ``version``
+        and ``created`` (when the name was given, UTC). A CQL store raises
+        :class:`StoreError`."""
+        return _frame(self._native.snapshots())
+
+    def delete_snapshot(self, name: str) -> None:
+        """Removes a snapshot's name; its version stays readable by number until a
+        vacuum removes the files no kept version needs. A name that is not there, or a
+        CQL store, raises :class:`StoreError`."""
+        self._native.delete_snapshot(name)
 
     def verify(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                pattern: str | None = None, format: str | None = None, tz: str | None = None,

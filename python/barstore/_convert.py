@@ -3,14 +3,19 @@ Arrow (into pandas), reports as JSON (into the report dataclasses)."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import numbers
 import os
 import sys
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from ._errors import OptionError
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 R = TypeVar("R")
@@ -106,6 +111,29 @@ def _time(t: Any) -> str | None:
     return ts.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _as_of(v: Any) -> str | None:
+    """A version to read as the CLI's ``--as-of`` takes it: a version number as digits, a
+    name or any text as given, a date as ``YYYY-MM-DD`` (so is a naive midnight, which
+    is how pandas holds a date), an aware time as RFC 3339. A naive time of day would
+    leave the instant to guess, so it is refused."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, datetime.date) and not isinstance(v, datetime.datetime):
+        return v.isoformat()
+    if not isinstance(v, (datetime.datetime, np.datetime64)):
+        raise OptionError(f"as_of={v!r}: give a version number, a snapshot name, a date or "
+                          f"a time")
+    ts = pd.Timestamp(v)
+    if ts.tzinfo is not None:
+        return ts.tz_convert("UTC").isoformat()
+    if ts == ts.normalize():
+        return ts.strftime("%Y-%m-%d")
+    raise OptionError(f"as_of={v!r}: a time of day needs its zone (a tz-aware time), "
+                      f"or give a date")
+
+
 def _slice(start: Any, end: Any, session: str | None, round: int | None,
            resample: str | None, tz: str | None, timeframe: str | None,
            adjustment: str | None, calendar: str | None, adjust: str | None = None,
@@ -113,7 +141,7 @@ def _slice(start: Any, end: Any, session: str | None, round: int | None,
     """What to read of each symbol, as the native module takes it."""
     return {"start": _time(start), "end": _time(end), "session": session, "round": round,
             "resample": resample, "tz": tz, "timeframe": timeframe, "adjustment": adjustment,
-            "calendar": calendar, "adjust": adjust, "as_of": _time(as_of)}
+            "calendar": calendar, "adjust": adjust, "as_of": _as_of(as_of)}
 
 
 def _time_indexed(table: pa.Table) -> pd.DataFrame:

@@ -9,8 +9,8 @@ class                  raised for
                        cluster
 ``FileError``          one input file that could not be loaded whole
 ``ReadError``          stored series that cannot be read as asked (unknown symbol...)
-``StoreError``         the store's own work: disk I/O, the write lock, its files or
-                       tables, a failed request
+``StoreError``         the store's own work: disk I/O, its files or tables, a version
+                       it does not have, a failed request
 =====================  ==================================================================
 
 The earlier classes by kind still catch what they caught: ``InputError`` (bad input),
@@ -55,7 +55,8 @@ class FileError(Error):
 
 
 class StoreError(Error):
-    """The store failed: disk I/O, the write lock, its files or tables, a request."""
+    """The store failed: disk I/O, its files or tables, a version it does not have, a
+    request."""
 
 
 # What the library raises: a class per error type, also of the kind it is.

@@ -1,5 +1,7 @@
 """Errors surface as barstore.Error subclasses with the library's messages."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 import barstore
@@ -32,13 +34,25 @@ def test_a_class_per_error_type_and_the_kind_it_is(store, data, tmp_path):
         barstore.connect("cql://127.0.0.1:1/ks;DROP")
 
 
-def test_a_locked_store_is_a_store_error_not_a_schema_error(tmp_path, data):
-    with barstore.connect(tmp_path / "s") as first:
-        first.load(data / "AAPL_1min_sample_headerless.txt", progress=False)
-        with barstore.connect(tmp_path / "s") as second:
-            with pytest.raises(barstore.StoreError, match="being written by another") as e:
-                second.load(data / "AAPL_1min_sample_headerless.txt", progress=False)
-    assert not isinstance(e.value, barstore.SchemaError)
+def test_two_writers_of_one_store_both_commit(tmp_path, data):
+    """Two stores open on one directory load different symbols at the same time (a load
+    releases the GIL): both commit, and each store, and a new one, reads both."""
+    files = {"AAPL": (data / "AAPL_1min_sample_headerless.txt", "America/New_York"),
+             "DBB": (data / "DBB_1min_2023-07-10_to_2025-07-08.csv", "UTC")}
+    with barstore.connect(tmp_path / "s") as first, barstore.connect(tmp_path / "s") as second:
+        writers = dict(zip(files, (first, second)))
+        with ThreadPoolExecutor(2) as pool:
+            running = {sym: pool.submit(writers[sym].load, path, tz=tz, progress=False)
+                       for sym, (path, tz) in files.items()}
+            reports = {sym: job.result() for sym, job in running.items()}
+        for sym, report in reports.items():
+            assert (report.loaded, report.failed, report.rejected) == (1, [], 0), sym
+        rows = {sym: r.rows for sym, r in reports.items()}
+        for s in (first, second):
+            assert s.symbols().set_index("symbol")["rows"].to_dict() == rows
+            assert {sym: len(s.read(sym)) for sym in files} == rows
+    with barstore.connect(tmp_path / "s") as again:
+        assert {sym: len(again.read(sym)) for sym in files} == rows
 
 
 def test_input_errors(store, data):

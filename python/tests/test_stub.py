@@ -39,3 +39,12 @@ def _native_signatures() -> dict[str, list[str]]:
 
 def test_the_stub_matches_the_native_module():
     assert _stubbed() == _native_signatures()
+
+
+def test_the_stub_has_the_calls_about_versions():
+    stubbed = _stubbed()
+    assert stubbed["NativeStore.history"] == ["limit"]
+    assert stubbed["NativeStore.snapshot"] == ["name", "as_of"]
+    assert stubbed["NativeStore.snapshots"] == []
+    assert stubbed["NativeStore.delete_snapshot"] == ["name"]
+    assert stubbed["NativeStore.compact"] == []

@@ -11,6 +11,7 @@ mod args;
 mod crossing;
 mod errors;
 mod progress;
+mod versions;
 mod wait;
 
 use args::{Input, Slice};
@@ -26,9 +27,10 @@ use barstore::panel::{pivot_column, read_panel, PanelRequest, PanelStream, Symbo
 use barstore::read::read;
 use barstore::settings::{CqlChoices, LoadChoices};
 use barstore::store::cql::Secret;
-use barstore::store::{self, Store};
+use barstore::store::{self, AsOf, Cql, Embedded, Store};
 use barstore::tables;
 use barstore::verify::verify;
+use barstore::StoreError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 use std::path::PathBuf;
@@ -39,10 +41,33 @@ use std::sync::Arc;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `store` as its latest committed version, for a call that only reads. An embedded
+/// store's own methods answer from the version its writes build on, so a store kept
+/// open would not see what other processes committed since.
+fn latest(store: &Arc<dyn Store>) -> barstore::Result<Arc<dyn Store>> {
+    Ok(store.view(None)?.unwrap_or_else(|| store.clone()))
+}
+
 /// A connected store.
 #[pyclass(frozen)]
 struct NativeStore {
     store: Arc<dyn Store>,
+    /// The same store when it is the embedded one, the only one with versions.
+    embedded: Option<Arc<Embedded>>,
+}
+
+impl NativeStore {
+    /// The embedded store, for the calls about versions; a CQL store refuses them.
+    fn versioned(&self, call: &str) -> PyResult<Arc<Embedded>> {
+        self.embedded.clone().ok_or_else(|| {
+            to_py(StoreError::NoVersion {
+                location: self.store.location(),
+                detail: format!(
+                    "{call} works on the embedded store: a CQL keyspace keeps no versions of its bars"
+                ),
+            })
+        })
+    }
 }
 
 #[pymethods]
@@ -94,9 +119,18 @@ impl NativeStore {
         }
         .resolve()
         .map_err(to_py)?;
-        let store = py.detach(|| store::open(&location, &opts)).map_err(to_py)?;
+        store::cql::check_location(&location).map_err(to_py)?;
+        if store::cql::is_cql_url(&location) {
+            let store = py.detach(|| Cql::connect(&location, opts)).map_err(to_py)?;
+            return Ok(NativeStore {
+                store: Arc::new(store),
+                embedded: None,
+            });
+        }
+        let embedded = Arc::new(Embedded::new(location));
         Ok(NativeStore {
-            store: Arc::from(store),
+            store: embedded.clone(),
+            embedded: Some(embedded),
         })
     }
 
@@ -245,6 +279,7 @@ impl NativeStore {
         let store = self.store.clone();
         let reports = py
             .detach(move || {
+                let store = latest(&store)?;
                 requests
                     .iter()
                     .map(|req| barstore::check::check(store.as_ref(), req))
@@ -258,7 +293,7 @@ impl NativeStore {
     fn symbols<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
         let store = self.store.clone();
         let batch = py
-            .detach(move || tables::series(&store.series()?))
+            .detach(move || tables::series(&latest(&store)?.series()?))
             .map_err(to_py)?;
         table(py, batch)
     }
@@ -311,10 +346,68 @@ impl NativeStore {
         let (from, to) = (self.store.clone(), target.store.clone());
         let r = py
             .detach(move || {
+                let from = latest(&from)?;
                 barstore::copy::copy(from.as_ref(), to.as_ref(), &symbols, force, &NoProgress)
             })
             .map_err(to_py)?;
         Ok(report(&r))
+    }
+
+    /// Merges the files appends added, one file per year; returns how many years it
+    /// rewrote (0 on a store that appends in place).
+    fn compact(&self, py: Python<'_>) -> PyResult<u64> {
+        let store = self.store.clone();
+        py.detach(move || store.compact()).map_err(to_py)
+    }
+
+    /// The versions, newest first, at most `limit`: a table ([`versions::history`]).
+    #[pyo3(signature = (limit=None))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let store = self.versioned("history")?;
+        let entries = py.detach(move || store.history(limit)).map_err(to_py)?;
+        table(py, versions::history(&entries))
+    }
+
+    /// Names the version `as_of` names (the latest for `None`); returns that version.
+    #[pyo3(signature = (name, as_of=None))]
+    fn snapshot(&self, py: Python<'_>, name: String, as_of: Option<String>) -> PyResult<i64> {
+        let store = self.versioned("snapshot")?;
+        let as_of = as_of
+            .as_deref()
+            .map(AsOf::parse)
+            .transpose()
+            .map_err(to_py)?;
+        let info = py
+            .detach(move || store.snapshot_create(&name, as_of.as_ref()))
+            .map_err(to_py)?;
+        Ok(info.version)
+    }
+
+    /// The snapshots, by name: a table ([`versions::snapshots`]).
+    fn snapshots<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        let store = self.versioned("snapshots")?;
+        let infos = py.detach(move || store.snapshots()).map_err(to_py)?;
+        table(py, versions::snapshots(&infos))
+    }
+
+    /// Removes a snapshot's name (its version's files stay until a vacuum finds no
+    /// use for them); a name that is not there is an error, as in the CLI.
+    fn delete_snapshot(&self, py: Python<'_>, name: String) -> PyResult<()> {
+        let store = self.versioned("delete_snapshot")?;
+        let location = store.location();
+        let detail = format!("there is no snapshot named {name}");
+        let deleted = py
+            .detach(move || store.snapshot_delete(&name))
+            .map_err(to_py)?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(to_py(StoreError::NoVersion { location, detail }))
+        }
     }
 
     /// Compares files with the store: the report and its series as a table
@@ -328,7 +421,7 @@ impl NativeStore {
         let opts = input.choices().resolve().map_err(to_py)?;
         let store = self.store.clone();
         let r = py
-            .detach(move || verify(store.as_ref(), &paths, &opts))
+            .detach(move || verify(latest(&store)?.as_ref(), &paths, &opts))
             .map_err(to_py)?;
         Ok((report(&r), table(py, tables::verified(&r))?))
     }
