@@ -281,7 +281,7 @@ pub trait Store: Send + Sync {
             None | Some(AsOf::Time(_)) => Ok(None),
             Some(_) => Err(crate::error::StoreError::NoVersion {
                 location: self.location(),
-                detail: "this store keeps no versions of its bars: read it without --as-of a version, time or snapshot".into(),
+                detail: "a CQL keyspace keeps no versions of its bars: read it as of a date or time (for its corporate actions), not a version number or a snapshot name".into(),
             }
             .into()),
         }
