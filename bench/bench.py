@@ -408,7 +408,19 @@ def main():
                     help="run only the universe benchmark")
     ap.add_argument("--universe-cql", metavar="HOST:PORT",
                     help="also run the universe benchmark on this CQL node")
+    ap.add_argument("--history", type=int, default=0,
+                    help="daily appends of the history benchmark (0: skip it)")
+    ap.add_argument("--history-symbols", type=int, default=2000,
+                    help="series of the history benchmark")
+    ap.add_argument("--only-history", action="store_true",
+                    help="run only the history benchmark")
     a = ap.parse_args()
+    if a.only_history or a.history:
+        import history
+        history.run(a, RELEASE, WORK, line)
+        if a.only_history:
+            write_chart()
+            return
     if a.only_universe:
         import universe
         universe.run(a, RELEASE, WORK, line, best, settle)
