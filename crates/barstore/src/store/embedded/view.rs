@@ -124,21 +124,10 @@ impl Store for View {
     fn actions(&self, symbol: Option<&str>) -> Result<Vec<Action>> {
         let mut all = actions::read(&self.actions, symbol)?;
         if let Some(t) = self.known_at {
-            // as a read as of that day sees them: actions with an ex-date up to it, each
-            // in the versions recorded by then (its first version counts from the start)
+            // exactly what the store held then: the versions recorded by its commit, of
+            // actions in effect by its day
             let day = t.div_euclid(crate::zone::DAY * 1000);
-            all.retain(|a| a.ex_date <= day);
-            let mut first: HashMap<(String, i64, String), i64> = HashMap::new();
-            for a in &all {
-                let key = (a.symbol.clone(), a.ex_date, a.event.kind().to_string());
-                let at = first.entry(key).or_insert(a.recorded);
-                *at = (*at).min(a.recorded);
-            }
-            all.retain(|a| {
-                a.recorded <= t
-                    || first[&(a.symbol.clone(), a.ex_date, a.event.kind().to_string())]
-                        == a.recorded
-            });
+            all.retain(|a| a.recorded <= t && a.ex_date <= day);
         }
         Ok(all)
     }
