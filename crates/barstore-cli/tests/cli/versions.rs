@@ -120,6 +120,10 @@ fn reads_as_of_a_version_a_time_or_a_snapshot_and_vacuum_keeps_what_they_need() 
     fx.ok(&["load", file.to_str().unwrap()], 0);
     let first = fx.ok(&["read", "SPY"], 0).stdout;
     fx.ok(&["snapshot", "create", "friday"], 0);
+    // a name that could reach the file system or read as a version is refused
+    for bad in ["../etc", "7", ".hidden", ""] {
+        fx.fails_with(&["snapshot", "create", bad], 2, "use 1 to 64 letters");
+    }
     // a vendor correction replaces day 2
     let mut corrected = days(1..=1, 1.0);
     corrected.push_str(&days(2..=2, 7.0));

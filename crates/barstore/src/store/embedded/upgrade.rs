@@ -163,7 +163,7 @@ fn adopt_year(
             note.zones.insert(series_key(&key.0), zone.clone());
             state.zones.insert(key.0.clone(), zone);
         }
-        actions.push(add_action(&key, &file, 0));
+        actions.push(add_action(&key, &file));
         let list = state.files.entry(key.clone()).or_default();
         list.push(file);
         list.sort_by_key(|f| (f.first, f.last));

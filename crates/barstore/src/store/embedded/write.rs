@@ -257,7 +257,7 @@ fn partition_values(key: &Key) -> HashMap<String, Option<String>> {
 }
 
 /// The `add` of a data file, with its statistics.
-pub(super) fn add_action(key: &Key, file: &FileMeta, nulls: u64) -> Action {
+pub(super) fn add_action(key: &Key, file: &FileMeta) -> Action {
     let stats = Stats {
         num_records: file.rows,
         min_values: Bounds {
@@ -266,10 +266,9 @@ pub(super) fn add_action(key: &Key, file: &FileMeta, nulls: u64) -> Action {
         max_values: Bounds {
             timestamp: stats_time(file.last),
         },
-        null_count: [("timestamp".to_string(), 0), ("volume".to_string(), nulls)]
-            .into_iter()
-            .filter(|(k, n)| k == "timestamp" || *n > 0)
-            .collect(),
+        // timestamps are never null; volumes may be, and are left uncounted rather
+        // than counted wrong
+        null_count: [("timestamp".to_string(), 0)].into_iter().collect(),
     };
     Action::Add(Add {
         path: file.rel.clone(),
@@ -365,7 +364,7 @@ pub(super) fn commit(
         for (key, year) in &w.staged.years {
             let change: &mut SeriesChange = note.series.entry(series_key(&key.0)).or_default();
             for f in &year.added {
-                actions.push(add_action(key, f, 0));
+                actions.push(add_action(key, f));
                 change.rows += f.rows;
                 change.added += 1;
             }
