@@ -1,11 +1,12 @@
 """The history benchmark: what a store's growing history costs its readers.
 
 `--history N` appends N trading days, one load per day, to every series of a universe
-of `--history-symbols` symbols (no compaction between), then times, with the CLI as a
-whole process (best of `--repeat`): opening the store and listing its series, one day
-of every symbol to Parquet (the last day), and the first day read as of 100 versions
-back (or the first version, for shorter histories) beside the same read at the latest. Then `compact` and the same
-figures again. Each day is 390 regular-session bars.
+of `--history-symbols` symbols (no compaction between), timing each load, then times in
+this process (best of `--repeat`), as the universe benchmark reads: opening the store
+and listing its series, one day of every symbol into pandas (the last day), and the
+first day read as of 100 versions back (or the first version, for shorter histories)
+beside the same read at the latest. Then `compact` and the same figures again. Each day
+is 390 regular-session bars.
 """
 
 import shutil
@@ -37,26 +38,37 @@ def day_file(path: Path, day: date, seed: int) -> None:
     path.write_text("".join(lines))
 
 
-def timed(args, repeat: int) -> float:
-    best = float("inf")
+def best(fn, repeat: int) -> float:
+    out = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - t)
-    return best
+        fn()
+        out = min(out, time.perf_counter() - t)
+    return out
 
 
-def figures(cli, last: date, first: date, back: int, out: Path, repeat: int) -> dict[str, float]:
-    def read(day):
-        d = f"{day:%Y-%m-%d}"
-        return [*cli, "read", "--all", "--start", d, "--end", d, "-o", str(out)]
-    return {
-        "open": timed([*cli, "symbols"], repeat),
-        "day": timed(read(last), repeat),
-        # the first day, which every version holds: as of an older version and the latest
-        "first": timed(read(first), repeat),
-        "as_of": timed([*read(first), "--as-of", str(back)], repeat),
-    }
+def figures(store: Path, symbols: list[str], last: date, first: date, back: int,
+            repeat: int) -> dict[str, float]:
+    """Opening the store (a new connection and its listing), one day of every symbol
+    into pandas, and the first day (which every version holds) at the latest version and
+    as of `back`, in this process, as the universe benchmark reads."""
+    import barstore
+
+    def opened():
+        with barstore.connect(str(store)) as s:
+            assert len(s.symbols()) == len(symbols)
+
+    day, old = f"{last:%Y-%m-%d}", f"{first:%Y-%m-%d}"
+    with barstore.connect(str(store)) as s:
+        rows = len(symbols) * DAY_BARS
+        assert len(s.read(symbols, day, day)) == rows
+        assert len(s.read(symbols, old, old, as_of=back)) == rows
+        return {
+            "open": best(opened, repeat),
+            "day": best(lambda: s.read(symbols, day, day), repeat),
+            "first": best(lambda: s.read(symbols, old, old), repeat),
+            "as_of": best(lambda: s.read(symbols, old, old, as_of=back), repeat),
+        }
 
 
 def run(a, release: Path, work: Path, line) -> None:
@@ -67,25 +79,30 @@ def run(a, release: Path, work: Path, line) -> None:
     cli = [release / "barstore", "--store", str(store)]
     days = trading_days(n + 1)
     print(f"\nhistory: {symbols} series x {n} daily appends, one load per day "
-          f"({DAY_BARS} bars a day; best of {a.repeat}, whole processes)")
-    t = time.perf_counter()
+          f"({DAY_BARS} bars a day; loads as whole processes, reads in this process, best of {a.repeat})")
+    loads = []
     for i, day in enumerate(days):
         inbox = root / "days" / f"{day:%Y%m%d}"
         inbox.mkdir(parents=True)
         for s in range(symbols):
             day_file(inbox / f"H{s:05d}_1min.txt", day, s * 31 + i)
+        t = time.perf_counter()
         subprocess.run([*cli, "load", "-q", str(inbox)], check=True, stderr=subprocess.DEVNULL)
+        loads.append(time.perf_counter() - t)
         shutil.rmtree(inbox)
-    print(f"  {n + 1} loads in {time.perf_counter() - t:.1f} s")
+    tail = sorted(loads[-10:])
+    print(f"  {n + 1} loads in {sum(loads):.1f} s: the first {loads[0]:.2f} s, the second "
+          f"{loads[1] if n else loads[0]:.2f} s, the median of the last ten {tail[len(tail) // 2]:.2f} s, "
+          f"the slowest {max(loads):.2f} s")
     latest = int(subprocess.run([*cli, "history", "--limit", "1"], check=True,
                                 capture_output=True, text=True).stdout.splitlines()[1].split(",")[0])
     back = max(latest - 100, 1)
-    out = root / "day.parquet"
-    before = figures(cli, days[-1], days[0], back, out, a.repeat)
+    names = [f"H{s:05d}" for s in range(symbols)]
+    before = figures(store, names, days[-1], days[0], back, a.repeat)
     subprocess.run([*cli, "compact"], check=True, stderr=subprocess.DEVNULL)
-    after = figures(cli, days[-1], days[0], back, out, a.repeat)
+    after = figures(store, names, days[-1], days[0], back, a.repeat)
     for when, f in [("after the appends", before), ("after compact", after)]:
-        print(f"  {when}: open the store and list {symbols} series: {f['open']:.3f} s; "
-              f"one day x {symbols} symbols to Parquet: {f['day']:.3f} s")
+        print(f"  {when}: open the store and list {symbols} series: {f['open'] * 1e3:.0f} ms; "
+              f"one day x {symbols} symbols into pandas: {f['day']:.3f} s")
         line(f"history ({when}): first day as of version {back} (latest {latest})", f["as_of"],
              f["first"], "s", baseline="the same read at the latest version")

@@ -17,6 +17,39 @@ fn generate(fx: &Fixture, name: &str, rows: u64, seed: u64) -> std::path::PathBu
     path
 }
 
+/// Files under `dir` (at any depth) whose names end with `suffix`.
+fn count_files(dir: &std::path::Path, suffix: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                count_files(&path, suffix)
+            } else {
+                usize::from(path.to_string_lossy().ends_with(suffix))
+            }
+        })
+        .sum()
+}
+
+/// Kills `child` (-9) once `moment` holds; false when it ended first.
+fn kill_when(child: &mut std::process::Child, moment: &dyn Fn() -> bool) -> bool {
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if moment() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn killed_loads_resume_to_exactly_the_source_rows(fx: Fixture) {
     for (i, sym) in ["AAA", "BBB", "CCC", "DDD"].iter().enumerate() {
         generate(
@@ -27,19 +60,50 @@ fn killed_loads_resume_to_exactly_the_source_rows(fx: Fixture) {
         );
     }
     let input = fx.path("in");
-    let mut killed = 0;
-    for delay_ms in [50, 150, 300, 600] {
-        let mut child = fx
-            .command(&["load", "-q", input.to_str().unwrap()])
+    let load = || {
+        fx.command(&["load", "-q", input.to_str().unwrap()])
             .stderr(std::process::Stdio::null())
             .spawn()
-            .unwrap();
+            .unwrap()
+    };
+    let mut killed = 0;
+    for delay_ms in [50, 150, 300, 600] {
+        let mut child = load();
         std::thread::sleep(Duration::from_millis(delay_ms));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             killed += 1;
         }
         child.wait().unwrap();
+    }
+    if let Some(store) = fx.embedded_dir() {
+        // killed (-9) the moment the load has staged a data file, and the moment a
+        // commit of it appears: every read after sees one committed version
+        let log = store.join("bars").join("_delta_log");
+        let versions = || count_files(&log, ".json");
+        let data = || count_files(&store.join("bars"), ".parquet");
+        let (before, files) = (versions(), data());
+        let staged = || data() > files;
+        let committed = || versions() > before;
+        for (what, moment) in [
+            ("staged", &staged as &dyn Fn() -> bool),
+            ("committed", &committed),
+        ] {
+            let mut child = load();
+            assert!(
+                kill_when(&mut child, moment),
+                "the load ended before it {what}"
+            );
+            killed += 1;
+            let symbols = fx.ok(&["symbols"], 0).stdout;
+            for line in symbols.lines().skip(1) {
+                let sym = line.split(',').next().unwrap();
+                fx.ok(
+                    &["read", sym, "-o", fx.path("out.csv").to_str().unwrap()],
+                    0,
+                );
+            }
+        }
     }
     assert!(killed > 0, "every load finished before it could be killed");
     let run = fx.ok(&["load", input.to_str().unwrap()], 0);

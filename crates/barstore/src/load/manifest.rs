@@ -3,24 +3,42 @@
 
 use super::*;
 use crate::source::content_hash;
+use std::time::Duration;
 
-/// Loaded files recorded in the manifest together.
-pub(super) const RECORD_FILES: usize = 64;
+/// The longest a group of loaded files waits to be recorded.
+pub(super) const RECORD_EVERY: Duration = Duration::from_secs(10);
 
 /// Manifest entries of loaded files, recorded in groups: a day's update of thousands
-/// of small files pays a request per group, not per file. A group is recorded once it
-/// holds [`RECORD_FILES`] files or [`FLUSH_ROWS`] rows, so a crash makes at most that
-/// much load again (loads are idempotent).
+/// of small files pays one record (an embedded commit, a CQL batch) per group, not per
+/// file, and a store's history gains a version per group. A group is recorded once it
+/// holds [`FLUSH_ROWS`] rows or has waited [`RECORD_EVERY`], and at the end of the
+/// load, so a crash makes at most that much load again (loads are idempotent).
 pub(super) struct Records<'a> {
     store: &'a dyn Store,
-    pending: Mutex<(Vec<ManifestEntry>, u64)>,
+    pending: Mutex<Pending>,
+}
+
+struct Pending {
+    entries: Vec<ManifestEntry>,
+    rows: u64,
+    since: Instant,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending {
+            entries: Vec::new(),
+            rows: 0,
+            since: Instant::now(),
+        }
+    }
 }
 
 impl<'a> Records<'a> {
     pub(super) fn new(store: &'a dyn Store) -> Self {
         Records {
             store,
-            pending: Mutex::new((Vec::new(), 0)),
+            pending: Mutex::new(Pending::new()),
         }
     }
 
@@ -31,10 +49,10 @@ impl<'a> Records<'a> {
         }
         let full = {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            p.1 += entries.iter().map(|e| e.rows).sum::<u64>();
-            p.0.extend(entries);
-            if p.0.len() >= RECORD_FILES || p.1 >= FLUSH_ROWS as u64 {
-                std::mem::take(&mut *p).0
+            p.rows += entries.iter().map(|e| e.rows).sum::<u64>();
+            p.entries.extend(entries);
+            if p.rows >= FLUSH_ROWS as u64 || p.since.elapsed() >= RECORD_EVERY {
+                std::mem::replace(&mut *p, Pending::new()).entries
             } else {
                 return Ok(());
             }
@@ -43,8 +61,9 @@ impl<'a> Records<'a> {
     }
 
     pub(super) fn flush(&self) -> Result<()> {
-        let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        self.store.record(&rest.0)
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let rest = std::mem::replace(&mut *p, Pending::new());
+        self.store.record(&rest.entries)
     }
 }
 

@@ -352,7 +352,7 @@ pub(super) fn vacuum(
         .position(|c| c.timestamp >= cutoff)
         .map_or(latest, |v| v as i64);
     let files_at = |version: i64| -> Result<Vec<FileMeta>> {
-        let (state, _) = super::log::load(table, meta, Some(version))?;
+        let state = super::log::load(table, meta, Some(version))?;
         Ok(state.files.into_values().flatten().collect())
     };
     let mut needed: BTreeSet<String> = files_at(window)?.into_iter().map(|f| f.rel).collect();
@@ -390,6 +390,8 @@ pub(super) fn vacuum(
     report.removed.sort();
     report.oldest = window;
     if !dry_run {
+        let pinned: Vec<i64> = snapshots(meta)?.iter().map(|s| s.version).collect();
+        super::checkpoint::prune(meta, window, &pinned);
         let path = meta.join(VACUUMED);
         let before = read_json::<Vacuumed>(&path)?.oldest;
         write_json(

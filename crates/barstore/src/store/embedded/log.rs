@@ -3,7 +3,8 @@
 //! wrote them, so that they change with the bars, in the same versions.
 //!
 //! Folding every commit from the first would grow with the table's history, so the
-//! fold as of some version is kept in `_barstore/log.json`. It is derived data, named
+//! fold as of some version is kept in `_barstore/log.json` (written again once it is
+//! [`REFOLD`] commits behind: it grows with every input file loaded). It is derived data, named
 //! by its version: a reader folds only the commits after it, a missing, torn or newer
 //! file is simply not used, and any process may write it (by a rename, so it is whole).
 
@@ -49,7 +50,7 @@ fn fold(table: &Table, meta: &Path, version: i64) -> Result<Folded> {
             }
         }
     }
-    let grew = folded.version < version;
+    let grew = folded.version + REFOLD <= version;
     folded.version = version;
     if grew {
         write_cache(meta, &folded);
@@ -67,27 +68,31 @@ fn write_cache(meta: &Path, folded: &Folded) {
     });
 }
 
-/// The state at `version` (the latest for `None`), with the loaded table for commits
-/// on it; the empty state (no table) for a store without one yet, or, for a store
-/// written before the table, the state its first write will commit.
-pub(super) fn load(
-    table: &Table,
-    meta: &Path,
-    version: Option<i64>,
-) -> Result<(State, Option<deltalake_core::DeltaTable>)> {
+/// The state at `version` (the latest for `None`): from a checkpoint when one is near
+/// ([`super::checkpoint`]), else by replaying the log; the empty state (no table) for a
+/// store without one yet, or, for a store written before the table, the state its
+/// first write will commit.
+pub(super) fn load(table: &Table, meta: &Path, version: Option<i64>) -> Result<State> {
     if !table.exists() {
         let adopted = super::upgrade::adopt(table.dir().parent().unwrap_or(table.dir()), table)?;
-        return Ok((adopted.state, None));
+        return Ok(adopted.state);
     }
-    let delta = table.load(version)?;
-    let at = delta.version().map_or(-1, |v| v as i64);
+    let at = match version {
+        Some(v) => v,
+        None => table.latest()?,
+    };
+    if let Some(state) = super::checkpoint::load(table, meta, at)? {
+        return Ok(state);
+    }
+    let delta = table.load(Some(at))?;
     let zones: HashMap<Series, String> = fold(table, meta, at)?
         .zones
         .into_iter()
         .filter_map(|(k, z)| Some((series_of_key(&k)?, z)))
         .collect();
     let state = State::of_table(table, &delta, zones)?;
-    Ok((state, Some(delta)))
+    super::checkpoint::save(table, meta, &state);
+    Ok(state)
 }
 
 /// The manifest at `version` (none before the first).
@@ -102,9 +107,19 @@ pub(super) fn manifest(
     Ok(fold(table, meta, version)?.manifest.into_iter().collect())
 }
 
-/// Keeps the fold of a state just committed, so the next process starts from it.
-pub(super) fn remember(table: &Table, meta: &Path, state: &State) {
-    if state.version >= 0 && read_cache(meta, i64::MAX).version < state.version {
-        let _ = fold(table, meta, state.version);
+/// Commits folded again from the log before the fold is written anew: a load commits
+/// once a group, and the manifest it folds grows with every input file loaded.
+const REFOLD: i64 = 16;
+
+/// Keeps what a version just committed means for the next process: its checkpoint,
+/// and the fold every [`REFOLD`] versions.
+pub(super) fn remember(table: &Table, meta: &Path, version: i64) {
+    if version < 0 {
+        return;
+    }
+    // loading a version saves its checkpoint
+    let _ = load(table, meta, Some(version));
+    if version % REFOLD == 0 {
+        let _ = fold(table, meta, version);
     }
 }

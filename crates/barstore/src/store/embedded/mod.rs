@@ -8,6 +8,7 @@
 //!                                              one row group per exchange month
 //! <root>/actions/actions.parquet               corporate actions, every version
 //! <root>/_barstore/log.json                    zones and manifest, derived from the log
+//! <root>/_barstore/state.json, states/         checkpoints of versions, derived too
 //! <root>/_barstore/snapshots.json              named versions
 //! ```
 //!
@@ -40,6 +41,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use table::Table;
 
 mod actions;
+mod checkpoint;
 mod codec;
 pub mod history;
 mod log;
@@ -120,9 +122,7 @@ impl Embedded {
     fn working(&self) -> Result<MutexGuard<'_, Working>> {
         let mut w = lock(&self.working);
         if !w.loaded {
-            let (state, delta) = log::load(&self.table, &self.meta_dir(), None)?;
-            w.state = state;
-            w.delta = delta;
+            w.state = log::load(&self.table, &self.meta_dir(), None)?;
             w.loaded = true;
         }
         Ok(w)
@@ -164,7 +164,7 @@ impl Embedded {
         self.ensure_table()?;
         let mut w = self.working()?;
         let version = write::commit(&self.table, &mut w, operation, sources)?;
-        log::remember(&self.table, &self.meta_dir(), &w.state);
+        log::remember(&self.table, &self.meta_dir(), version);
         Ok(version)
     }
 
@@ -190,7 +190,7 @@ impl Embedded {
                 }
                 state
             }
-            _ => log::load(&self.table, &self.meta_dir(), None)?.0,
+            _ => log::load(&self.table, &self.meta_dir(), None)?,
         };
         let state = Arc::new(state);
         *latest = Some(state.clone());
@@ -206,7 +206,7 @@ impl Embedded {
                 match history::resolve(&self.table, &self.meta_dir(), as_of)? {
                     Some(version) if version == latest.version => latest,
                     Some(version) => {
-                        Arc::new(log::load(&self.table, &self.meta_dir(), Some(version))?.0)
+                        Arc::new(log::load(&self.table, &self.meta_dir(), Some(version))?)
                     }
                     // corporate actions keep their own history, older than the store:
                     // a time before its first version reads them as known then, over

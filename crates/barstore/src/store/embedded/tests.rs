@@ -361,3 +361,82 @@ fn staged_writes_of_a_store_dropped_before_its_commit_are_never_seen() {
     );
     assert_eq!(fresh.series().unwrap()[0].rows, 10);
 }
+
+#[test]
+fn daily_appends_merge_with_the_newest_files_never_the_whole_year_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::new(dir.path());
+    let spy = minute("SPY");
+    let mut expected = Bars::default();
+    let mut first_merge: Option<PathBuf> = None;
+    // January: no clock change within the month
+    let jan_day = |day: usize| {
+        let mut m = month_bars(2024, 1, day * 1440, day as f64);
+        m.bars = m.bars.slice((day - 1) * 1440..(day - 1) * 1440 + 10);
+        m
+    };
+    for day in 1..=31 {
+        let d = jan_day(day);
+        expected = Bars::merge(&expected, &d.bars);
+        store.upsert(&spy, &zone(), vec![d]).unwrap();
+        store.record(&[]).unwrap();
+        let files = files_2024(&store);
+        assert!(files.len() <= write::MAX_FILES, "day {day}: {files:?}");
+        match &first_merge {
+            // the 17th day finds 16 files of its size: all merge, once
+            None if day == write::MAX_FILES + 1 => {
+                assert_eq!(files.len(), 1, "day {day}");
+                first_merge = Some(files[0].clone());
+            }
+            None => assert_eq!(files.len(), day, "day {day}"),
+            Some(merged) => assert!(files.contains(merged), "day {day}: rewrote the year"),
+        }
+    }
+    assert!(first_merge.is_some());
+    assert_eq!(all(&Embedded::new(dir.path()), &spy), expected);
+}
+
+#[test]
+fn opening_from_a_checkpoint_equals_replaying_the_log_and_a_torn_or_foreign_one_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let store = Embedded::new(&root);
+    for (i, symbol) in ["AAA", "BBB", "AAA"].into_iter().enumerate() {
+        let d = day_bars(i as u32 + 1, 10, i as f64);
+        store.upsert(&minute(symbol), &zone(), vec![d]).unwrap();
+        store.record(&[]).unwrap();
+    }
+    let replayed = {
+        let table = Table::new(root.join("bars"));
+        let delta = table.load(None).unwrap();
+        State::of_table(&table, &delta, HashMap::new()).unwrap()
+    };
+    let reads = |root: &std::path::Path| {
+        let s = Embedded::new(root);
+        let bars: Vec<Bars> = ["AAA", "BBB"].map(|x| all(&s, &minute(x))).into();
+        (s.series().unwrap(), bars, s.latest().unwrap().files.clone())
+    };
+    let checkpoint = root.join("_barstore").join("state.json");
+    assert!(checkpoint.exists(), "a commit keeps its checkpoint");
+    let expected = reads(&root);
+    assert_eq!(expected.2, replayed.files);
+    assert_eq!(expected.0.len(), 2);
+
+    // a torn checkpoint is replayed past
+    let text = fs::read(&checkpoint).unwrap();
+    fs::write(&checkpoint, &text[..text.len() / 2]).unwrap();
+    assert_eq!(reads(&root), expected);
+
+    // another store's checkpoint of the same version, at this path, is not used
+    let other = dir.path().join("other");
+    let o = Embedded::new(&other);
+    for (i, symbol) in ["CCC", "DDD", "CCC"].into_iter().enumerate() {
+        let d = day_bars(i as u32 + 1, 10, i as f64);
+        o.upsert(&minute(symbol), &zone(), vec![d]).unwrap();
+        o.record(&[]).unwrap();
+    }
+    let foreign = other.join("_barstore").join("state.json");
+    assert!(fs::read(&foreign).unwrap().windows(3).any(|w| w == b"CCC"));
+    fs::copy(&foreign, &checkpoint).unwrap();
+    assert_eq!(reads(&root), expected);
+}

@@ -3,9 +3,9 @@
 //! complete) one new version.
 //!
 //! An upsert whose bars all come after every stored bar of a year (a daily update)
-//! writes a part holding only them; any other upsert, and `compact`, writes a year
-//! file merging the year's files with the new bars and removes those files from the
-//! version. Files are never changed or deleted in place: a version's files stay as
+//! writes a part holding only them, now and then merged with the newest parts
+//! ([`to_rewrite`]); any other upsert, and `compact`, writes a year file merging the
+//! year's files with the new bars and removes those files from the version. Files are never changed or deleted in place: a version's files stay as
 //! they were for readers of that version until `vacuum`.
 //!
 //! Two processes may write at once. A commit that finds newer versions looks at what
@@ -25,8 +25,8 @@ use crate::zone::Zone;
 use deltalake_core::kernel::{Action, Add, Remove};
 use std::collections::{BTreeMap, HashMap};
 
-/// Files a year may hold before a write merges them: reads open every file of a year
-/// they touch.
+/// Files a year may hold before an append merges some: a read opens every file of a
+/// year whose bars it wants.
 pub(super) const MAX_FILES: usize = 16;
 
 /// Commits attempted before a write gives up on other writers' progress.
@@ -64,46 +64,67 @@ struct Written {
     replaced: Vec<FileMeta>,
 }
 
-/// Writes `incoming` on the year `key` holding `files`: a part when every bar comes
-/// after the year's last one, else a year file merging them.
+/// The files an upsert of `incoming` on a year holding `files` rewrites.
+///
+/// Bars that all come after the year's last one (a daily update) add a part and
+/// rewrite nothing while the year holds fewer than [`MAX_FILES`]; then they merge with
+/// the newest files, as far back as each older file is no bigger than what is merged
+/// after it. A bar is so rewritten only when the file holding it at least doubles, and
+/// an append costs what the new days cost plus, now and then, a merge of files of its
+/// size, never the whole year. Any other upsert (a correction, a reload), and
+/// `compact`, rewrites the whole year.
+fn to_rewrite<'a>(files: &'a [FileMeta], incoming: &[MonthBars], compact: bool) -> &'a [FileMeta] {
+    let first_in = incoming.iter().filter_map(|m| m.bars.ts.first()).min();
+    let last_stored = files.iter().map(|f| f.last).max();
+    let appends = matches!((first_in, last_stored), (Some(f), Some(l)) if *f > l);
+    if compact || !appends {
+        return files;
+    }
+    if files.len() < MAX_FILES {
+        return &[];
+    }
+    let mut merged: u64 = incoming.iter().map(|m| m.bars.len() as u64).sum();
+    let mut from = files.len() - 1;
+    merged += files[from].rows;
+    while from > 0 && files[from - 1].rows <= merged {
+        from -= 1;
+        merged += files[from].rows;
+    }
+    &files[from..]
+}
+
+/// Writes `incoming` on the year `key` holding `files`, merging the files
+/// [`to_rewrite`] picks.
 fn write_year(
     table: &Table,
     key: &Key,
     files: &[FileMeta],
     zone: &Zone,
     incoming: &[MonthBars],
-    force_merge: bool,
+    compact: bool,
 ) -> Result<Option<Written>> {
-    let first_in = incoming.iter().filter_map(|m| m.bars.ts.first()).min();
-    let last_stored = files.iter().map(|f| f.last).max();
-    let append = !force_merge
-        && files.len() < MAX_FILES
-        && matches!((first_in, last_stored), (Some(f), Some(l)) if *f > l);
+    let rewritten = to_rewrite(files, incoming, compact);
     let mut months: BTreeMap<Month, Bars> = BTreeMap::new();
-    let replaced = if append {
-        Vec::new()
-    } else {
-        let mut z = zone.clone();
-        for f in files {
-            let old = read_file(&f.path)?;
-            let mut start = 0;
-            while start < old.len() {
-                let month = Month::of_local(z.utc_ms_to_local(old.ts[start]));
-                let mut end = start + 1;
-                while end < old.len() && Month::of_local(z.utc_ms_to_local(old.ts[end])) == month {
-                    end += 1;
-                }
-                let part = old.slice(start..end);
-                let merged = match months.remove(&month) {
-                    Some(before) => Bars::merge(&before, &part),
-                    None => part,
-                };
-                months.insert(month, merged);
-                start = end;
+    let mut z = zone.clone();
+    for f in rewritten {
+        let old = read_file(&f.path)?;
+        let mut start = 0;
+        while start < old.len() {
+            let month = Month::of_local(z.utc_ms_to_local(old.ts[start]));
+            let mut end = start + 1;
+            while end < old.len() && Month::of_local(z.utc_ms_to_local(old.ts[end])) == month {
+                end += 1;
             }
+            let part = old.slice(start..end);
+            let merged = match months.remove(&month) {
+                Some(before) => Bars::merge(&before, &part),
+                None => part,
+            };
+            months.insert(month, merged);
+            start = end;
         }
-        files.to_vec()
-    };
+    }
+    let replaced = rewritten.to_vec();
     for m in incoming {
         let merged = match months.remove(&m.month) {
             Some(old) => Bars::merge(&old, &m.bars),
@@ -193,7 +214,7 @@ pub(super) fn upsert_year(
     key: &Key,
     zone: &Zone,
     months: Vec<MonthBars>,
-    force_merge: bool,
+    compact: bool,
 ) -> Result<()> {
     let files = {
         let mut w = super::lock(working);
@@ -211,7 +232,7 @@ pub(super) fn upsert_year(
             });
         files
     };
-    let written = write_year(table, key, &files, zone, &months, force_merge)?;
+    let written = write_year(table, key, &files, zone, &months, compact)?;
     let mut w = super::lock(working);
     let super::Working { state, staged, .. } = &mut *w;
     let year = staged.years.get_mut(key).expect("staged above");
