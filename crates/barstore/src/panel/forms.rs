@@ -51,9 +51,22 @@ pub(super) fn long_batch(
     RecordBatch::try_new(long_schema(utc), columns).expect("columns match the schema")
 }
 
-/// The sorted union of sorted lists, merged pairwise in parallel: n log k work, where
+/// The sorted union of sorted lists. Most often every symbol of a panel traded the same
+/// minutes: one comparison of each list with the first finds that, and the union is
+/// the first. Else the lists are merged pairwise in parallel: n log k work, where
 /// sorting the concatenation would be n log n.
 pub(super) fn union_sorted(lists: &[&[i64]]) -> Vec<i64> {
+    match lists.split_first() {
+        Some((first, rest)) if rest.iter().all(|l| l == first) => {
+            let mut v = first.to_vec();
+            v.dedup();
+            v
+        }
+        _ => merge_sorted(lists),
+    }
+}
+
+fn merge_sorted(lists: &[&[i64]]) -> Vec<i64> {
     match lists {
         [] => Vec::new(),
         [one] => {
@@ -63,7 +76,7 @@ pub(super) fn union_sorted(lists: &[&[i64]]) -> Vec<i64> {
         }
         _ => {
             let (a, b) = lists.split_at(lists.len() / 2);
-            let (a, b) = rayon::join(|| union_sorted(a), || union_sorted(b));
+            let (a, b) = rayon::join(|| merge_sorted(a), || merge_sorted(b));
             let mut out = Vec::with_capacity(a.len().max(b.len()));
             let (mut i, mut j) = (0, 0);
             while i < a.len() && j < b.len() {
@@ -234,6 +247,10 @@ mod tests {
         let lists: [&[i64]; 5] = [&[1, 2, 3, 10], &[2, 3, 4], &[], &[0, 10, 11], &[5]];
         assert_eq!(union_sorted(&lists), vec![0, 1, 2, 3, 4, 5, 10, 11]);
         assert_eq!(union_sorted(&[]), Vec::<i64>::new());
+        let same: [&[i64]; 3] = [&[1, 2, 2, 5], &[1, 2, 2, 5], &[1, 2, 2, 5]];
+        assert_eq!(union_sorted(&same), vec![1, 2, 5]);
+        let last_differs: [&[i64]; 3] = [&[1, 2, 5], &[1, 2, 5], &[1, 3, 5]];
+        assert_eq!(union_sorted(&last_differs), vec![1, 2, 3, 5]);
     }
 
     #[test]
