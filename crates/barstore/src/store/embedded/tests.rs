@@ -400,12 +400,15 @@ fn daily_appends_merge_with_the_newest_files_never_the_whole_year_again() {
 fn opening_from_a_checkpoint_equals_replaying_the_log_and_a_torn_or_foreign_one_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
-    let store = Embedded::new(&root);
-    for (i, symbol) in ["AAA", "BBB", "AAA"].into_iter().enumerate() {
-        let d = day_bars(i as u32 + 1, 10, i as f64);
-        store.upsert(&minute(symbol), &zone(), vec![d]).unwrap();
-        store.record(&[]).unwrap();
-    }
+    // three commits: days 1 to 3 of the first, second and first symbol again
+    let three_commits = |store: &Embedded, symbols: [&str; 2]| {
+        for (i, symbol) in [symbols[0], symbols[1], symbols[0]].into_iter().enumerate() {
+            let d = day_bars(i as u32 + 1, 10, i as f64);
+            store.upsert(&minute(symbol), &zone(), vec![d]).unwrap();
+            store.record(&[]).unwrap();
+        }
+    };
+    three_commits(&Embedded::new(&root), ["AAA", "BBB"]);
     let replayed = {
         let table = Table::new(root.join("bars"));
         let delta = table.load(None).unwrap();
@@ -429,12 +432,7 @@ fn opening_from_a_checkpoint_equals_replaying_the_log_and_a_torn_or_foreign_one_
 
     // another store's checkpoint of the same version, at this path, is not used
     let other = dir.path().join("other");
-    let o = Embedded::new(&other);
-    for (i, symbol) in ["CCC", "DDD", "CCC"].into_iter().enumerate() {
-        let d = day_bars(i as u32 + 1, 10, i as f64);
-        o.upsert(&minute(symbol), &zone(), vec![d]).unwrap();
-        o.record(&[]).unwrap();
-    }
+    three_commits(&Embedded::new(&other), ["CCC", "DDD"]);
     let foreign = other.join("_barstore").join("state.json");
     assert!(fs::read(&foreign).unwrap().windows(3).any(|w| w == b"CCC"));
     fs::copy(&foreign, &checkpoint).unwrap();
