@@ -56,7 +56,6 @@ pub fn copy(
 ) -> Result<CopyReport> {
     let started = Instant::now();
     to.begin_load()?;
-    let done = to.manifest()?;
     let all: Vec<Series> = if symbols.is_empty() {
         from.series()?.into_iter().map(|s| s.series).collect()
     } else {
@@ -104,7 +103,10 @@ pub fn copy(
             Ok((start, zone.bound_to_utc_ms(m.next().start_local())? - 1))
         };
         let mut by_year: BTreeMap<i32, Vec<Month>> = BTreeMap::new();
-        for m in from.months(series)? {
+        let stored_months = from.months(series)?;
+        let keys: Vec<String> = stored_months.iter().map(|&m| key(m)).collect();
+        let done = to.manifest(&keys)?;
+        for m in stored_months {
             by_year.entry(m.year).or_default().push(m);
         }
         for months in by_year.into_values() {

@@ -293,9 +293,13 @@ fn zones_are_kept_per_series(subject: &Subject) {
 
 fn the_manifest_records_files_with_their_series(subject: &Subject) {
     let store = subject.store.as_ref();
-    assert!(store.manifest().unwrap().is_empty());
+    let source = "/data/AAPL_full_5min_adjsplit.txt".to_string();
+    assert!(store
+        .manifest(std::slice::from_ref(&source))
+        .unwrap()
+        .is_empty());
     let entry = ManifestEntry {
-        source: "/data/AAPL_full_5min_adjsplit.txt".into(),
+        source: source.clone(),
         size: 10,
         mtime_ns: 5,
         hash: "ab".into(),
@@ -309,10 +313,32 @@ fn the_manifest_records_files_with_their_series(subject: &Subject) {
         rows: 3,
         ..entry.clone()
     };
-    store.record(std::slice::from_ref(&replaced)).unwrap();
-    let m = store.manifest().unwrap();
+    // files of other directories and of a zip, recorded in the same group
+    let others: Vec<ManifestEntry> = ["/daily/2024-05-02/MSFT.txt", "/data/all.zip!dir/IBM.txt"]
+        .into_iter()
+        .map(|s| ManifestEntry {
+            source: s.into(),
+            symbol: "MSFT".into(),
+            ..entry.clone()
+        })
+        .collect();
+    let mut group = vec![replaced.clone()];
+    group.extend(others.iter().cloned());
+    store.record(&group).unwrap();
+    let m = store.manifest(std::slice::from_ref(&source)).unwrap();
     assert_eq!(m.len(), 1);
-    assert_eq!(m[&entry.source], replaced);
+    assert_eq!(m[&source], replaced);
+    // a lookup returns the entries of the sources asked, and of no others
+    let asked = [
+        others[1].source.clone(),
+        "/daily/2024-05-02/NVDA.txt".to_string(),
+        others[0].source.clone(),
+    ];
+    let m = store.manifest(&asked).unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[&others[0].source], others[0]);
+    assert_eq!(m[&others[1].source], others[1]);
+    assert!(store.manifest(&[]).unwrap().is_empty());
 }
 
 fn many_symbols_read_as_one_panel_exactly(subject: &Subject) {

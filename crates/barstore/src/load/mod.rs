@@ -153,7 +153,8 @@ fn load_scoped(
         });
     }
     store.begin_load()?;
-    let manifest = store.manifest()?;
+    let ids: Vec<String> = sources.iter().map(|(s, _)| s.id()).collect();
+    let manifest = store.manifest(&ids)?;
     if opts.errors.exists() {
         std::fs::remove_file(&opts.errors).map_err(|e| Error::output(&opts.errors, e))?;
     }

@@ -200,8 +200,10 @@ pub trait Store: Send + Sync {
     /// Every stored series with its counts, sorted by symbol, timeframe, adjustment.
     fn series(&self) -> Result<Vec<SeriesInfo>>;
 
-    /// The manifest: completed input files by [`ManifestEntry::source`].
-    fn manifest(&self) -> Result<HashMap<String, ManifestEntry>>;
+    /// The manifest entries of `sources` (completed input files by
+    /// [`ManifestEntry::source`]): a load looks up its own inputs, so that its cost does
+    /// not grow with every file the store has ever loaded.
+    fn manifest(&self, sources: &[String]) -> Result<HashMap<String, ManifestEntry>>;
 
     /// Records completed input files; must be durable when it returns. Loads record
     /// their files in groups: one request (or one commit) for many small files. On the

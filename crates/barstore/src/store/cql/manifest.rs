@@ -1,18 +1,38 @@
-//! The manifest table: completed input files, read whole and recorded in batches.
+//! The manifest table: completed input files, looked up by source and recorded in
+//! batches.
 
 use super::*;
 
 /// Bytes of manifest rows per batch: under the node's default batch size warning (5 KiB).
 pub(super) const RECORD_BATCH_BYTES: usize = 4096;
 
+/// Sources looked up per request: the manifest grows with every file ever loaded, a
+/// load looks up its own inputs only.
+const LOOKUP_BATCH: usize = 100;
+
 impl Cql {
-    pub(super) fn read_manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
+    pub(super) fn read_manifest(
+        &self,
+        sources: &[String],
+    ) -> Result<HashMap<String, ManifestEntry>> {
         let st = self.block_on(self.manifest_statements())?;
         let mut out = HashMap::new();
+        for batch in sources.chunks(LOOKUP_BATCH) {
+            self.read_manifest_batch(&st.of, batch, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn read_manifest_batch(
+        &self,
+        stmt: &scylla::statement::prepared::PreparedStatement,
+        sources: &[String],
+        out: &mut HashMap<String, ManifestEntry>,
+    ) -> Result<()> {
         self.block_on(self.db.pages(
             || "reading the manifest".to_string(),
-            &st.all,
-            (),
+            stmt,
+            (sources,),
             |(source, size, mtime_ns, hash, rows, symbol, timeframe, adjustment): (
                 String,
                 i64,
@@ -37,8 +57,7 @@ impl Cql {
                     },
                 );
             },
-        ))?;
-        Ok(out)
+        ))
     }
 
     pub(super) fn record_files(&self, entries: &[ManifestEntry]) -> Result<()> {

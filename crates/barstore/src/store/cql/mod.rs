@@ -247,8 +247,8 @@ impl Store for Cql {
         self.scan_looked_up(found, start, end)
     }
 
-    fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
-        self.read_manifest()
+    fn manifest(&self, sources: &[String]) -> Result<HashMap<String, ManifestEntry>> {
+        self.read_manifest(sources)
     }
 
     fn record(&self, entries: &[ManifestEntry]) -> Result<()> {

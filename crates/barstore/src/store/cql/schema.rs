@@ -23,7 +23,8 @@ const DDL_TIMEOUT: Duration = Duration::from_secs(120);
 /// reading a table made by other tools never needs it.
 pub struct ManifestStatements {
     pub put: PreparedStatement,
-    pub all: PreparedStatement,
+    /// The entries of a list of sources (`source IN ?`).
+    pub of: PreparedStatement,
 }
 
 impl ManifestStatements {
@@ -31,7 +32,7 @@ impl ManifestStatements {
         let manifest = format!("{}.{}_manifest", db.target.keyspace, db.target.table);
         Ok(ManifestStatements {
             put: db.prepare(format!("INSERT INTO {manifest} (source, size, mtime_ns, hash, rows, symbol, timeframe, adjustment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")).await?,
-            all: db.prepare(format!("SELECT source, size, mtime_ns, hash, rows, symbol, timeframe, adjustment FROM {manifest}")).await?,
+            of: db.prepare(format!("SELECT source, size, mtime_ns, hash, rows, symbol, timeframe, adjustment FROM {manifest} WHERE source IN ?")).await?,
         })
     }
 }

@@ -48,7 +48,7 @@ type SavedFile = (String, u64, i64, i64, i64);
 
 /// A commit file's size and modification time: commits are written once and never
 /// changed, so these tell one table's commit from another's at the same path.
-fn commit_mark(table: &Table, version: i64) -> Option<(u64, i128)> {
+pub(super) fn commit_mark(table: &Table, version: i64) -> Option<(u64, i128)> {
     let path = table
         .dir()
         .join(LOG_DIR)

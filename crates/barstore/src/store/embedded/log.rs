@@ -1,28 +1,27 @@
-//! What barstore folds out of the table's commits: each series' zone and the manifest
-//! (the input files loaded), both recorded in the `commitInfo` of the commit that
-//! wrote them, so that they change with the bars, in the same versions.
+//! What barstore folds out of the table's commits for a version: each series' zone,
+//! recorded in the `commitInfo` of the commit that wrote it, so that zones change with
+//! the bars, in the same versions (the manifest, recorded there too, is kept by
+//! [`super::manifest`]).
 //!
 //! Folding every commit from the first would grow with the table's history, so the
 //! fold as of some version is kept in `_barstore/log.json` (written again once it is
-//! [`REFOLD`] commits behind: it grows with every input file loaded). It is derived data, named
-//! by its version: a reader folds only the commits after it, a missing, torn or newer
-//! file is simply not used, and any process may write it (by a rename, so it is whole).
+//! [`REFOLD`] commits behind). It is derived data, named by its version: a reader folds
+//! only the commits after it, a missing, torn or newer file is simply not used, and any
+//! process may write it (by a rename, so it is whole).
 
 use super::state::{series_of_key, State};
 use super::table::Table;
 use crate::error::Result;
 use crate::series::Series;
-use crate::store::ManifestEntry;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// Zones and manifest as of a version.
+/// Zones as of a version.
 #[derive(Default, Serialize, Deserialize)]
 struct Folded {
     version: i64,
     zones: BTreeMap<String, String>,
-    manifest: BTreeMap<String, ManifestEntry>,
 }
 
 const FILE: &str = "log.json";
@@ -45,9 +44,6 @@ fn fold(table: &Table, meta: &Path, version: i64) -> Result<Folded> {
         let commit = table.read_commit(v)?;
         if let Some(note) = commit.note {
             folded.zones.extend(note.zones);
-            for entry in note.sources {
-                folded.manifest.insert(entry.source.clone(), entry);
-            }
         }
     }
     let grew = folded.version + REFOLD <= version;
@@ -95,30 +91,18 @@ pub(super) fn load(table: &Table, meta: &Path, version: Option<i64>) -> Result<S
     Ok(state)
 }
 
-/// The manifest at `version` (none before the first).
-pub(super) fn manifest(
-    table: &Table,
-    meta: &Path,
-    version: i64,
-) -> Result<HashMap<String, ManifestEntry>> {
-    if version < 0 {
-        return Ok(super::upgrade::legacy_manifest(meta));
-    }
-    Ok(fold(table, meta, version)?.manifest.into_iter().collect())
-}
-
-/// Commits folded again from the log before the fold is written anew: a load commits
-/// once a group, and the manifest it folds grows with every input file loaded.
+/// Commits folded again from the log before the fold is written anew.
 const REFOLD: i64 = 16;
 
 /// Keeps what a version just committed means for the next process: its checkpoint,
-/// and the fold every [`REFOLD`] versions.
+/// its manifest entries, and the fold every [`REFOLD`] versions.
 pub(super) fn remember(table: &Table, meta: &Path, version: i64) {
     if version < 0 {
         return;
     }
     // loading a version saves its checkpoint
     let _ = load(table, meta, Some(version));
+    super::manifest::remember(table, meta);
     if version % REFOLD == 0 {
         let _ = fold(table, meta, version);
     }

@@ -7,7 +7,8 @@
 //! <root>/bars/symbol=AAPL/timeframe=1min/adjustment=adjsplit/year=2024/part-<id>.parquet
 //!                                              one row group per exchange month
 //! <root>/actions/actions.parquet               corporate actions, every version
-//! <root>/_barstore/log.json                    zones and manifest, derived from the log
+//! <root>/_barstore/log.json                    zones, derived from the log
+//! <root>/_barstore/manifest/                   input files loaded, by directory, derived too
 //! <root>/_barstore/state.json, states/         checkpoints of versions, derived too
 //! <root>/_barstore/snapshots.json              named versions
 //! ```
@@ -45,6 +46,7 @@ mod checkpoint;
 mod codec;
 pub mod history;
 mod log;
+mod manifest;
 mod scan;
 mod state;
 mod table;
@@ -67,7 +69,6 @@ pub(crate) struct Working {
     loaded: bool,
     state: State,
     staged: write::Staged,
-    delta: Option<deltalake_core::DeltaTable>,
 }
 
 impl std::fmt::Debug for Working {
@@ -304,9 +305,8 @@ impl Store for Embedded {
         }
     }
 
-    fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
-        let version = self.working()?.state.version;
-        log::manifest(&self.table, &self.meta_dir(), version)
+    fn manifest(&self, sources: &[String]) -> Result<HashMap<String, ManifestEntry>> {
+        manifest::lookup(&self.table, &self.meta_dir(), sources)
     }
 
     fn record(&self, entries: &[ManifestEntry]) -> Result<()> {

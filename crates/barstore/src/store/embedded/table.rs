@@ -2,17 +2,22 @@
 //! version, committing, and reading the actions of a commit.
 //!
 //! `deltalake-core` does what makes the table a table: the commit protocol (a commit is
-//! a log entry that appears whole, at the next version, or not at all), checkpoints,
-//! and replaying the log to a version or an instant. barstore reads the few actions it
-//! needs of each new commit itself (`add`, `remove` and its own entry in `commitInfo`):
-//! following a table that other processes commit to then costs what the new commits
-//! hold, not a replay of every file.
+//! a log entry that appears whole, at the next version, or not at all, written by its
+//! log store), checkpoints, and replaying the log to a version. barstore reads the few
+//! actions it needs of each new commit itself (`add`, `remove` and its own entry in
+//! `commitInfo`), and commits on the version it has followed that far: following a
+//! table that other processes commit to, and committing to it, then cost what the new
+//! commits hold, not a replay of the log (with deltalake-core's own transaction, whose
+//! snapshot replays every commit since the last Delta checkpoint, a one-file load into a
+//! store of 250 daily updates of 2,000 series took 7.8 s).
 
 use super::state::{FileMeta, Key};
 use crate::error::{Result, StoreError};
 use crate::store::ManifestEntry;
-use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
+use deltalake_core::kernel::transaction::{CommitData, CommitProperties, TransactionError};
 use deltalake_core::kernel::{Action, DataType, PrimitiveType};
+use deltalake_core::logstore::CommitOrBytes;
+use deltalake_core::protocol::checkpoints::create_checkpoint_from_table_url_and_cleanup;
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
 use serde::{Deserialize, Serialize};
@@ -28,6 +33,10 @@ pub(super) const PARTITIONS: [&str; 4] = ["symbol", "timeframe", "adjustment", "
 
 /// The Delta log directory of a table.
 pub(super) const LOG_DIR: &str = "_delta_log";
+
+/// Versions between Delta checkpoints, Delta Lake's default (`delta.checkpointInterval`):
+/// other engines open the table from the newest one.
+const DELTA_CHECKPOINT_EVERY: i64 = 100;
 
 /// What barstore writes into each commit's `commitInfo` (under `barstore`): what a
 /// load, an upgrade or a compaction did, in terms `history` shows and the manifest and
@@ -143,8 +152,11 @@ impl Table {
         let double = |name: &str| (name.to_string(), PrimitiveType::Double);
         let mut columns = vec![timestamp("timestamp")];
         columns.extend(["open", "high", "low", "close", "volume"].map(double));
+        // no retry: a creator that loses the race to version 0 must not create the
+        // table again at version 1
         let properties = CommitProperties::default()
             .with_metadata(note.map(note_entry))
+            .with_max_retries(0)
             .with_cleanup_expired_logs(Some(false));
         let mut builder = deltalake_core::operations::create::CreateBuilder::new()
             .with_location(url.as_str())
@@ -202,13 +214,6 @@ impl Table {
         Ok(Some(lo))
     }
 
-    /// Brings `table` to the latest version.
-    pub(super) fn update(&self, table: &mut DeltaTable) -> Result<()> {
-        runtime()
-            .block_on(table.update_incremental(None))
-            .map_err(|e| self.err(e))
-    }
-
     /// The latest committed version (by the log's directory listing).
     pub(super) fn latest(&self) -> Result<i64> {
         let dir = self.dir.join(LOG_DIR);
@@ -228,16 +233,17 @@ impl Table {
         Ok(latest)
     }
 
-    /// Commits `actions` on top of `table`'s version; `Moved` when another writer has
-    /// committed since (nothing is written then).
+    /// Commits `actions` as `version`, the one after the last the writer has followed;
+    /// `Moved` when another writer has committed that version first (nothing is
+    /// written then). Every [`DELTA_CHECKPOINT_EVERY`] versions, the commit is
+    /// followed by a Delta checkpoint for other engines.
     pub(super) fn commit(
         &self,
-        table: &DeltaTable,
+        version: i64,
         actions: Vec<Action>,
         note: &CommitNote,
         compaction: bool,
     ) -> Result<Committed> {
-        let snapshot = table.snapshot().map_err(|e| self.err(e))?;
         let operation = if compaction {
             DeltaOperation::Optimize {
                 predicate: None,
@@ -250,23 +256,41 @@ impl Table {
                 predicate: None,
             }
         };
-        let properties = CommitProperties::default()
-            .with_metadata([note_entry(note)])
-            .with_max_retries(0)
-            .with_cleanup_expired_logs(Some(false));
-        let commit = CommitBuilder::from(properties).with_actions(actions).build(
-            Some(snapshot),
-            table.log_store(),
-            operation,
-        );
-        match runtime().block_on(commit.into_future()) {
-            Ok(done) => Ok(Committed::At(done.version() as i64)),
-            Err(DeltaTableError::Transaction {
-                source: TransactionError::MaxCommitAttempts(_),
-            })
-            | Err(DeltaTableError::VersionAlreadyExists(_)) => Ok(Committed::Moved),
-            Err(e) => Err(self.err(e)),
+        let url = self.url()?;
+        let log_store = DeltaTableBuilder::from_url(url.clone())
+            .and_then(|b| b.build())
+            .map_err(|e| self.err(e))?
+            .log_store();
+        let data = CommitData::new(actions, operation, [note_entry(note)].into(), Vec::new());
+        let bytes = data
+            .get_bytes()
+            .map_err(|e| self.err(DeltaTableError::from(e)))?;
+        let written = runtime().block_on(log_store.write_commit_entry(
+            version as u64,
+            CommitOrBytes::LogBytes(bytes),
+            uuid::Uuid::new_v4(),
+        ));
+        match written {
+            Ok(()) => {}
+            Err(TransactionError::VersionAlreadyExists(_)) => return Ok(Committed::Moved),
+            Err(e) => return Err(self.err(e.into())),
         }
+        if (version + 1) % DELTA_CHECKPOINT_EVERY == 0 {
+            // for other engines only: barstore opens from its own checkpoints
+            let made = runtime().block_on(create_checkpoint_from_table_url_and_cleanup(
+                url,
+                version as u64,
+                Some(false),
+                None,
+            ));
+            if let Err(e) = made {
+                tracing::warn!(
+                    "{}: no Delta checkpoint at version {version}: {e}",
+                    self.dir.display()
+                );
+            }
+        }
+        Ok(Committed::At(version))
     }
 
     /// The commit at `version`, as barstore reads it.

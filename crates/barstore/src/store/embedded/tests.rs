@@ -80,7 +80,10 @@ fn upserts_commit_with_their_manifest_entries_and_overlaps_replace() {
     store.record(std::slice::from_ref(&entry)).unwrap();
     let other = Embedded::new(dir.path());
     assert_eq!(all(&other, &aapl), Bars::merge(&dec.bars, &jan.bars));
-    assert_eq!(other.manifest().unwrap()["/data/AAPL.txt"], entry);
+    assert_eq!(
+        other.manifest(&["/data/AAPL.txt".into()]).unwrap()["/data/AAPL.txt"],
+        entry
+    );
     assert_eq!(
         other.zone_of(&aapl).unwrap().as_deref(),
         Some("America/New_York")
@@ -437,4 +440,126 @@ fn opening_from_a_checkpoint_equals_replaying_the_log_and_a_torn_or_foreign_one_
     assert!(fs::read(&foreign).unwrap().windows(3).any(|w| w == b"CCC"));
     fs::copy(&foreign, &checkpoint).unwrap();
     assert_eq!(reads(&root), expected);
+}
+
+fn entry(source: &str) -> ManifestEntry {
+    ManifestEntry {
+        source: source.into(),
+        size: 10,
+        mtime_ns: 1,
+        hash: "00".into(),
+        rows: 1,
+        symbol: "AAPL".into(),
+        timeframe: "1min".into(),
+        adjustment: "none".into(),
+    }
+}
+
+fn manifest_files(root: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(root.join("_barstore/manifest"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_manifest_is_kept_by_directory_and_a_damaged_or_foreign_one_is_folded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::new(dir.path());
+    store.begin_load().unwrap();
+    let old: Vec<ManifestEntry> = (0..3)
+        .map(|i| entry(&format!("/history/S{i}.txt")))
+        .collect();
+    store.record(&old).unwrap();
+    let day = [entry("/daily/2024-05-02/S0.txt")];
+    store.record(&day).unwrap();
+    // one file per directory of inputs, and the version they are complete up to
+    let files = manifest_files(dir.path());
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(files.contains(&"folded.json".to_string()));
+    let ids = |entries: &[ManifestEntry]| -> Vec<String> {
+        entries.iter().map(|e| e.source.clone()).collect()
+    };
+    let lookup = |store: &Embedded, entries: &[ManifestEntry]| {
+        let found = store.manifest(&ids(entries)).unwrap();
+        entries
+            .iter()
+            .map(|e| found.get(&e.source).cloned())
+            .collect::<Vec<_>>()
+    };
+    let every = |entries: &[ManifestEntry]| entries.iter().cloned().map(Some).collect::<Vec<_>>();
+    // the daily directory's lookup needs its own file only: the history's may be gone
+    let saved: Vec<(PathBuf, Vec<u8>)> = files
+        .iter()
+        .filter(|f| *f != "folded.json")
+        .map(|f| {
+            let p = dir.path().join("_barstore/manifest").join(f);
+            let bytes = fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    let history = saved
+        .iter()
+        .find(|(_, b)| String::from_utf8_lossy(b).contains("/history/"))
+        .unwrap()
+        .0
+        .clone();
+    fs::remove_file(&history).unwrap();
+    let other = Embedded::new(dir.path());
+    assert_eq!(lookup(&other, &day), every(&day));
+    assert_eq!(lookup(&other, &old), vec![None; 3]);
+    // a damaged file is folded again from the commits, whole
+    fs::write(&history, b"{\"/history/S0.txt\": tor").unwrap();
+    assert_eq!(lookup(&other, &old), every(&old));
+    assert_eq!(lookup(&other, &day), every(&day));
+    // a fold of another table at this path (its first commit differs) starts again
+    let elsewhere = tempfile::tempdir().unwrap();
+    let foreign = Embedded::new(elsewhere.path());
+    foreign.begin_load().unwrap();
+    foreign.record(&[entry("/elsewhere/X.txt")]).unwrap();
+    let meta = dir.path().join("_barstore/manifest");
+    fs::remove_dir_all(&meta).unwrap();
+    copy_dir(&elsewhere.path().join("_barstore/manifest"), &meta);
+    assert_eq!(lookup(&other, &old), every(&old));
+    assert_eq!(lookup(&other, &[entry("/elsewhere/X.txt")]), vec![None]);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn two_handles_creating_and_writing_one_store_make_one_table_and_keep_every_manifest_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let writers: Vec<Vec<ManifestEntry>> = (0..2)
+        .map(|w| {
+            (0..20)
+                .map(|i| entry(&format!("/shared/{w}-{i}.txt")))
+                .collect()
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for mine in &writers {
+            let root = dir.path();
+            s.spawn(move || {
+                let store = Embedded::new(root);
+                store.begin_load().unwrap();
+                for e in mine {
+                    store.record(std::slice::from_ref(e)).unwrap();
+                }
+            });
+        }
+    });
+    let store = Embedded::new(dir.path());
+    let all: Vec<String> = writers.iter().flatten().map(|e| e.source.clone()).collect();
+    let found = store.manifest(&all).unwrap();
+    assert_eq!(found.len(), 40);
+    assert_eq!(store.latest().unwrap().version, 40);
 }

@@ -113,7 +113,7 @@ impl Store for View {
         Ok(self.state.listing())
     }
 
-    fn manifest(&self) -> Result<HashMap<String, ManifestEntry>> {
+    fn manifest(&self, _: &[String]) -> Result<HashMap<String, ManifestEntry>> {
         Err(self.read_only())
     }
 

@@ -335,14 +335,7 @@ pub(super) fn commit(
     }
     let compaction = operation == "compact";
     for _ in 0..MAX_ROUNDS {
-        let delta = match &mut w.delta {
-            Some(d) => {
-                table.update(d)?;
-                d
-            }
-            slot => slot.insert(table.load(None)?),
-        };
-        let latest = delta.version().map_or(-1, |v| v as i64);
+        let latest = table.latest()?;
         for version in w.state.version + 1..=latest {
             let winner = table.read_commit(version)?;
             let touched: Vec<Key> = winner
@@ -396,8 +389,7 @@ pub(super) fn commit(
             note.zones
                 .insert(series_key(&key.0), year.zone.name().to_string());
         }
-        let delta = w.delta.as_ref().expect("loaded above");
-        match table.commit(delta, actions, &note, compaction)? {
+        match table.commit(latest + 1, actions, &note, compaction)? {
             Committed::At(version) => {
                 w.state.version = version;
                 w.state.timestamp = now_ms();
