@@ -23,6 +23,12 @@ const LAYOUTS: [&str; 3] = ["text", "typed", "chunked"];
 /// A replica of everything on every node, in both datacenters.
 const REPLICATION: &str = "NetworkTopologyStrategy:dc1=2,dc2=1";
 
+/// Seconds each load retries a request: with a node killed, the fenced (Paxos) writes of
+/// the chunked layout time out again and again on a machine whose cores also run the
+/// three nodes and other tests' node, for longer than the default budget. The loads
+/// meant to stop are bounded by `--cql-attempts` instead.
+const RETRY_FOR: &str = "600";
+
 /// The cluster's contact points and state directory, or `None`: skipped.
 fn cluster() -> Option<(String, PathBuf)> {
     match std::env::var("BARSTORE_TEST_CLUSTER") {
@@ -116,7 +122,7 @@ impl Case {
     }
 
     fn load_with(&self, dir: &Path, options: &[&str]) -> Child {
-        let mut args = vec!["--replication", REPLICATION];
+        let mut args = vec!["--replication", REPLICATION, "--cql-retry-for", RETRY_FOR];
         args.extend_from_slice(options);
         args.extend_from_slice(&["load", "-q", dir.to_str().unwrap()]);
         self.fx
