@@ -64,6 +64,15 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     })
 }
 
+/// A directory file as stored: empty when there is none, `None` when it is damaged.
+fn read_group(path: &Path) -> Option<Group> {
+    match read_json::<Group>(path) {
+        Some(group) => Some(group),
+        None if !path.exists() => Some(Group::new()),
+        None => None,
+    }
+}
+
 /// Folds the commits after `folded.json`'s version, up to the latest, into the
 /// directory files. The latest version folded.
 fn fold(table: &Table, meta: &Path) -> Result<i64> {
@@ -106,9 +115,8 @@ fn fold(table: &Table, meta: &Path) -> Result<i64> {
     for (group, entries) in groups {
         let path = group_path(meta, group);
         if !files.contains_key(&path) {
-            let file = match read_json::<Group>(&path) {
+            let file = match read_group(&path) {
                 Some(file) => file,
-                None if !path.exists() => Group::new(),
                 // damaged on disk: fold every commit again
                 None if from >= 0 => {
                     drop(lock);
@@ -177,9 +185,8 @@ pub(super) fn lookup(
     for source in sources {
         let path = group_path(meta, group_of(source));
         if !files.contains_key(&path) {
-            let group = match read_json::<Group>(&path) {
+            let group = match read_group(&path) {
                 Some(group) => group,
-                None if !path.exists() => Group::new(),
                 // damaged on disk: fold every commit again
                 None => {
                     refold(table, meta)?;
